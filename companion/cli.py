@@ -1,0 +1,65 @@
+"""The `companion` command line: a thin dispatcher over `companion.commands.*`.
+
+Each subcommand lives in its own module exposing ``register(subparsers)`` which adds its
+parser and sets ``func`` (called with the parsed namespace, returning an exit status).
+Modules are imported only when their command runs, so that startup stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# command name -> (module under companion.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "replay": ("replay", "summarise an exported journal (learning-rules.md section 5)"),
+    "audit": ("audit", "recompute stored runs from their journals and compare with the outbox"),
+    "export-journal": ("export_journal", "write a run's journal in the replay format"),
+    "sandbox": ("sandbox", "run the local Timeback-compatible sandbox server"),
+    "setup": ("setup", "store and verify Timeback credentials for an environment"),
+    "sync": ("sync", "deliver pending learning events to Timeback now"),
+    "doctor": ("doctor", "check configuration, credentials, network, roster and outbox"),
+    "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="companion",
+        description="Timeback Companion: focused learning time, XP and mastery, kept offline.",
+    )
+    parser.add_argument(
+        "--env",
+        choices=["sandbox", "staging", "production"],
+        default=None,
+        help="Timeback environment (default: sandbox, or the configured one)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if a in COMMANDS), None)
+    for name, (module, help_text) in COMMANDS.items():
+        if name == wanted:
+            mod = importlib.import_module(f"companion.commands.{module}")
+            mod.register(sub, name, help_text)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.error(f"unknown command {args.command!r}")
+    status: int = func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

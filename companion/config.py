@@ -1,0 +1,127 @@
+"""The app's config file: ``config.toml`` in the per-user config folder.
+
+``COMPANION_CONFIG_DIR`` overrides the folder (tests set it), else platformdirs'
+``user_config_dir("timeback-companion")``. A missing file means defaults; a malformed one
+raises ConfigError naming the file. Secrets never go here (they live in the OS keyring).
+
+Example::
+
+    environment = "staging"
+
+    [environments.staging]
+    caliper_base = "https://caliper-staging.alpha-1edtech.com"
+
+    [environments.sandbox]
+    base_url = "http://127.0.0.1:8787"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from companion.timeback import (
+    ENVIRONMENT_NAMES,
+    SANDBOX_FIELDS,
+    URL_FIELDS,
+    Environment,
+    resolve_environment,
+)
+
+APP_NAME = "timeback-companion"
+CONFIG_FILE = "config.toml"
+DEFAULT_ENVIRONMENT = "sandbox"
+
+
+class ConfigError(Exception):
+    """The config file is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the config file says (defaults when there is no file)."""
+
+    environment: str = DEFAULT_ENVIRONMENT
+    url_overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def environment_for(self, name: str | None = None) -> Environment:
+        """The resolved URLs for ``name`` (default: the configured environment), with this
+        file's overrides and then ``COMPANION_<ENV>_<FIELD>`` variables applied."""
+        chosen = name or self.environment
+        return resolve_environment(chosen, self.url_overrides.get(chosen, {}))
+
+
+def config_dir() -> Path:
+    """The per-user config folder."""
+    override = os.environ.get("COMPANION_CONFIG_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def config_path() -> Path:
+    """Where ``config.toml`` is (it may not exist)."""
+    return config_dir() / CONFIG_FILE
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://")) and len(value) > len("https://")
+
+
+def _parse(data: Mapping[str, Any], where: Path) -> Config:
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{where}: {problem}")
+
+    unknown = set(data) - {"environment", "environments"}
+    if unknown:
+        raise fail(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    environment = data.get("environment", DEFAULT_ENVIRONMENT)
+    if environment not in ENVIRONMENT_NAMES:
+        raise fail(
+            f"environment = {environment!r} is not one of {', '.join(ENVIRONMENT_NAMES)}"
+        )
+    sections = data.get("environments", {})
+    if not isinstance(sections, dict):
+        raise fail("[environments] must be a table")
+    overrides: dict[str, dict[str, str]] = {}
+    for name, section in sections.items():
+        if name not in ENVIRONMENT_NAMES:
+            raise fail(f"[environments.{name}] is not one of {', '.join(ENVIRONMENT_NAMES)}")
+        if not isinstance(section, dict):
+            raise fail(f"[environments.{name}] must be a table")
+        allowed = SANDBOX_FIELDS if name == "sandbox" else URL_FIELDS
+        for key, value in section.items():
+            if key not in allowed:
+                raise fail(
+                    f"[environments.{name}] has unknown key {key!r} "
+                    f"(allowed: {', '.join(allowed)})"
+                )
+            if not isinstance(value, str) or not _is_url(value):
+                raise fail(f"[environments.{name}] {key} must be an http(s) URL, not {value!r}")
+        overrides[name] = dict(section)
+    return Config(environment=environment, url_overrides=overrides, path=where)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file (default: ``config_path()``); defaults if it does not exist."""
+    where = path or config_path()
+    try:
+        raw = where.read_bytes()
+    except FileNotFoundError:
+        return Config(path=where)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the config file: {exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: not UTF-8 text: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    return _parse(data, where)

@@ -1,0 +1,323 @@
+"""Standard Caliper 1.2 checks for events and entities that are not Timeback's own.
+
+Entities are checked property by property against :mod:`caliper_model` (nested entities in
+turn). Events are checked against the per-event rules below (from the Caliper 1.2
+specification's event descriptions): which actions each event type supports, and which entity
+types may be its actor, object, generated and target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from companion.sandbox import formats
+from companion.sandbox.caliper_model import ENUMS, GROUPS, TYPES
+
+Violation = tuple[str, str]
+
+CONTEXTS = ("http://purl.imsglobal.org/ctx/caliper/v1p2",)
+PROFILES = (
+    "AnnotationProfile", "AssessmentProfile", "AssignableProfile", "FeedbackProfile",
+    "ForumProfile", "GeneralProfile", "GradingProfile", "MediaProfile", "ReadingProfile",
+    "ResourceManagementProfile", "SearchProfile", "SessionProfile", "SurveyProfile",
+    "ToolLaunchProfile", "ToolUseProfile",
+)
+ACTIONS = (
+    "Abandoned", "Accepted", "Activated", "Added", "Archived", "Attached", "Bookmarked",
+    "ChangedResolution", "ChangedSize", "ChangedSpeed", "ChangedVolume", "Classified",
+    "ClosedPopout", "Commented", "Completed", "Copied", "Created", "Deactivated", "Declined",
+    "Deleted", "Described", "DisabledClosedCaptioning", "Disliked", "Downloaded",
+    "EnabledClosedCaptioning", "Ended", "EnteredFullScreen", "ExitedFullScreen", "ForwardedTo",
+    "Graded", "Hid", "Highlighted", "Identified", "JumpedTo", "Launched", "Liked", "Linked",
+    "LoggedIn", "LoggedOut", "MarkedAsRead", "MarkedAsUnread", "Modified", "Muted",
+    "NavigatedTo", "OpenedPopout", "OptedIn", "OptedOut", "Paused", "Posted", "Printed",
+    "Published", "Questioned", "Ranked", "Recommended", "Removed", "Replied", "Reset",
+    "Restarted", "Restored", "Resumed", "Retrieved", "Returned", "Reviewed", "Rewound", "Saved",
+    "Searched", "Sent", "Shared", "Showed", "Skipped", "Started", "Submitted", "Subscribed",
+    "Tagged", "TimedOut", "Unmuted", "Unpublished", "Unsubscribed", "Uploaded", "Used", "Viewed",
+)
+
+AGENTS = GROUPS["@g2"]
+DIGITAL_RESOURCES = GROUPS["@g1"]
+ANY_ENTITY = GROUPS["@any_entity"]
+ORGANIZATIONS = GROUPS["@g3"]
+ANNOTATIONS = ("Annotation", "BookmarkAnnotation", "HighlightAnnotation", "SharedAnnotation",
+               "TagAnnotation")
+RESPONSES = ("Response", "DateTimeResponse", "FillinBlankResponse", "MultiselectResponse",
+             "MultipleChoiceResponse", "MultipleResponseResponse", "OpenEndedResponse",
+             "RatingScaleResponse", "SelectTextResponse", "TrueFalseResponse")
+MEDIA_OBJECTS = ("MediaObject", "AudioObject", "ImageObject", "VideoObject")
+MEDIA_ACTIONS = (
+    "ChangedResolution", "ChangedSize", "ChangedSpeed", "ChangedVolume", "ClosedPopout",
+    "DisabledClosedCaptioning", "EnabledClosedCaptioning", "Ended", "EnteredFullScreen",
+    "ExitedFullScreen", "ForwardedTo", "JumpedTo", "Muted", "OpenedPopout", "Paused",
+    "Restarted", "Resumed", "Retrieved", "Rewound", "Started", "Unmuted",
+)
+RESOURCE_ACTIONS = (
+    "Archived", "Copied", "Created", "Deleted", "Described", "Downloaded", "Modified",
+    "Printed", "Published", "Restored", "Retrieved", "Saved", "Unpublished", "Uploaded",
+)
+_COLLECTIONS = ("Collection", "AggregateMeasureCollection", "DigitalResourceCollection",
+                "Assessment", "Forum", "Questionnaire", "Thread", "Survey")
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """What one Caliper event type allows."""
+
+    actions: tuple[str, ...] | None = None  # None: any Caliper action
+    actor: tuple[str, ...] = AGENTS
+    object: tuple[str, ...] = ANY_ENTITY
+    generated: tuple[str, ...] = ANY_ENTITY
+    target: tuple[str, ...] = ANY_ENTITY
+    referrer: tuple[str, ...] = ANY_ENTITY
+
+
+EVENTS: dict[str, EventRule] = {
+    "Event": EventRule(),
+    "AnnotationEvent": EventRule(
+        actions=("Bookmarked", "Highlighted", "Shared", "Tagged"), actor=("Person",),
+        object=DIGITAL_RESOURCES, generated=ANNOTATIONS,
+        target=("TextPositionSelector", "Frame", *DIGITAL_RESOURCES)),
+    "AssessmentEvent": EventRule(
+        actions=("Started", "Paused", "Resumed", "Restarted", "Reset", "Submitted"),
+        actor=("Person",), object=("Assessment",), generated=("Attempt",)),
+    "AssessmentItemEvent": EventRule(
+        actions=("Started", "Skipped", "Completed"), actor=("Person",),
+        object=("AssessmentItem",), generated=("Attempt", *RESPONSES),
+        referrer=("AssessmentItem", "Assessment")),
+    "AssignableEvent": EventRule(
+        actions=("Activated", "Deactivated", "Started", "Completed", "Submitted", "Reviewed",
+                 "Hid", "Showed"),
+        object=DIGITAL_RESOURCES, generated=("Attempt",), target=DIGITAL_RESOURCES),
+    "FeedbackEvent": EventRule(
+        actions=("Commented", "Ranked"), actor=("Person",),
+        generated=("Comment", "Rating")),
+    "ForumEvent": EventRule(actions=("Subscribed", "Unsubscribed"), actor=("Person",),
+                            object=("Forum",)),
+    "GradeEvent": EventRule(actions=("Graded",), actor=("Person", "SoftwareApplication"),
+                            object=("Attempt",), generated=("Score", "Result")),
+    "MediaEvent": EventRule(actions=MEDIA_ACTIONS, actor=("Person",), object=MEDIA_OBJECTS,
+                            target=("MediaLocation",)),
+    "MessageEvent": EventRule(actions=("Posted", "MarkedAsRead", "MarkedAsUnread"),
+                              actor=("Person",), object=("Message",)),
+    "NavigationEvent": EventRule(
+        actions=("NavigatedTo",), actor=("Person",),
+        object=(*DIGITAL_RESOURCES, *_COLLECTIONS, "SoftwareApplication"),
+        target=(*DIGITAL_RESOURCES, "TextPositionSelector"),
+        referrer=(*DIGITAL_RESOURCES, *_COLLECTIONS, "SoftwareApplication")),
+    "QuestionnaireEvent": EventRule(actions=("Started", "Submitted"), actor=("Person",),
+                                    object=("Questionnaire",)),
+    "QuestionnaireItemEvent": EventRule(
+        actions=("Started", "Skipped", "Completed"), actor=("Person",),
+        object=("QuestionnaireItem",), generated=RESPONSES),
+    "ResourceManagementEvent": EventRule(
+        actions=RESOURCE_ACTIONS, actor=("Person",),
+        object=(*DIGITAL_RESOURCES, *_COLLECTIONS), generated=(*DIGITAL_RESOURCES,
+                                                               *_COLLECTIONS)),
+    "SearchEvent": EventRule(actions=("Searched",), actor=("Person",),
+                             generated=("SearchResponse",)),
+    "SessionEvent": EventRule(
+        actions=("LoggedIn", "LoggedOut", "TimedOut"), actor=("Person", "SoftwareApplication"),
+        object=("SoftwareApplication", "Session"),
+        target=(*DIGITAL_RESOURCES, "SoftwareApplication"),
+        referrer=(*DIGITAL_RESOURCES, "SoftwareApplication")),
+    "SurveyEvent": EventRule(actions=("OptedIn", "OptedOut"), actor=("Person",),
+                             object=("Survey",)),
+    "SurveyInvitationEvent": EventRule(
+        actions=("Accepted", "Declined", "Sent"), actor=("Person",),
+        object=("SurveyInvitation",)),
+    "ThreadEvent": EventRule(actions=("MarkedAsRead", "MarkedAsUnread"), actor=("Person",),
+                             object=("Thread",)),
+    "ToolLaunchEvent": EventRule(
+        actions=("Launched", "Returned"), object=("SoftwareApplication",),
+        generated=tuple(t for t in ANY_ENTITY if t not in AGENTS), target=("Link", "LtiLink")),
+    "ToolUseEvent": EventRule(actions=("Used",), object=("SoftwareApplication",),
+                              generated=("AggregateMeasureCollection",),
+                              target=("SoftwareApplication",)),
+    "ViewEvent": EventRule(actions=("Viewed",), actor=("Person",),
+                           object=(*DIGITAL_RESOURCES, *_COLLECTIONS)),
+}
+
+# Corrections to the derived model where the JSON schemas are looser than the specification.
+_LTI_MESSAGE_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "LtiDeepLinkingResponse",
+                      "LtiSubmissionReviewRequest")
+_OVERRIDES: dict[str, dict[str, str]] = {
+    "AggregateMeasureCollection": {"items": "list:ref:AggregateMeasure"},
+    "Assessment": {"items": "list:ref:AssessmentItem"},
+    "Attempt": {"isPartOf": "ref:Attempt"},
+    "DigitalResourceCollection": {"items": "list:ref:@g1"},
+    "Forum": {"items": "list:ref:Thread"},
+    "Questionnaire": {"items": "list:ref:QuestionnaireItem"},
+    "Survey": {"items": "list:ref:Questionnaire"},
+    "Thread": {"items": "list:ref:Message"},
+    "SystemIdentifier": {"source": "ref:SoftwareApplication|@g3"},
+    "Comment": {"value": "string", "commenter": "ref:Person"},
+    "Score": {"comment": "string"},
+    "Result": {"comment": "string"},
+    "LtiLink": {"messageType": "lti_message_type"},
+}
+MODEL: dict[str, dict[str, str]] = {
+    name: {**kinds, **_OVERRIDES.get(name, {})} for name, kinds in TYPES.items()
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "AggregateMeasure": ("metric",),
+    "SystemIdentifier": ("identifier", "identifierType"),
+}
+_WITHOUT_ID = ("SystemIdentifier", "TextPositionSelector", "Selector")
+
+_EVENT_REFS: dict[str, tuple[str, ...]] = {
+    "edApp": ("SoftwareApplication",),
+    "group": ORGANIZATIONS,
+    "membership": ("Membership",),
+    "session": ("Session",),
+    "federatedSession": ("LtiSession",),
+}
+
+
+def check_event(event: dict[str, Any]) -> list[Violation]:
+    """Violations of a standard Caliper 1.2 event."""
+    return list(_event(event))
+
+
+def check_entity(entity: dict[str, Any]) -> list[Violation]:
+    """Violations of a standard Caliper 1.2 entity (described at the top level)."""
+    return list(_entity(entity, "", top=True))
+
+
+def _event(event: dict[str, Any]) -> Iterator[Violation]:
+    for name in ("@context", "id", "type", "actor", "action", "object", "eventTime"):
+        if event.get(name) is None:
+            yield name, "is required"
+    yield from _context(event.get("@context"), "@context")
+    if event.get("id") is not None and not formats.is_urn_uuid(event["id"]):
+        yield "id", "must be a UUID expressed as a URN (urn:uuid:...)"
+    if event.get("eventTime") is not None and not formats.is_utc_timestamp(event["eventTime"]):
+        yield "eventTime", "must be an ISO 8601 UTC timestamp"
+    profile = event.get("profile")
+    if profile is not None and profile not in PROFILES:
+        yield "profile", f"unknown profile {profile!r}"
+    event_type = event.get("type")
+    rule = EVENTS.get(event_type) if isinstance(event_type, str) else None
+    if event_type is not None and rule is None:
+        yield "type", f"unknown event type {event_type!r}"
+        return
+    rule = rule or EVENTS["Event"]
+    action = event.get("action")
+    if action is not None:
+        if action not in ACTIONS:
+            yield "action", f"unknown action {action!r}"
+        elif rule.actions is not None and action not in rule.actions:
+            yield "action", f"{action} is not an action of {event_type}"
+    if event_type == "ToolLaunchEvent" and action == "Launched" and not event.get(
+            "federatedSession"):
+        yield "federatedSession", "is required when a tool is Launched"
+    if event_type == "SessionEvent" and action == "TimedOut":
+        yield from _ref(event.get("actor"), ("SoftwareApplication",), "actor")
+        yield from _ref(event.get("object"), ("Session",), "object")
+    else:
+        for name in ("actor", "object"):
+            if event.get(name) is not None:
+                yield from _ref(event[name], getattr(rule, name), name)
+    for name in ("generated", "target", "referrer"):
+        if event.get(name) is not None:
+            yield from _ref(event[name], getattr(rule, name), name)
+    for name, allowed in _EVENT_REFS.items():
+        if event.get(name) is not None:
+            yield from _ref(event[name], allowed, name)
+    if event.get("extensions") is not None and not isinstance(event["extensions"], dict):
+        yield "extensions", "must be an object"
+
+
+def _context(value: Any, path: str) -> Iterator[Violation]:
+    if value is None:
+        return
+    values = value if isinstance(value, list) else [value]
+    for item in values:
+        if isinstance(item, str) and item not in CONTEXTS:
+            yield path, f"unknown context {item!r}"
+        elif not isinstance(item, str | dict):
+            yield path, "must be a context IRI"
+
+
+def _ref(value: Any, allowed: tuple[str, ...], path: str) -> Iterator[Violation]:
+    """An IRI string, or an entity whose type is allowed (checked in turn)."""
+    if isinstance(value, str):
+        if not formats.is_iri(value):
+            yield path, "must be an IRI or an entity"
+        return
+    if not isinstance(value, dict):
+        yield path, "must be an IRI or an entity"
+        return
+    entity_type = value.get("type")
+    if entity_type not in allowed:
+        yield path, f"entity type {entity_type!r} is not allowed here"
+        return
+    yield from _entity(value, path)
+
+
+def _entity(entity: dict[str, Any], path: str, top: bool = False) -> Iterator[Violation]:
+    def at(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    entity_type = entity.get("type")
+    if entity_type is None:
+        yield at("type"), "is required"
+        return
+    model = MODEL.get(entity_type) if isinstance(entity_type, str) else None
+    if model is None:
+        yield at("type"), f"unknown entity type {entity_type!r}"
+        return
+    for name in REQUIRED.get(entity_type, ()):
+        if entity.get(name) is None:
+            yield at(name), "is required"
+    if entity_type not in _WITHOUT_ID and not formats.is_iri(entity.get("id")):
+        yield at("id"), "is required and must be an IRI"
+    yield from _context(entity.get("@context"), at("@context"))
+    for name, value in entity.items():
+        if name in ("@context", "id", "type") or value is None:
+            continue
+        if name == "otherIdentifiers":
+            yield from _kind(value, "list:ref:SystemIdentifier", at(name))
+        elif name in model:
+            yield from _kind(value, model[name], at(name))
+
+
+def _kind(value: Any, kind: str, path: str) -> Iterator[Violation]:
+    if kind.startswith("list:"):
+        if not isinstance(value, list):
+            yield path, "must be an array"
+            return
+        for index, item in enumerate(value):
+            yield from _kind(item, kind[5:], f"{path}[{index}]")
+        return
+    if kind.startswith("ref:"):
+        allowed = tuple(t for name in kind[4:].split("|") for t in GROUPS.get(name, (name,)))
+        yield from _ref(value, allowed, path)
+        return
+    if kind.startswith("enum:"):
+        if value not in ENUMS[kind[5:]]:
+            yield path, f"unknown value {value!r}"
+        return
+    if not _SCALARS[kind](value):
+        yield path, f"must be {kind}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_SCALARS: dict[str, Any] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": _is_int,
+    # Caliper decimals are written with a decimal point: 50 is not a decimal, 50.0 is.
+    "number": lambda v: isinstance(v, float),
+    "lti_message_type": lambda v: v in _LTI_MESSAGE_TYPES,
+    "boolean": lambda v: isinstance(v, bool),
+    "datetime": formats.is_utc_timestamp,
+    "duration": formats.is_duration,
+    "object": lambda v: isinstance(v, dict),
+    "any": lambda v: True,
+}

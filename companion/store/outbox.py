@@ -1,0 +1,251 @@
+"""The outbox: deliveries waiting to be sent, one row per event.
+
+Rows go in with ``add_events`` inside the write that produced them (e.g. the one that closes
+a run), so that nothing is made without being queued. The sync worker claims batches,
+then marks them acked, pending again (with a next attempt time), or dead.
+States: pending -> in_flight -> acked | pending | dead; dead -> pending by ``retry_dead``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.sqlite import insert
+from sqlmodel import Session, col, select
+
+from companion.store.db import Database
+from companion.store.tables import OutboxItem, OutboxState, utc_now
+
+__all__ = [
+    "OutboxItem",
+    "OutboxState",
+    "add_events",
+    "add_item",
+    "claim_batch",
+    "counts",
+    "get",
+    "in_flight",
+    "list_items",
+    "mark_acked",
+    "mark_dead",
+    "mark_pending",
+    "oldest_pending_age",
+    "retry_dead",
+]
+
+
+def add_item(
+    session: Session,
+    kind: str,
+    event_id: str,
+    payload: Mapping[str, Any],
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue one delivery inside the caller's write; False if ``event_id`` is already queued."""
+    now = now or utc_now()
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    statement = (
+        insert(OutboxItem)
+        .values(
+            event_id=event_id,
+            kind=kind,
+            payload=text,
+            size_bytes=len(text.encode("utf-8")),
+            state=OutboxState.PENDING.value,
+            attempts=0,
+            run_id=run_id,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
+    result = session.connection().execute(statement)
+    return bool(result.rowcount)
+
+
+def add_events(
+    session: Session,
+    events: Iterable[Mapping[str, Any]],
+    kind: str = "caliper",
+    run_id: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Queue events (each with its unique ``id``) inside the caller's write.
+
+    Returns how many were new; an ``id`` already in the outbox is ignored.
+    """
+    added = 0
+    for event in events:
+        event_id = event.get("id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ValueError("every outbox event needs a non-empty string 'id'")
+        added += add_item(session, kind, event_id, event, run_id=run_id, now=now)
+    return added
+
+
+def claim_batch(
+    db: Database, max_events: int = 100, max_bytes: int = 500_000, *, now: datetime
+) -> list[OutboxItem]:
+    """Take the oldest due pending rows (at most ``max_events`` and ``max_bytes``).
+
+    The rows become in_flight with one more attempt, in one write. The first row is
+    taken even if it alone is larger than ``max_bytes``, so that it cannot block the queue.
+    """
+
+    def claim(session: Session) -> list[OutboxItem]:
+        rows = session.exec(
+            select(OutboxItem)
+            .where(OutboxItem.state == OutboxState.PENDING.value)
+            .where(col(OutboxItem.next_attempt_at) <= now)
+            .order_by(col(OutboxItem.id))
+            .limit(max_events)
+        ).all()
+        batch: list[OutboxItem] = []
+        total = 0
+        for row in rows:
+            if batch and total + row.size_bytes > max_bytes:
+                break
+            total += row.size_bytes
+            row.state = OutboxState.IN_FLIGHT.value
+            row.attempts += 1
+            row.updated_at = now
+            batch.append(row)
+        session.flush()
+        return batch
+
+    return db.write(claim)
+
+
+def _set(db: Database, ids: Iterable[int], only_from: tuple[str, ...], **values: Any) -> int:
+    """Update rows by id (only those in one of ``only_from`` states); returns the count."""
+    id_list = list(ids)
+    if not id_list:
+        return 0
+    statement = (
+        update(OutboxItem)
+        .where(col(OutboxItem.id).in_(id_list))
+        .where(col(OutboxItem.state).in_(only_from))
+        .values(**values)
+    )
+    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
+
+
+_UNDONE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
+
+
+def mark_acked(
+    db: Database, ids: Iterable[int], job_id: str | None = None, *, now: datetime | None = None
+) -> int:
+    """Timeback accepted these rows (``job_id``: its ingestion job); returns how many changed."""
+    now = now or utc_now()
+    return _set(
+        db, ids, _UNDONE, state=OutboxState.ACKED.value, job_id=job_id, acked_at=now, updated_at=now
+    )
+
+
+def mark_pending(
+    db: Database,
+    ids: Iterable[int],
+    next_attempt_at: datetime,
+    error: str | None,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Send these rows again at ``next_attempt_at``; ``error`` says why they are back."""
+    return _set(
+        db,
+        ids,
+        _UNDONE,
+        state=OutboxState.PENDING.value,
+        next_attempt_at=next_attempt_at,
+        last_error=error,
+        updated_at=now or utc_now(),
+    )
+
+
+def mark_dead(db: Database, id: int, error: str, *, now: datetime | None = None) -> bool:
+    """Timeback refused this row for good (kept, never deleted); False if it was acked."""
+    changed = _set(
+        db,
+        [id],
+        _UNDONE,
+        state=OutboxState.DEAD.value,
+        last_error=error,
+        updated_at=now or utc_now(),
+    )
+    return changed == 1
+
+
+def retry_dead(db: Database, id: int, *, now: datetime | None = None) -> bool:
+    """Put a dead row back in the queue, due now, with its attempts reset; False if not dead."""
+    now = now or utc_now()
+    changed = _set(
+        db,
+        [id],
+        (OutboxState.DEAD.value,),
+        state=OutboxState.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        updated_at=now,
+    )
+    return changed == 1
+
+
+def get(db: Database, id: int) -> OutboxItem | None:
+    """One row by its id."""
+    with db.read() as session:
+        return session.get(OutboxItem, id)
+
+
+def list_items(
+    db: Database, state: str | None = None, limit: int | None = None
+) -> list[OutboxItem]:
+    """Rows oldest first, optionally only those in ``state``."""
+    statement = select(OutboxItem).order_by(col(OutboxItem.id))
+    if state is not None:
+        statement = statement.where(OutboxItem.state == str(state))
+    if limit is not None:
+        statement = statement.limit(limit)
+    with db.read() as session:
+        return list(session.exec(statement).all())
+
+
+def in_flight(db: Database) -> list[OutboxItem]:
+    """Rows sent (or being sent) without an answer yet: after a crash, read them back."""
+    return list_items(db, OutboxState.IN_FLIGHT.value)
+
+
+def counts(db: Database) -> dict[str, int]:
+    """How many rows are in each state (every state present, zero if none)."""
+    result = {state.value: 0 for state in OutboxState}
+    with db.read() as session:
+        rows = session.exec(
+            select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
+        ).all()
+    for state, number in rows:
+        result[state] = int(number)
+    return result
+
+
+def oldest_pending_age(db: Database, now: datetime) -> timedelta | None:
+    """Age of the oldest undelivered row (pending or in_flight), or None if there is none."""
+    with db.read() as session:
+        oldest = session.exec(
+            select(OutboxItem.created_at)
+            .where(col(OutboxItem.state).in_(_UNDONE))
+            .order_by(col(OutboxItem.id))
+            .limit(1)
+        ).first()
+    if oldest is None:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return now - oldest

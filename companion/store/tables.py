@@ -1,0 +1,190 @@
+"""Tables of the offline store: store metadata, the lease, the outbox and the cached roster.
+
+Times are kept as timezone-aware UTC ``datetime`` values in Python and as fixed-width
+ISO-8601 text in SQLite (``UtcDateTime``), so that text order is time order.
+Roster rows keep the OneRoster fields the app uses plus the raw JSON of the record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC ``datetime`` stored as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` text."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        """Naive values are taken as UTC; aware ones are converted to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Text back to an aware UTC ``datetime``."""
+        if value is None:
+            return None
+        return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The wall clock as an aware UTC ``datetime`` (the default where no time is given)."""
+    return datetime.now(UTC)
+
+
+class StoreMeta(SQLModel, table=True):
+    """Key/value facts about the database itself (e.g. ``environment``)."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class LeaseRow(SQLModel, table=True):
+    """Which process owns a named piece of work (the open run and the deliveries).
+
+    Times are seconds on the holder's clock (``time.time`` unless injected).
+    """
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True)
+    holder_id: str
+    pid: int
+    host: str
+    acquired_at: float
+    heartbeat_at: float
+    expires_at: float
+
+
+class OutboxState(StrEnum):
+    """Where a delivery stands."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    ACKED = "acked"
+    DEAD = "dead"
+
+
+class OutboxItem(SQLModel, table=True):
+    """One delivery (one Caliper event, or one gradebook write) waiting to be sent.
+
+    ``event_id`` is unique: the Caliper event id, or a deterministic key for other kinds.
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    kind: str = Field(default="caliper", index=True)
+    payload: str  # JSON text
+    size_bytes: int = 0  # UTF-8 length of payload
+    state: str = Field(default=OutboxState.PENDING.value, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    run_id: str | None = Field(default=None, index=True)
+    job_id: str | None = None
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, index=True)
+    acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class RosterOrg(SQLModel, table=True):
+    """A OneRoster org (school, district, ...)."""
+
+    __tablename__ = "roster_orgs"
+
+    sourced_id: str = Field(primary_key=True)
+    status: str = "active"
+    date_last_modified: str | None = None
+    name: str = ""
+    type: str | None = None
+    identifier: str | None = None
+    parent_id: str | None = None
+    raw_json: str = "{}"
+
+
+class RosterCourse(SQLModel, table=True):
+    """A OneRoster course."""
+
+    __tablename__ = "roster_courses"
+
+    sourced_id: str = Field(primary_key=True)
+    status: str = "active"
+    date_last_modified: str | None = None
+    title: str = ""
+    course_code: str | None = None
+    org_id: str | None = None
+    raw_json: str = "{}"
+
+
+class RosterClass(SQLModel, table=True):
+    """A OneRoster class: a course taught at a school."""
+
+    __tablename__ = "roster_classes"
+
+    sourced_id: str = Field(primary_key=True)
+    status: str = "active"
+    date_last_modified: str | None = None
+    title: str = ""
+    class_code: str | None = None
+    class_type: str | None = None
+    course_sourced_id: str | None = None
+    school_sourced_id: str | None = Field(default=None, index=True)
+    raw_json: str = "{}"
+
+
+class RosterUser(SQLModel, table=True):
+    """A OneRoster user. ``enabled_user`` is the API's string ("true"/"false")."""
+
+    __tablename__ = "roster_users"
+
+    sourced_id: str = Field(primary_key=True)
+    status: str = "active"
+    date_last_modified: str | None = None
+    given_name: str = ""
+    family_name: str = ""
+    middle_name: str | None = None
+    preferred_first_name: str | None = None
+    preferred_last_name: str | None = None
+    email: str | None = Field(default=None, index=True)
+    username: str | None = None
+    enabled_user: str = "true"
+    identifier: str | None = None
+    user_master_identifier: str | None = None
+    primary_org_id: str | None = None
+    role: str | None = None  # the primary role (e.g. "student"), from ``roles``
+    roles_json: str = "[]"  # the ``roles`` list as JSON
+    org_ids_json: str = "[]"  # sourcedIds of the orgs in ``roles`` and ``primaryOrg``
+    raw_json: str = "{}"
+
+
+class RosterEnrollment(SQLModel, table=True):
+    """A OneRoster enrollment: a user in a class with a role."""
+
+    __tablename__ = "roster_enrollments"
+
+    sourced_id: str = Field(primary_key=True)
+    status: str = "active"
+    date_last_modified: str | None = None
+    role: str = ""
+    primary: str | None = None
+    user_sourced_id: str = Field(index=True)
+    class_sourced_id: str = Field(index=True)
+    school_sourced_id: str | None = None
+    begin_date: str | None = None
+    end_date: str | None = None
+    raw_json: str = "{}"

@@ -1,0 +1,87 @@
+"""The retry table: what the sync worker does after each kind of outcome.
+
+Written once, as data, and unit-tested row by row. Delays use capped exponential backoff
+with full jitter; a server's Retry-After is a minimum, never shortened by the jitter.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 300.0
+
+
+class Outcome(enum.Enum):
+    """What happened to one delivery attempt."""
+
+    SENT = "sent"  # 2xx: accepted
+    OFFLINE = "offline"  # connection refused, DNS failure: nothing reached the server
+    TIMEOUT_BEFORE_SEND = "timeout-before-send"  # connect or pool timeout
+    AMBIGUOUS = "ambiguous"  # the request may have reached the server
+    SERVER_ERROR = "server-error"  # 5xx
+    RATE_LIMITED = "rate-limited"  # 429
+    UNAUTHORISED = "unauthorised"  # 401 after the client's own token retry
+    FORBIDDEN = "forbidden"  # 403
+    REJECTED = "rejected"  # 400 / 422
+    MALFORMED = "malformed"  # 2xx with a body we cannot read: treat like ambiguous
+    NETWORK_CONFIG = "network-config"  # TLS or proxy failure
+
+
+class Action(enum.Enum):
+    """What the worker does next with the batch."""
+
+    ACK = "ack"  # mark delivered
+    RETRY = "retry"  # back to pending, try again after the delay
+    SETTLE = "settle"  # keep in flight; find out whether it arrived before resending
+    REFRESH_TOKEN = "refresh-token"  # drop the token, retry once, then wait
+    STOP = "stop"  # a configuration problem: stop sending and report it
+    VALIDATE_EACH = "validate-each"  # find the bad events one by one; dead-letter only them
+
+
+@dataclass(frozen=True)
+class Rule:
+    action: Action
+    backoff: bool  # whether a delay applies before the next attempt
+    state: str  # what the worker reports: sending, offline, rate-limited, error
+
+
+TABLE: dict[Outcome, Rule] = {
+    Outcome.SENT: Rule(Action.ACK, backoff=False, state="sending"),
+    Outcome.OFFLINE: Rule(Action.RETRY, backoff=True, state="offline"),
+    Outcome.TIMEOUT_BEFORE_SEND: Rule(Action.RETRY, backoff=True, state="offline"),
+    Outcome.AMBIGUOUS: Rule(Action.SETTLE, backoff=True, state="error"),
+    Outcome.MALFORMED: Rule(Action.SETTLE, backoff=True, state="error"),
+    Outcome.SERVER_ERROR: Rule(Action.RETRY, backoff=True, state="error"),
+    Outcome.RATE_LIMITED: Rule(Action.RETRY, backoff=True, state="rate-limited"),
+    Outcome.UNAUTHORISED: Rule(Action.REFRESH_TOKEN, backoff=True, state="error"),
+    Outcome.FORBIDDEN: Rule(Action.STOP, backoff=False, state="error"),
+    Outcome.REJECTED: Rule(Action.VALIDATE_EACH, backoff=False, state="sending"),
+    Outcome.NETWORK_CONFIG: Rule(Action.RETRY, backoff=True, state="error"),
+}
+
+
+def backoff_delay(
+    attempt: int,
+    rng: random.Random,
+    retry_after_s: float | None = None,
+    base_s: float = BACKOFF_BASE_S,
+    cap_s: float = BACKOFF_CAP_S,
+) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1).
+
+    Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]. Retry-After, when the
+    server sent one, is a minimum (and may exceed the cap: the server knows best).
+    """
+    ceiling = min(cap_s, base_s * (2 ** max(0, min(attempt - 1, 30))))
+    delay = rng.uniform(0.0, ceiling)
+    if retry_after_s is not None:
+        delay = max(delay, retry_after_s)
+    return delay
+
+
+def decide(outcome: Outcome) -> Rule:
+    """The table's row for an outcome."""
+    return TABLE[outcome]

@@ -1,0 +1,112 @@
+"""Timeback environments: the set of base URLs for sandbox, staging and production.
+
+Every URL can be overridden, first by the config file (passed in as a mapping, this
+package does not read files) and then by environment variables named
+``COMPANION_<ENV>_<FIELD>``, e.g. ``COMPANION_STAGING_CALIPER_BASE``. Hosts have moved before.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+ENVIRONMENT_NAMES: tuple[str, ...] = ("sandbox", "staging", "production")
+URL_FIELDS: tuple[str, ...] = (
+    "token_url",
+    "oneroster_base",
+    "caliper_base",
+    "lti_issuer",
+    "lti_jwks_url",
+)
+# The sandbox runs on loopback; ``base_url`` sets its token, OneRoster and Caliper URLs at once.
+SANDBOX_FIELDS: tuple[str, ...] = ("base_url", *URL_FIELDS)
+DEFAULT_SANDBOX_BASE = "http://127.0.0.1:8787"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where one Timeback environment lives.
+
+    ``token_url`` is the full OAuth2 token endpoint; ``oneroster_base`` and ``caliper_base``
+    are host roots to which API paths are appended. The LTI values may be unknown (None).
+    """
+
+    name: str
+    token_url: str
+    oneroster_base: str
+    caliper_base: str
+    lti_issuer: str | None = None
+    lti_jwks_url: str | None = None
+
+    @property
+    def uses_keyring(self) -> bool:
+        """Whether credentials come from the OS keyring (not for the sandbox)."""
+        return self.name != "sandbox"
+
+
+def sandbox_environment(base_url: str = DEFAULT_SANDBOX_BASE) -> Environment:
+    """The sandbox: one loopback server serving token, OneRoster and Caliper."""
+    base = base_url.rstrip("/")
+    return Environment(
+        name="sandbox",
+        token_url=f"{base}/oauth2/token",
+        oneroster_base=base,
+        caliper_base=base,
+        lti_issuer=base,
+        lti_jwks_url=f"{base}/.well-known/jwks.json",
+    )
+
+
+# The integration guide gives the Cognito IdP hosts (token endpoint /oauth2/token) and the
+# API hosts; it does not give LTI issuer or JWKS values, so those stay unset.
+DEFAULTS: Mapping[str, Environment] = {
+    "sandbox": sandbox_environment(),
+    "staging": Environment(
+        name="staging",
+        token_url="https://alpha-auth-development-idp.auth.us-west-2.amazoncognito.com/oauth2/token",
+        oneroster_base="https://api.staging.alpha-1edtech.com",
+        caliper_base="https://caliper-staging.alpha-1edtech.com",
+    ),
+    "production": Environment(
+        name="production",
+        token_url="https://alpha-auth-production-idp.auth.us-west-2.amazoncognito.com/oauth2/token",
+        oneroster_base="https://api.alpha-1edtech.com",
+        caliper_base="https://caliper.alpha-1edtech.com",
+    ),
+}
+
+
+def env_var_name(environment: str, field: str) -> str:
+    """The environment variable that overrides ``field`` of ``environment``."""
+    return f"COMPANION_{environment.upper()}_{field.upper()}"
+
+
+def _apply(env: Environment, overrides: Mapping[str, str]) -> Environment:
+    if env.name == "sandbox" and "base_url" in overrides:
+        env = sandbox_environment(overrides["base_url"])
+    values = {k: v.rstrip("/") if k != "token_url" else v
+              for k, v in overrides.items() if k in URL_FIELDS}
+    return replace(env, **values) if values else env
+
+
+def resolve_environment(
+    name: str,
+    overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Environment:
+    """The environment ``name`` with config-file ``overrides`` then environment variables
+    applied (``environ`` defaults to ``os.environ``). Unknown names raise ValueError."""
+    if name not in DEFAULTS:
+        raise ValueError(
+            f"unknown Timeback environment {name!r}; expected one of {', '.join(ENVIRONMENT_NAMES)}"
+        )
+    fields = SANDBOX_FIELDS if name == "sandbox" else URL_FIELDS
+    unknown = set(overrides or {}) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown setting(s) for {name}: {', '.join(sorted(unknown))}")
+    env = _apply(DEFAULTS[name], overrides or {})
+    source = os.environ if environ is None else environ
+    from_vars = {f: source[env_var_name(name, f)] for f in fields
+                 if source.get(env_var_name(name, f))}
+    return _apply(env, from_vars)
