@@ -37,7 +37,7 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         help="Timeback environment (default: sandbox, or the configured one)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    wanted = next((a for a in argv if a in COMMANDS), None)
+    wanted = _command_named(argv)
     for name, (module, help_text) in COMMANDS.items():
         if name == wanted:
             mod = importlib.import_module(f"companion.commands.{module}")
@@ -45,6 +45,16 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         else:
             sub.add_parser(name, help=help_text, add_help=False)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv``, found by a first parse that knows the global options."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--env")
+    pre.add_argument("command", nargs="?")
+    known, _ = pre.parse_known_args(list(argv))
+    name: str | None = known.command
+    return name if name in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

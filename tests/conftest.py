@@ -23,7 +23,9 @@ def shared() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the real per-user data and config folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("COMPANION_DATA_DIR", str(home / "data"))

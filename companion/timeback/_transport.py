@@ -35,9 +35,20 @@ def system_proxy_for(url: str) -> str | None:
     except httpx.InvalidURL:
         return None
     proxies = urllib.request.getproxies_environment()
-    if urllib.request.proxy_bypass_environment(parsed.host, proxies):
+    if urllib.request.proxy_bypass_environment(parsed.host, proxies):  # type: ignore[attr-defined]
         return None
     return proxies.get(parsed.scheme) or proxies.get("all")
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this computer (the sandbox): never through a proxy."""
+    try:
+        return httpx.URL(url).host in LOOPBACK_HOSTS
+    except httpx.InvalidURL:
+        return False
 
 
 class HttpSession:
@@ -52,13 +63,14 @@ class HttpSession:
         timeout: httpx.Timeout | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.proxy = None if transport is not None else system_proxy_for(self.base_url)
+        direct = transport is not None or is_loopback(self.base_url)
+        self.proxy = None if direct else system_proxy_for(self.base_url)
         options: dict[str, Any] = {
             "base_url": self.base_url,
             "auth": auth,
             "timeout": timeout or DEFAULT_TIMEOUT,
             "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
-            "trust_env": True,
+            "trust_env": not is_loopback(self.base_url),
         }
         if transport is not None:
             options["transport"] = transport

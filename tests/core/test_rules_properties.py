@@ -25,12 +25,15 @@ _gap = st.one_of(
 )
 
 
+_KINDS: list[Kind] = [
+    "input", "focus", "sensing", "lock", "unlock", "suspend", "resume", "media", "answer",
+    "heartbeat",
+]
+
+
 @st.composite
-def _line(draw: st.DrawFn, t: int) -> Line:
-    kind: Kind = draw(st.sampled_from([
-        "input", "input", "input", "focus", "focus", "sensing", "lock", "unlock", "suspend",
-        "resume", "media", "answer", "heartbeat",
-    ]))
+def _line(draw: st.DrawFn, t: int, pool: list[Kind]) -> Line:
+    kind = draw(st.sampled_from(pool))
     if kind == "focus":
         return Line(t, "focus", focused=draw(st.booleans()),
                     app=draw(st.sampled_from([None, "game", "chat"])))
@@ -49,7 +52,7 @@ def journals(draw: st.DrawFn, closed: bool = True) -> list[Line]:
     """A valid journal: `start`, up to 40 observations in time order, then `end`."""
     lesson_settings = LessonSettings(
         idle_timeout_ms=draw(st.integers(1, 300_000)),
-        abandon_after_ms=draw(st.integers(1, 1_200_000)),
+        abandon_after_ms=draw(st.integers(1, 1_200_000) | st.integers(1, 40_000_000)),
         min_questions=draw(st.integers(0, 3)),
         expected_xp=draw(st.none() | st.integers(0, 300).map(lambda x: Decimal(x) / 10)),
         mastery_threshold=Fraction(draw(st.integers(0, 100)), 100),
@@ -57,9 +60,11 @@ def journals(draw: st.DrawFn, closed: bool = True) -> list[Line]:
     t = draw(st.integers(0, 10_000))
     lines = [Line(t, "start", lesson="L", settings=lesson_settings,
                   attempt=draw(st.integers(1, 3)))]
+    # each journal draws from its own mix of kinds, so that rare combinations come up
+    pool = draw(st.lists(st.sampled_from(_KINDS), min_size=1, max_size=8))
     for _ in range(draw(st.integers(0, 40))):
         t += draw(_gap)
-        lines.append(draw(_line(t)))
+        lines.append(draw(_line(t, pool)))
     if closed:
         t += draw(_gap)
         lines.append(Line(t, "end", completed=draw(st.booleans())))

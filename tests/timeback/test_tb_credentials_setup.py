@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import getpass
 import io
 import uuid
 from collections.abc import Iterator
@@ -192,3 +193,31 @@ def test_real_os_keyring_round_trip() -> None:
         delete_credentials(environment)
     with pytest.raises(CredentialsMissingError):
         load_credentials(environment)
+
+
+class _Terminal(io.StringIO):
+    """A stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_setup_prompts_without_echo_on_a_terminal(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "", stream: object = None) -> str:
+        prompts.append(prompt)
+        return GOOD.client_secret
+
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--env", default=None)
+    setup.register(parser.add_subparsers(), "setup", "help")
+    args = parser.parse_args(["--env", "staging", "setup"])
+    err = io.StringIO()
+    code = setup.run(args, transport=httpx.MockTransport(_idp),
+                     stdin=_Terminal("school-client\n"), stdout=io.StringIO(), stderr=err)
+    assert code == 0 and prompts == ["Client secret: "] and "Client id: " in err.getvalue()
+    assert load_credentials("staging") == GOOD

@@ -86,3 +86,11 @@ def test_refused_connection_without_proxy_is_offline(no_proxy_env: None) -> None
     with OneRosterClient(f"http://127.0.0.1:{_closed_port()}") as client, \
             pytest.raises(OfflineError):
         client.list_users()
+
+
+def test_loopback_never_goes_through_the_proxy(monkeypatch: pytest.MonkeyPatch,
+                                               no_proxy_env: None) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    with OneRosterClient(f"http://127.0.0.1:{_closed_port()}") as client, \
+            pytest.raises(OfflineError):  # not ProxyFailure: the proxy was not used
+        client.list_users()
