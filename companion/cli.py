@@ -1,5 +1,7 @@
 """The `companion` command line: a thin dispatcher over `companion.commands.*`.
 
+With no subcommand it starts the desktop app (`companion.app.run_app`).
+
 Each subcommand lives in its own module exposing ``register(subparsers)`` which adds its
 parser and sets ``func`` (called with the parsed namespace, returning an exit status).
 Modules are imported only when their command runs, so that startup stays fast.
@@ -36,6 +38,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         default=None,
         help="Timeback environment (default: sandbox, or the configured one)",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run the app offscreen through a scripted demo lesson and report the result",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = _command_named(argv)
     for name, (module, help_text) in COMMANDS.items():
@@ -51,6 +58,7 @@ def _command_named(argv: Sequence[str]) -> str | None:
     """The subcommand in ``argv``, found by a first parse that knows the global options."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--env")
+    pre.add_argument("--self-test", action="store_true")
     pre.add_argument("command", nargs="?")
     known, _ = pre.parse_known_args(list(argv))
     name: str | None = known.command
@@ -62,8 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     if args.command is None:
-        parser.print_help()
-        return 0
+        from companion.app import run_app  # the desktop app: Qt is imported only here
+
+        app_status: int = run_app(args.env, self_test=args.self_test)
+        return app_status
     func = getattr(args, "func", None)
     if func is None:
         parser.error(f"unknown command {args.command!r}")

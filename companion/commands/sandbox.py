@@ -12,7 +12,7 @@ from companion.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 def register(subparsers: Any, name: str, help_text: str) -> None:
     """Add the sandbox subcommand and its options."""
     p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text)
-    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free)")
+    p.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (0: any free)")
     p.add_argument("--data", type=Path, default=None,
                    help="folder that keeps stored events and jobs across restarts")
     p.add_argument("--seed", choices=["demo", "large", "empty"], default="demo",

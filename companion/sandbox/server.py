@@ -126,7 +126,7 @@ def start_in_thread(
 
 
 def serve(
-    port: int = 8765,
+    port: int = 8787,
     data_dir: Path | None = None,
     seed: str = "demo",
     processing_delay_s: float = 0.0,

@@ -30,11 +30,16 @@ __all__ = [
     "get",
     "in_flight",
     "list_items",
+    "make_due",
     "mark_acked",
     "mark_dead",
     "mark_pending",
+    "mark_settling",
+    "next_due_at",
     "oldest_pending_age",
+    "recover_in_flight",
     "retry_dead",
+    "settling_due",
 ]
 
 
@@ -147,7 +152,14 @@ def mark_acked(
     """Timeback accepted these rows (``job_id``: its ingestion job); returns how many changed."""
     now = now or utc_now()
     return _set(
-        db, ids, _UNDONE, state=OutboxState.ACKED.value, job_id=job_id, acked_at=now, updated_at=now
+        db,
+        ids,
+        _UNDONE,
+        state=OutboxState.ACKED.value,
+        job_id=job_id,
+        acked_at=now,
+        updated_at=now,
+        settle_until=None,
     )
 
 
@@ -168,6 +180,7 @@ def mark_pending(
         next_attempt_at=next_attempt_at,
         last_error=error,
         updated_at=now or utc_now(),
+        settle_until=None,
     )
 
 
@@ -180,6 +193,7 @@ def mark_dead(db: Database, id: int, error: str, *, now: datetime | None = None)
         state=OutboxState.DEAD.value,
         last_error=error,
         updated_at=now or utc_now(),
+        settle_until=None,
     )
     return changed == 1
 
@@ -249,3 +263,97 @@ def oldest_pending_age(db: Database, now: datetime) -> timedelta | None:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return now - oldest
+
+
+def mark_settling(
+    db: Database,
+    ids: Iterable[int],
+    settle_until: datetime,
+    next_check_at: datetime,
+    error: str | None,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """These in_flight rows may have reached the server: read them back before resending.
+
+    They stay in_flight; ``next_check_at`` (kept in ``next_attempt_at``) is the next
+    read-back and ``settle_until`` the moment after which "not found" means "never arrived".
+    """
+    return _set(
+        db,
+        ids,
+        (OutboxState.IN_FLIGHT.value,),
+        settle_until=settle_until,
+        next_attempt_at=next_check_at,
+        last_error=error,
+        updated_at=now or utc_now(),
+    )
+
+
+def recover_in_flight(db: Database, settle_until: datetime, *, now: datetime) -> int:
+    """After a crash: in_flight rows with no settling deadline get one, checked now.
+
+    Whatever was being sent when the process died may have arrived; it is read back
+    (and resent only if still missing at ``settle_until``). Returns how many rows changed.
+    """
+    statement = (
+        update(OutboxItem)
+        .where(col(OutboxItem.state) == OutboxState.IN_FLIGHT.value)
+        .where(col(OutboxItem.settle_until).is_(None))
+        .values(
+            settle_until=settle_until,
+            next_attempt_at=now,
+            updated_at=now,
+            last_error="interrupted while sending; checking whether it arrived",
+        )
+    )
+    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
+
+
+def settling_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxItem]:
+    """Settling rows whose next read-back check is due, oldest first."""
+    statement = (
+        select(OutboxItem)
+        .where(OutboxItem.state == OutboxState.IN_FLIGHT.value)
+        .where(col(OutboxItem.settle_until).is_not(None))
+        .where(col(OutboxItem.next_attempt_at) <= now)
+        .order_by(col(OutboxItem.id))
+        .limit(limit)
+    )
+    with db.read() as session:
+        return list(session.exec(statement).all())
+
+
+def make_due(db: Database, now: datetime) -> int:
+    """Pending rows waiting for a later attempt become due now (connectivity is back)."""
+    statement = (
+        update(OutboxItem)
+        .where(col(OutboxItem.state) == OutboxState.PENDING.value)
+        .where(col(OutboxItem.next_attempt_at) > now)
+        .values(next_attempt_at=now)
+    )
+    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
+
+
+def next_due_at(db: Database) -> datetime | None:
+    """The earliest pending attempt or settling check, or None if nothing is waiting."""
+    with db.read() as session:
+        pending = session.exec(
+            select(func.min(OutboxItem.next_attempt_at)).where(
+                OutboxItem.state == OutboxState.PENDING.value
+            )
+        ).first()
+        settling = session.exec(
+            select(func.min(OutboxItem.next_attempt_at))
+            .where(OutboxItem.state == OutboxState.IN_FLIGHT.value)
+            .where(col(OutboxItem.settle_until).is_not(None))
+        ).first()
+    found = [_as_datetime(v) for v in (pending, settling) if v is not None]
+    return min(found, default=None)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A MIN() result as an aware UTC datetime (SQLite may hand back the stored text)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)

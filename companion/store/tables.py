@@ -100,6 +100,10 @@ class OutboxItem(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
     next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, index=True)
     acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Set while an in_flight row is being settled (its send may or may not have arrived):
+    # until this moment "not found on the server" does not yet mean "never arrived".
+    # ``next_attempt_at`` is then the time of the next read-back check.
+    settle_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class RosterOrg(SQLModel, table=True):

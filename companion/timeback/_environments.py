@@ -18,6 +18,7 @@ URL_FIELDS: tuple[str, ...] = (
     "caliper_base",
     "lti_issuer",
     "lti_jwks_url",
+    "lti_auth_url",
 )
 # The sandbox runs on loopback; ``base_url`` sets its token, OneRoster and Caliper URLs at once.
 SANDBOX_FIELDS: tuple[str, ...] = ("base_url", *URL_FIELDS)
@@ -38,6 +39,7 @@ class Environment:
     caliper_base: str
     lti_issuer: str | None = None
     lti_jwks_url: str | None = None
+    lti_auth_url: str | None = None  # the platform's OIDC authorization endpoint
 
     @property
     def uses_keyring(self) -> bool:
@@ -55,6 +57,7 @@ def sandbox_environment(base_url: str = DEFAULT_SANDBOX_BASE) -> Environment:
         caliper_base=base,
         lti_issuer=base,
         lti_jwks_url=f"{base}/.well-known/jwks.json",
+        lti_auth_url=f"{base}/lti/authorize",
     )
 
 

@@ -1,0 +1,260 @@
+"""One lesson bundle: a folder or zip with ``lesson.json``, an entry page and its assets.
+
+``lesson.json`` holds ``id``, ``title``, ``course``, ``subject`` (one of Timeback's
+subjects), ``grade``, ``order`` (1, 2, ... within the course), the lesson settings of the
+learning rules (``idleTimeout``, ``abandonAfter``, ``expectedXp``, ``masteryThreshold``,
+``minQuestions``), and optionally ``entry`` (default ``index.html``), ``description`` and,
+for a bundle with no ``course.json`` beside it, ``courseTitle``. Unknown fields are refused,
+so that a misspelt setting never silently falls back to its default.
+
+The course comes from ``course.json`` (``id``, ``title``, ``subject``, ``grade``) in the
+folder that holds the bundle; without one, from the lesson's own fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar, cast
+
+from companion.content.errors import BundleError
+from companion.content.zipsafe import DEFAULT_LIMITS, Limits, ZipProblem, extract_zip
+from companion.content.zipsafe import member_problem as _path_problem
+from companion.core.catalogue import SUBJECTS, Course, Lesson, Subject
+from companion.core.journal import JournalError, LessonSettings
+
+LESSON_FILE = "lesson.json"
+COURSE_FILE = "course.json"
+DEFAULT_ENTRY = "index.html"
+_MAX_JSON_BYTES = 256 * 1024
+_SETTINGS = frozenset(
+    {"idleTimeout", "abandonAfter", "expectedXp", "masteryThreshold", "minQuestions"}
+)
+_LESSON_FIELDS = frozenset(
+    {"id", "title", "course", "subject", "grade", "order", "entry", "description", "courseTitle"}
+    | _SETTINGS
+)
+_COURSE_FIELDS = frozenset({"id", "title", "subject", "grade", "description"})
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class LessonBundle:
+    """A loaded lesson: its catalogue entry, its course, and where its files are.
+
+    ``root`` is the folder the page is served from (for a zip, its extraction folder);
+    ``entry`` is the absolute path of the entry page, inside ``root``; ``source`` is what
+    was loaded (the folder or the zip file); ``description`` is optional text for the library.
+    """
+
+    lesson: Lesson
+    course: Course
+    root: Path
+    entry: Path
+    source: Path | None = None
+    description: str = ""
+
+
+def load_bundle(path: Path, cache_dir: Path, limits: Limits = DEFAULT_LIMITS) -> LessonBundle:
+    """Load the bundle at ``path`` (a folder or a ``.zip``); raises BundleError.
+
+    A zip is checked, then extracted into ``cache_dir/<content hash>/`` (reused when it is
+    already there). ``lesson.json`` may sit at the top of the zip or inside its only folder.
+    """
+    name = str(path)
+    if path.is_dir():
+        return _load_folder(path.resolve(), path, limits)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        try:
+            extracted = extract_zip(path, cache_dir, limits)
+        except ZipProblem as exc:
+            raise BundleError(name, str(exc)) from None
+        except OSError as exc:
+            raise BundleError(name, f"cannot be extracted ({exc.strerror or exc})") from None
+        return _load_folder(_zip_root(extracted), path, limits)
+    if not path.exists():
+        raise BundleError(name, "does not exist")
+    raise BundleError(name, "is neither a folder nor a .zip file")
+
+
+def read_course(course_dir: Path) -> Course | None:
+    """The course described by ``course_dir/course.json``, or None when there is none.
+
+    Raises BundleError (naming the course.json) when the file is there but not valid.
+    """
+    file = course_dir / COURSE_FILE
+    if not file.is_file():
+        return None
+    obj = _read_json(file, str(file))
+    where = str(file)
+    _refuse_unknown(obj, _COURSE_FIELDS, where)
+    return _build(
+        where,
+        lambda: Course(
+            id=_text(obj, "id", where),
+            title=_text(obj, "title", where),
+            subject=_subject(obj, where, required=False),
+            grade=_grade(obj, where),
+        ),
+    )
+
+
+def _zip_root(extracted: Path) -> Path:
+    """The folder of an extracted zip that holds lesson.json (the top, or its only folder)."""
+    if (extracted / LESSON_FILE).exists():
+        return extracted
+    children = [c for c in extracted.iterdir() if c.name != "__MACOSX"]
+    if len(children) == 1 and children[0].is_dir():
+        return children[0]
+    return extracted
+
+
+def _load_folder(root: Path, source: Path, limits: Limits) -> LessonBundle:
+    name = str(source)
+    _check_tree(root, name, limits)
+    lesson_file = root / LESSON_FILE
+    if not lesson_file.is_file():
+        raise BundleError(name, f"missing {LESSON_FILE}")
+    obj = _read_json(lesson_file, name)
+    where = name
+    _refuse_unknown(obj, _LESSON_FIELDS, where)
+    entry = _entry(root, obj, where)
+    try:
+        settings = LessonSettings.from_json({k: v for k, v in obj.items() if k in _SETTINGS})
+    except JournalError as exc:
+        raise BundleError(where, f"invalid lesson settings in {LESSON_FILE}: {exc}") from None
+    lesson = _build(
+        where,
+        lambda: Lesson(
+            id=_text(obj, "id", where),
+            title=_text(obj, "title", where),
+            course_id=_text(obj, "course", where),
+            subject=_subject(obj, where, required=True),
+            grade=_grade(obj, where),
+            order=_order(obj, where),
+            settings=settings,
+        ),
+    )
+    course = _course_for(source, lesson, obj, where)
+    description = obj.get("description", "")
+    if not isinstance(description, str):
+        raise BundleError(where, "'description' in lesson.json must be text")
+    return LessonBundle(lesson, course, root, entry, source, description)
+
+
+def _course_for(source: Path, lesson: Lesson, obj: dict[str, Any], where: str) -> Course:
+    course = read_course(source.parent)
+    if course is not None:
+        if course.id != lesson.course_id:
+            raise BundleError(
+                where,
+                f"lesson.json names course {lesson.course_id!r} but the {COURSE_FILE} "
+                f"beside it is for course {course.id!r}",
+            )
+        return course
+    title = obj.get("courseTitle", lesson.course_id)
+    if not isinstance(title, str) or not title.strip():
+        raise BundleError(where, "'courseTitle' in lesson.json must be non-empty text")
+    return Course(lesson.course_id, title, lesson.subject, lesson.grade)
+
+
+def _check_tree(root: Path, name: str, limits: Limits) -> None:
+    """Refuse a folder that is too large or holds links leading outside it."""
+    total = 0
+    count = 0
+    for folder, dirs, files in os.walk(root):
+        for item in [*dirs, *files]:
+            path = Path(folder, item)
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    rel = path.relative_to(root).as_posix()
+                    raise BundleError(name, f"{rel!r} is a link to a place outside the bundle")
+        for file in files:
+            count += 1
+            total += Path(folder, file).stat().st_size if Path(folder, file).exists() else 0
+        if count > limits.max_files:
+            raise BundleError(name, f"too many files (the limit is {limits.max_files})")
+        if total > limits.max_bytes:
+            raise BundleError(name, f"too large (more than {limits.max_bytes} bytes)")
+
+
+def _entry(root: Path, obj: dict[str, Any], where: str) -> Path:
+    value = obj.get("entry", DEFAULT_ENTRY)
+    if not isinstance(value, str):
+        raise BundleError(where, "'entry' in lesson.json must be text")
+    problem = _path_problem(value)
+    if problem:
+        raise BundleError(where, f"entry page {value!r} is not a path inside the bundle")
+    entry = root.joinpath(*PurePosixPath(value).parts)
+    if not entry.is_file():
+        raise BundleError(where, f"missing entry page {value!r}")
+    resolved = entry.resolve()
+    if not resolved.is_relative_to(root):
+        raise BundleError(where, f"entry page {value!r} is outside the bundle")
+    return resolved
+
+
+def _read_json(file: Path, where: str) -> dict[str, Any]:
+    if file.stat().st_size > _MAX_JSON_BYTES:
+        raise BundleError(where, f"{file.name} is too large")
+    try:
+        obj = json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BundleError(where, f"{file.name} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            where, f"{file.name} is not valid JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise BundleError(where, f"{file.name} must hold a JSON object")
+    return cast(dict[str, Any], obj)
+
+
+def _refuse_unknown(obj: dict[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(set(obj) - known)
+    if unknown:
+        raise BundleError(where, f"unknown field(s) {', '.join(map(repr, unknown))}")
+
+
+def _text(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BundleError(where, f"{key!r} must be non-empty text")
+    return value
+
+
+def _subject(obj: dict[str, Any], where: str, required: bool) -> Subject | None:
+    value = obj.get("subject")
+    if value is None and not required:
+        return None
+    if value not in SUBJECTS:
+        raise BundleError(where, f"'subject' must be one of {', '.join(SUBJECTS)}, not {value!r}")
+    return cast(Subject, value)
+
+
+def _grade(obj: dict[str, Any], where: str) -> str:
+    value = obj.get("grade")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return f"{value:02d}"
+    if isinstance(value, str) and value.strip():
+        return value
+    raise BundleError(where, "'grade' must be text such as \"05\" or a whole number")
+
+
+def _order(obj: dict[str, Any], where: str) -> int:
+    value = obj.get("order")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BundleError(where, "'order' must be a whole number from 1")
+    return value
+
+
+def _build(where: str, make: Callable[[], _T]) -> _T:
+    """Run a core constructor, turning its ValueError into a BundleError."""
+    try:
+        return make()
+    except ValueError as exc:
+        raise BundleError(where, str(exc)) from None

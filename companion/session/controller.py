@@ -1,0 +1,383 @@
+"""The session controller: one run of one lesson, from start to summary (no Qt).
+
+The UI calls ``tick()`` once a second (a QTimer on the UI thread). Each tick samples the
+sensing sources through the pure ``Sampler``, appends the lines to the run's journal,
+reports newly settled time as TimeSpentEvents once a window is due, and checks the rules
+for abandonment. Answers and media state come from the lesson page (untrusted script) and
+are validated here. The controller keeps an in-memory copy of the journal it writes, so
+that a tick classifies without reading the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from companion.core import rules, timespent
+from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_for, unlocks_after
+from companion.core.clock import Clock
+from companion.core.journal import Line
+from companion.core.sampler import Observation, Sampler
+from companion.session.library import mastered_lessons
+from companion.store import runs
+from companion.store.db import Database
+from companion.store.runs import EventContext, RunAlreadyOpen
+from companion.system.sensing import FocusSource, InputSource, LockSource
+
+log = logging.getLogger(__name__)
+
+MAX_ITEM_LENGTH = 200
+
+LiveState = Literal["active", "idle", "away", "off-task", "unknown"]
+
+
+class LessonLocked(Exception):
+    """The lesson cannot be opened yet: ``required`` must be mastered first."""
+
+    def __init__(self, lesson: Lesson, required: Lesson) -> None:
+        super().__init__(f"Master '{required.title}' to unlock '{lesson.title}'")
+        self.lesson = lesson
+        self.required = required
+
+
+class NoOpenRun(RuntimeError):
+    """The controller has no run (start one first, or it has already ended)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunHandle:
+    """The run the controller has open."""
+
+    run_id: str
+    student_id: str
+    lesson: Lesson
+    attempt: int
+    started_at: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    """Figures for the session window's status line, as the rules see the run right now."""
+
+    focused_s: int  # active seconds so far
+    state: LiveState
+    answered: int
+    correct: int
+    accuracy: float | None  # None before the first answer
+    elapsed_s: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """What the end-of-lesson screen shows, with lines that explain the XP."""
+
+    run_id: str
+    lesson: Lesson
+    completed: bool
+    abandoned: bool
+    active_ms: int
+    focused_minutes: float  # active minutes (before the expectedXp cap)
+    questions: int
+    correct: int
+    accuracy: float | None
+    gate_passed: bool
+    multiplier: float
+    capped: bool
+    xp: Decimal
+    mastered: bool
+    next_unlocked: Lesson | None  # the lesson this mastery opens, if any
+    explain: tuple[str, ...]
+    reason: str | None = None  # why the run ended early (abandonment), if it did
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    """The outcome of one tick.
+
+    When ``abandoned`` is True the run has been closed (``summary`` says how), ``reason``
+    says why in words for the student, and the UI must sign the student out.
+    """
+
+    lines: tuple[Line, ...]
+    live: LiveStats
+    abandoned: bool = False
+    reason: str | None = None
+    summary: SessionSummary | None = None
+    reported: int = 0  # TimeSpentEvents written this tick
+
+    @property
+    def sign_out(self) -> bool:
+        """Whether the UI must sign the student out now."""
+        return self.abandoned
+
+
+@dataclass
+class _Open:
+    handle: RunHandle
+    sampler: Sampler
+    lines: list[Line]
+    reported_until_ms: int = 0
+    answered: dict[str, bool] = field(default_factory=dict)
+
+
+class SessionController:
+    """Runs one lesson at a time for a signed-in student."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ctx: EventContext,
+        catalogue: Catalogue,
+        input_source: InputSource,
+        focus_source: FocusSource,
+        lock_source: LockSource,
+        *,
+        tick_ms: int = 1000,
+        heartbeat_ms: int = 15_000,
+    ) -> None:
+        """Sensing availability comes from ``input_source.available()``."""
+        self._db = db
+        self._clock = clock
+        self._ctx = ctx
+        self._catalogue = catalogue
+        self._input = input_source
+        self._focus = focus_source
+        self._lock = lock_source
+        self._tick_ms = tick_ms
+        self._heartbeat_ms = heartbeat_ms
+        self._run: _Open | None = None
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def run(self) -> RunHandle | None:
+        """The open run, or None."""
+        return None if self._run is None else self._run.handle
+
+    # ------------------------------------------------------------ start
+
+    def start(self, student_id: str, lesson_id: str) -> RunHandle:
+        """Open a run of ``lesson_id`` for ``student_id``.
+
+        Raises KeyError for a lesson not in the catalogue, ``LessonLocked`` for a locked
+        lesson and ``RunAlreadyOpen`` when a run is open on this computer.
+        """
+        if self._run is not None:
+            raise RunAlreadyOpen(self._run.handle.run_id)
+        lesson = self._catalogue.get(lesson_id)
+        mastered = mastered_lessons(self._db, student_id)
+        if lesson_state(self._catalogue, lesson_id, mastered) == "locked":
+            required = required_for(self._catalogue, lesson_id)
+            assert required is not None  # a locked lesson has one before it
+            raise LessonLocked(lesson, required)
+        started_mono = self._clock.monotonic_ms()
+        anchor = self._clock.utc_now()
+        try:
+            run_id = runs.open_run(self._db, student_id, lesson_id, anchor=anchor)
+        except runs.UnknownLesson:
+            runs.save_lessons(self._db, self._catalogue)
+            run_id = runs.open_run(self._db, student_id, lesson_id, anchor=anchor)
+        lines = runs.journal(self._db, run_id)
+        attempt = lines[0].attempt or 1
+        handle = RunHandle(run_id, student_id, lesson, attempt, anchor)
+        sampler = Sampler(started_mono, tick_ms=self._tick_ms, heartbeat_ms=self._heartbeat_ms)
+        self._run = _Open(handle, sampler, lines)
+        log.info("run %s: %s started %s (attempt %d)", run_id, student_id, lesson_id, attempt)
+        return handle
+
+    # ------------------------------------------------------------ ticking
+
+    def tick(self) -> TickResult:
+        """Sample the sources, journal what changed, report due time, check abandonment."""
+        run = self._need_run()
+        now_mono = self._clock.monotonic_ms()
+        obs = self._observe()
+        lines = run.sampler.tick(now_mono, obs)
+        if lines:
+            runs.append_many(self._db, run.handle.run_id, lines)
+            run.lines.extend(lines)
+        now = run.sampler.run_time(now_mono)
+        classification = rules.classify(run.lines, now)
+        if classification.abandoned_at is not None:
+            summary = self._abandon(run, now)
+            return TickResult(
+                tuple(lines),
+                self._live_of(run, classification, now),
+                abandoned=True,
+                reason=summary.reason,
+                summary=summary,
+            )
+        reported = self._report(run, classification, now)
+        return TickResult(tuple(lines), self._live_of(run, classification, now), reported=reported)
+
+    def live(self) -> LiveStats:
+        """The run's figures now (without sampling)."""
+        run = self._need_run()
+        now = run.sampler.run_time(self._clock.monotonic_ms())
+        return self._live_of(run, rules.classify(run.lines, now), now)
+
+    # ------------------------------------------------------------ the lesson page
+
+    def answer(self, item: str, correct: bool) -> None:
+        """Journal an answer from the lesson page. ValueError for malformed input."""
+        if not isinstance(item, str) or not 0 < len(item) <= MAX_ITEM_LENGTH:
+            raise ValueError(f"item must be a string of 1 to {MAX_ITEM_LENGTH} characters")
+        if not item.isprintable() or not item.strip():
+            raise ValueError("item must be printable text")
+        if type(correct) is not bool:
+            raise ValueError("correct must be true or false")
+        run = self._need_run()
+        self._write(run, Line(self._now(run), "answer", item=item, correct=correct))
+        run.answered.setdefault(item, correct)
+
+    def media(self, playing: bool) -> None:
+        """Journal that lesson audio or video started or stopped. ValueError if not a bool."""
+        if type(playing) is not bool:
+            raise ValueError("playing must be true or false")
+        run = self._need_run()
+        self._write(run, Line(self._now(run), "media", playing=playing))
+
+    # ------------------------------------------------------------ ending
+
+    def complete(self) -> SessionSummary:
+        """The lesson reported completion: close the run as completed and summarise it."""
+        return self._end(completed=True)
+
+    def quit(self) -> SessionSummary:
+        """The student left mid-lesson: close the run as not completed (time still counts)."""
+        return self._end(completed=False)
+
+    # ------------------------------------------------------------ internals
+
+    def _need_run(self) -> _Open:
+        if self._run is None:
+            raise NoOpenRun("no lesson is open")
+        return self._run
+
+    def _now(self, run: _Open) -> int:
+        return run.sampler.run_time(self._clock.monotonic_ms())
+
+    def _write(self, run: _Open, line: Line) -> None:
+        runs.append(self._db, run.handle.run_id, line)
+        run.lines.append(line)
+        run.sampler.note_line(line.t)
+
+    def _observe(self) -> Observation:
+        focused = self._focus.focused()
+        return Observation(
+            focused=focused,
+            app=None if focused else self._focus.front_app(),
+            locked=self._lock.locked(),
+            sensing_available=self._input.available(),
+            last_input_ms=self._input.last_input_ms(),
+        )
+
+    def _report(self, run: _Open, classification: rules.Classification, now: int) -> int:
+        due = timespent.due_windows(
+            classification, run.reported_until_ms, self._ctx.window_ms, final=False
+        )
+        if not due:
+            return 0
+        count = runs.report_time_spent(self._db, run.handle.run_id, now, self._ctx)
+        row = runs.get_run(self._db, run.handle.run_id)
+        if row is not None:
+            run.reported_until_ms = row.reported_until_ms
+        if count == 0:
+            # nothing could be built (e.g. no email in the roster): the close builds it
+            run.reported_until_ms = due[-1][1]
+        return count
+
+    def _abandon(self, run: _Open, now: int) -> SessionSummary:
+        runs.check_abandoned(self._db, run.handle.run_id, now, self._ctx)
+        minutes = run.lines[0].settings.abandon_after_ms // 60_000 if run.lines[0].settings else 10
+        reason = (
+            f"No focused learning for {minutes} minutes, so this lesson was closed. "
+            "Please sign in again to go on."
+        )
+        log.info("run %s abandoned", run.handle.run_id)
+        return self._summary(run, reason)
+
+    def _end(self, completed: bool) -> SessionSummary:
+        run = self._need_run()
+        result = self.tick()  # the last second's observations
+        if result.summary is not None:
+            return result.summary
+        at = self._now(run)
+        runs.close_run(self._db, run.handle.run_id, completed=completed, at_ms=at, ctx=self._ctx)
+        summary = self._summary(run, None)
+        if summary.abandoned:
+            summary = _with_reason(summary, "The lesson had been left for too long.")
+        return summary
+
+    def _summary(self, run: _Open, reason: str | None) -> SessionSummary:
+        self._run = None
+        handle = run.handle
+        lines = runs.journal(self._db, handle.run_id)
+        classification = rules.classify(lines)
+        score = rules.score(lines, classification)
+        nxt = unlocks_after(self._catalogue, handle.lesson.id) if score.mastered else None
+        return SessionSummary(
+            run_id=handle.run_id,
+            lesson=handle.lesson,
+            completed=score.completed,
+            abandoned=score.abandoned,
+            active_ms=score.active_ms,
+            focused_minutes=score.active_ms / 60_000,
+            questions=score.questions,
+            correct=score.correct,
+            accuracy=None if score.accuracy is None else float(score.accuracy),
+            gate_passed=score.gate_passed,
+            multiplier=float(score.multiplier),
+            capped=score.capped,
+            xp=score.xp,
+            mastered=score.mastered,
+            next_unlocked=nxt,
+            explain=tuple(_explain(score, nxt)),
+            reason=reason,
+        )
+
+    def _live_of(
+        self, run: _Open, classification: rules.Classification, now: int
+    ) -> LiveStats:
+        answered = len(run.answered)
+        correct = sum(1 for ok in run.answered.values() if ok)
+        return LiveStats(
+            focused_s=classification.total("active") // 1000,
+            state=_state(classification),
+            answered=answered,
+            correct=correct,
+            accuracy=correct / answered if answered else None,
+            elapsed_s=now // 1000,
+        )
+
+
+def _state(classification: rules.Classification) -> LiveState:
+    if not classification.segments:
+        return "active"
+    last = classification.segments[-1]
+    if last.category == "active":
+        return "active"
+    if last.category == "waste":
+        return "off-task"
+    if last.category == "unknown":
+        return "unknown"
+    return "idle" if last.sub_type == "idle" else "away"
+
+
+def _explain(score: rules.Score, nxt: Lesson | None) -> list[str]:
+    lines = rules.explain(score)
+    if nxt is not None:
+        lines.append(f"Unlocked next: '{nxt.title}'")
+    elif score.mastered:
+        lines.append("That was the last lesson of this course")
+    return lines
+
+
+def _with_reason(summary: SessionSummary, reason: str) -> SessionSummary:
+    from dataclasses import replace
+
+    return replace(summary, reason=reason)

@@ -1,0 +1,151 @@
+"""The lesson library: a student's courses and lessons, and today's minutes and XP.
+
+Everything is read for one student only: progress and runs of other students never appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlmodel import select
+
+from companion.core import rules
+from companion.core.catalogue import (
+    Catalogue,
+    Course,
+    Lesson,
+    LessonState,
+    lesson_state,
+    required_for,
+)
+from companion.core.clock import Clock
+from companion.store import runs
+from companion.store.db import Database
+from companion.store.run_tables import ProgressRow, RunRow
+
+DEFAULT_DAILY_GOAL_XP = Decimal(20)
+
+
+@dataclass(frozen=True, slots=True)
+class LessonRow:
+    """One lesson as the library shows it to one student."""
+
+    lesson: Lesson
+    state: LessonState
+    unlock_hint: str | None  # "Master 'Adding to 20' to unlock" for a locked lesson
+    best_accuracy: float | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRow:
+    """A course and its lessons in order."""
+
+    course: Course
+    lessons: tuple[LessonRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TodayStats:
+    """Today's focused minutes and XP (runs closed today, local date) against the goal."""
+
+    focused_minutes: float
+    xp: Decimal
+    goal_xp: Decimal
+    runs: int = 0
+
+    @property
+    def goal_reached(self) -> bool:
+        """Whether today's XP reached the daily goal."""
+        return self.xp >= self.goal_xp
+
+
+def mastered_lessons(db: Database, student_id: str) -> set[str]:
+    """Ids of the lessons this student has mastered (on this computer)."""
+    with db.read() as session:
+        rows = session.exec(
+            select(ProgressRow.lesson_id).where(
+                ProgressRow.student_id == student_id, ProgressRow.mastered == True  # noqa: E712
+            )
+        ).all()
+        return set(rows)
+
+
+class LibraryView:
+    """Read-only view-model of the library screen."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalogue: Catalogue,
+        clock: Clock,
+        daily_goal_xp: Decimal | int = DEFAULT_DAILY_GOAL_XP,
+        tz: tzinfo | None = None,
+    ) -> None:
+        """``tz`` decides what "today" is; None means this computer's local time zone."""
+        if Decimal(daily_goal_xp) <= 0:
+            raise ValueError("the daily goal must be positive")
+        self._db = db
+        self._catalogue = catalogue
+        self._clock = clock
+        self.daily_goal_xp = Decimal(daily_goal_xp)
+        self._tz = tz
+
+    def lessons_for(self, student_id: str) -> list[CourseRow]:
+        """The catalogue's courses with each lesson's state for this student."""
+        with self._db.read() as session:
+            progress = {
+                p.lesson_id: ProgressRow.model_validate(p.model_dump())
+                for p in session.exec(
+                    select(ProgressRow).where(ProgressRow.student_id == student_id)
+                ).all()
+            }
+        mastered = {lesson_id for lesson_id, p in progress.items() if p.mastered}
+        out: list[CourseRow] = []
+        for course in self._catalogue.courses:
+            rows: list[LessonRow] = []
+            for lesson in self._catalogue.lessons_in_course(course.id):
+                state = lesson_state(self._catalogue, lesson.id, mastered)
+                hint = None
+                if state == "locked":
+                    required = required_for(self._catalogue, lesson.id)
+                    if required is not None:
+                        hint = f"Master '{required.title}' to unlock"
+                p = progress.get(lesson.id)
+                rows.append(
+                    LessonRow(
+                        lesson=lesson,
+                        state=state,
+                        unlock_hint=hint,
+                        best_accuracy=None if p is None else p.best_accuracy,
+                        attempts=0 if p is None else p.attempts,
+                    )
+                )
+            out.append(CourseRow(course, tuple(rows)))
+        return out
+
+    def today(self, student_id: str) -> TodayStats:
+        """Focused minutes and XP of this student's runs closed today (local date)."""
+        today = self._local_date(self._clock.utc_now())
+        with self._db.read() as session:
+            closed = session.exec(
+                select(RunRow).where(RunRow.student_id == student_id, RunRow.state == "closed")
+            ).all()
+            todays = [
+                (r.run_id, r.xp)
+                for r in closed
+                if r.closed_at and self._local_date(datetime.fromisoformat(r.closed_at)) == today
+            ]
+        active_ms = 0
+        xp = Decimal(0)
+        for run_id, run_xp in todays:
+            xp += Decimal(run_xp or "0")
+            active_ms += rules.classify(runs.journal(self._db, run_id)).total("active")
+        minutes = float(Fraction(active_ms, 60_000))
+        return TodayStats(round(minutes, 1), xp, self.daily_goal_xp, len(todays))
+
+    def _local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self._tz).date()

@@ -1,0 +1,91 @@
+"""What the sync worker tells the UI and the command line: one frozen snapshot, listeners.
+
+The worker publishes a new ``SyncStatus`` whenever something changes; listeners are called
+on the worker's thread (the UI wraps one in a Qt signal to cross to the UI thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+log = logging.getLogger("companion.sync")
+
+
+class SyncState(StrEnum):
+    """What the worker is doing."""
+
+    IDLE = "idle"  # nothing to send
+    WAITING = "waiting"  # something to send later (start delay, lease held elsewhere)
+    SENDING = "sending"
+    SETTLING = "settling"  # reading back events whose delivery is uncertain
+    OFFLINE = "offline"
+    RATE_LIMITED = "rate-limited"
+    ERROR = "error"  # see ``reason``; retries continue unless the state says stopped
+    STOPPED = "stopped"  # a configuration problem (403, no credentials) or quit
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """One snapshot of the worker's state and the outbox counts."""
+
+    state: SyncState = SyncState.IDLE
+    reason: str | None = None
+    pending: int = 0
+    in_flight: int = 0
+    dead: int = 0
+    acked: int = 0
+    sent: int = 0  # events this worker saw delivered since it started
+    last_success_at: datetime | None = None
+    retry_at: datetime | None = None  # when the next attempt is due, while waiting
+    lease_holder: str | None = None  # "pid 123 on host" when another process sends
+
+
+StatusListener = Callable[[SyncStatus], None]
+
+
+class StatusBoard:
+    """Holds the latest status and calls every listener when it changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status = SyncStatus()
+        self._listeners: list[StatusListener] = []
+
+    @property
+    def current(self) -> SyncStatus:
+        """The latest snapshot."""
+        with self._lock:
+            return self._status
+
+    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
+        """Call ``listener`` with every new status; returns a function that unsubscribes."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def update(self, **changes: Any) -> SyncStatus:
+        """Replace some fields; listeners hear of it if anything changed."""
+        with self._lock:
+            new = replace(self._status, **changes)
+            if new == self._status:
+                return new
+            self._status = new
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(new)
+            except Exception:
+                log.exception("a sync status listener failed")
+        return new

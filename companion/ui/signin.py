@@ -1,0 +1,332 @@
+"""The sign-in screen: class → a grid of the students' names → PIN, on the cached roster.
+
+A student's first PIN on this computer needs a guide's PIN; that form appears when the
+service answers "needs_pin". "Sign in as guide" lists the roster's teachers.
+
+Signals:
+    signed_in(object): a student signed in (the roster user).
+    guide_signed_in(object): a guide signed in (the roster user).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from companion.core.pins import valid_pin
+from companion.ui.styles import make_heading
+
+GRID_COLUMNS = 4
+
+
+def display_name(user: Any) -> str:
+    """The name shown for a ``StudentInfo``, ``GuideInfo`` or ``SignedIn``."""
+    return str(getattr(user, "display_name", None) or getattr(user, "name", None) or user.id)
+
+
+def pin_field(name: str) -> QLineEdit:
+    """A PIN entry: hidden digits, an accessible name."""
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setMaxLength(12)
+    field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+    field.setAccessibleName(name)
+    return field
+
+
+def result_message(result: Any) -> str:
+    """Plain words for a sign-in result that is not "ok"."""
+    status = result.status
+    if status == "wrong_pin":
+        left = getattr(result, "remaining_attempts", None)
+        return "That PIN is not right." + (f" {left} tries left." if left is not None else "")
+    if status == "locked_out":
+        wait = int(getattr(result, "retry_after_s", 0) or 0)
+        return f"Too many wrong PINs. Try again in {max(wait, 1)} seconds."
+    if status == "needs_pin":
+        return "You have no PIN on this computer yet. Ask a guide to set one."
+    if status == "disabled":
+        return "This account is disabled. Ask a guide."
+    return "This person is not in the class list on this computer."
+
+
+class SignInWidget(QWidget):
+    """Class list, name grid and PIN pages on a stack.
+
+    Signals:
+        signed_in(object): a student signed in.
+        guide_signed_in(object): a guide signed in.
+    """
+
+    signed_in = Signal(object)
+    guide_signed_in = Signal(object)
+
+    def __init__(self, service: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._user: Any = None
+        self._guide_mode = False
+        self.stack = QStackedWidget()
+        self._build_classes_page()
+        self._build_names_page()
+        self._build_pin_page()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stack)
+        self._connect_signals()
+        self.reload()
+
+    # --- pages ------------------------------------------------------------------------
+
+    def _build_classes_page(self) -> None:
+        page = QWidget()
+        title = QLabel("Choose your class")
+        make_heading(title)
+        self.class_list = QListWidget()
+        self.class_list.setAccessibleName("Classes")
+        self.class_status = QLabel("")
+        self.class_status.setWordWrap(True)
+        self.guide_button = QPushButton("Sign in as guide")
+        self.guide_button.setAccessibleName("Sign in as guide")
+        layout = QVBoxLayout(page)
+        layout.addWidget(title)
+        layout.addWidget(self.class_list, 1)
+        layout.addWidget(self.class_status)
+        layout.addWidget(self.guide_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.stack.addWidget(page)
+
+    def _build_names_page(self) -> None:
+        page = QWidget()
+        self.names_title = QLabel("Who are you?")
+        make_heading(self.names_title)
+        self.names_grid_host = QWidget()
+        self.names_grid = QGridLayout(self.names_grid_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.names_grid_host)
+        self.names_back = QPushButton("Back to classes")
+        self.names_back.setAccessibleName("Back to classes")
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.names_title)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.names_back, 0, Qt.AlignmentFlag.AlignLeft)
+        self.stack.addWidget(page)
+
+    def _build_pin_page(self) -> None:
+        page = QWidget()
+        self.pin_title = QLabel("")
+        make_heading(self.pin_title)
+        self.pin_edit = pin_field("Your PIN")
+        self.pin_button = QPushButton("Sign in")
+        self.pin_button.setAccessibleName("Sign in")
+        self.pin_button.setDefault(True)
+        self.error_label = QLabel("")
+        self.error_label.setObjectName("error_label")
+        self.error_label.setWordWrap(True)
+        self.error_label.setAccessibleName("Sign-in message")
+        form = QFormLayout()
+        form.addRow("PIN", self.pin_edit)
+        # the guide's form for a first PIN or a reset
+        self.first_pin_box = QWidget()
+        self.guide_combo = QComboBox()
+        self.guide_combo.setAccessibleName("Guide")
+        self.guide_pin_edit = pin_field("Guide PIN")
+        self.new_pin_edit = pin_field("New PIN for the student")
+        self.set_pin_button = QPushButton("Set PIN and sign in")
+        self.set_pin_button.setAccessibleName("Set PIN and sign in")
+        guide_form = QFormLayout(self.first_pin_box)
+        guide_form.addRow(QLabel("A guide sets your first PIN:"))
+        guide_form.addRow("Guide", self.guide_combo)
+        guide_form.addRow("Guide PIN", self.guide_pin_edit)
+        guide_form.addRow("New PIN", self.new_pin_edit)
+        guide_form.addRow(self.set_pin_button)
+        self.first_pin_box.hide()
+        self.pin_back = QPushButton("Back")
+        self.pin_back.setAccessibleName("Back to names")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.pin_back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.pin_button)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.pin_title)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.first_pin_box)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+        self.stack.addWidget(page)
+        QWidget.setTabOrder(self.pin_edit, self.pin_button)
+        QWidget.setTabOrder(self.pin_button, self.pin_back)
+        QWidget.setTabOrder(self.pin_back, self.guide_combo)
+        QWidget.setTabOrder(self.guide_combo, self.guide_pin_edit)
+        QWidget.setTabOrder(self.guide_pin_edit, self.new_pin_edit)
+        QWidget.setTabOrder(self.new_pin_edit, self.set_pin_button)
+
+    def _connect_signals(self) -> None:
+        self.class_list.itemActivated.connect(self.on_class_chosen)
+        self.class_list.itemClicked.connect(self.on_class_chosen)
+        self.guide_button.clicked.connect(self.on_guide_clicked)
+        self.names_back.clicked.connect(self.show_classes)
+        self.pin_back.clicked.connect(self.on_pin_back)
+        self.pin_button.clicked.connect(self.on_pin_submitted)
+        self.pin_edit.returnPressed.connect(self.on_pin_submitted)
+        self.set_pin_button.clicked.connect(self.on_set_pin)
+
+    # --- navigation -------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the classes again (after a roster refresh) and go back to the first page."""
+        self.class_list.clear()
+        for cls in self.service.classes():
+            item = QListWidgetItem(getattr(cls, "title", str(cls)))
+            item.setData(Qt.ItemDataRole.UserRole, cls.id)
+            self.class_list.addItem(item)
+        empty = self.class_list.count() == 0
+        self.class_status.setText("Loading the class list…" if empty else "")
+        if not empty:
+            self.class_list.setCurrentRow(0)
+        self.show_classes()
+
+    def show_classes(self) -> None:
+        """Back to the class list, forgetting any half-finished sign-in."""
+        self._user = None
+        self._guide_mode = False
+        self.pin_edit.clear()
+        self.stack.setCurrentIndex(0)
+        self.class_list.setFocus()
+
+    def show_names(self, users: list[Any], title: str) -> None:
+        """The grid of name buttons."""
+        while self.names_grid.count():
+            item = self.names_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.names_title.setText(title)
+        previous: QWidget | None = None
+        for i, user in enumerate(users):
+            button = QPushButton(display_name(user))
+            button.setObjectName("student_button")
+            button.setAccessibleName(f"Sign in as {display_name(user)}")
+            button.clicked.connect(lambda _=False, u=user: self.choose_user(u))
+            if not getattr(user, "can_sign_in", True):
+                button.setEnabled(False)
+                button.setToolTip("This account is turned off. Ask a guide.")
+            self.names_grid.addWidget(button, i // GRID_COLUMNS, i % GRID_COLUMNS)
+            if previous is not None:
+                QWidget.setTabOrder(previous, button)
+            previous = button
+        self.stack.setCurrentIndex(1)
+        first = self.names_grid.itemAt(0)
+        if first is not None and first.widget() is not None:
+            first.widget().setFocus()
+
+    def name_buttons(self) -> list[QPushButton]:
+        """The name buttons currently shown (for tests and keyboard navigation)."""
+        found = []
+        for i in range(self.names_grid.count()):
+            item = self.names_grid.itemAt(i)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QPushButton):
+                found.append(widget)
+        return found
+
+    def choose_user(self, user: Any) -> None:
+        """Go to the PIN page for ``user``."""
+        self._user = user
+        self.pin_title.setText(f"Hello, {display_name(user)}")
+        self.pin_edit.clear()
+        self.error_label.setText("")
+        self.first_pin_box.hide()
+        self.stack.setCurrentIndex(2)
+        self.pin_edit.setFocus()
+
+    # --- slots ------------------------------------------------------------------------
+
+    def on_class_chosen(self, item: QListWidgetItem) -> None:
+        class_id = item.data(Qt.ItemDataRole.UserRole)
+        self._guide_mode = False
+        self.show_names(list(self.service.students(class_id)), item.text())
+
+    def on_guide_clicked(self) -> None:
+        self._guide_mode = True
+        self.show_names(list(self.service.guides()), "Which guide are you?")
+        self._guide_mode = True
+
+    def on_pin_back(self) -> None:
+        self.stack.setCurrentIndex(1)
+
+    def on_pin_submitted(self) -> None:
+        if self._user is None:
+            return
+        pin = self.pin_edit.text()
+        if self._guide_mode:
+            result = self.service.sign_in_guide(self._user.id, pin)
+        else:
+            result = self.service.sign_in(self._user.id, pin)
+        self.pin_edit.clear()
+        if result.status == "ok":
+            user = result.user or self._user
+            guide = self._guide_mode
+            self.show_classes()
+            (self.guide_signed_in if guide else self.signed_in).emit(user)
+            return
+        self.error_label.setText(result_message(result))
+        if result.status == "needs_pin" and not self._guide_mode:
+            self._show_first_pin_form()
+
+    def _show_first_pin_form(self) -> None:
+        self.guide_combo.clear()
+        for guide in self.service.guides():
+            self.guide_combo.addItem(display_name(guide), guide.id)
+        self.guide_pin_edit.clear()
+        self.new_pin_edit.clear()
+        self.first_pin_box.show()
+        self.guide_combo.setFocus()
+
+    def on_set_pin(self) -> None:
+        if self._user is None:
+            return
+        guide_id = self.guide_combo.currentData()
+        new_pin = self.new_pin_edit.text()
+        if not valid_pin(new_pin):
+            self.error_label.setText("A PIN is 4 to 6 digits.")
+            return
+        if guide_id is None:
+            self.error_label.setText("Choose the guide who sets the PIN.")
+            return
+        result = self.service.set_pin(
+            self._user.id, new_pin, guide_id, self.guide_pin_edit.text()
+        )
+        self.guide_pin_edit.clear()
+        if result.status != "ok":
+            self.error_label.setText(pin_change_message(result))
+            return
+        self.first_pin_box.hide()
+        self.pin_edit.setText(new_pin)
+        self.new_pin_edit.clear()
+        self.on_pin_submitted()
+
+
+def pin_change_message(result: Any) -> str:
+    """Plain words for a refused PIN change (the statuses are about the guide's PIN)."""
+    if result.status == "wrong_pin":
+        return "The guide PIN is not right."
+    if result.status == "locked_out":
+        return "Too many wrong guide PINs. Wait a little and try again."
+    return f"The PIN was not set. {result.message}".strip()

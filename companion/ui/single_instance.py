@@ -1,0 +1,84 @@
+"""One app per OS user: a local socket named after the user; a second start wakes the first.
+
+``SingleInstance.acquire()`` either starts listening (we are the first) and returns True,
+or tells the running instance to come forward and returns False.
+
+Signals:
+    activated: another start asked this instance to show its window.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+log = logging.getLogger("companion.ui")
+
+MESSAGE = b"show\n"
+TIMEOUT_MS = 500
+
+
+def server_name(env: str, user: str | None = None) -> str:
+    """The socket name for this OS user and environment (no path separators)."""
+    who = user or getpass.getuser()
+    digest = hashlib.sha256(f"{who}:{env}".encode()).hexdigest()[:16]
+    return f"timeback-companion-{digest}"
+
+
+class SingleInstance(QObject):
+    """Listens for later starts of the app by the same OS user.
+
+    Signals:
+        activated: a second start asked us to bring the window forward.
+    """
+
+    activated = Signal()
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._server: QLocalServer | None = None
+
+    def acquire(self) -> bool:
+        """True if this is the first instance (now listening); False if one is running."""
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if socket.waitForConnected(TIMEOUT_MS):
+            socket.write(MESSAGE)
+            socket.waitForBytesWritten(TIMEOUT_MS)
+            socket.disconnectFromServer()
+            return False
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.name):
+            # A stale socket file from a crashed instance: remove it and listen again.
+            QLocalServer.removeServer(self.name)
+            if not server.listen(self.name):
+                log.warning("single instance: cannot listen on %s: %s", self.name,
+                            server.errorString())
+                return True
+        server.newConnection.connect(self.on_new_connection)
+        self._server = server
+        return True
+
+    def on_new_connection(self) -> None:
+        assert self._server is not None
+        while self._server.hasPendingConnections():
+            conn = self._server.nextPendingConnection()
+            conn.readyRead.connect(lambda c=conn: self._read(c))
+            conn.disconnected.connect(conn.deleteLater)
+
+    def _read(self, conn: QLocalSocket) -> None:
+        data = bytes(conn.readAll().data())
+        if MESSAGE.strip() in data:
+            self.activated.emit()
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
