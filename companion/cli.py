@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sync", "deliver pending learning events to Timeback now"),
     "doctor": ("doctor", "check configuration, credentials, network, roster and outbox"),
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
+    "content": ("content", "manage lesson content on Timeback (push line items)"),
+    "app-config": ("app_config", "print the app's registration manifest"),
 }
 
 

@@ -13,13 +13,18 @@ Example::
 
     [environments.sandbox]
     base_url = "http://127.0.0.1:8787"
+
+    [courses.staging]  # lesson-library course id -> Timeback course sourcedId
+    demo-course-1 = "demo-course-1"
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,12 @@ class Config:
     environment: str = DEFAULT_ENVIRONMENT
     url_overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     path: Path | None = None
+    # [courses.<env>]: the library's course id -> the course's sourcedId in that environment
+    courses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def course_ids(self, name: str | None = None) -> dict[str, str]:
+        """The course sourcedIds recorded for environment ``name`` (default: the chosen one)."""
+        return dict(self.courses.get(name or self.environment, {}))
 
     def environment_for(self, name: str | None = None) -> Environment:
         """The resolved URLs for ``name`` (default: the configured environment), with this
@@ -79,7 +90,7 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
 
-    unknown = set(data) - {"environment", "environments"}
+    unknown = set(data) - {"environment", "environments", "courses"}
     if unknown:
         raise fail(f"unknown setting(s): {', '.join(sorted(unknown))}")
     environment = data.get("environment", DEFAULT_ENVIRONMENT)
@@ -106,7 +117,65 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
             if not isinstance(value, str) or not _is_url(value):
                 raise fail(f"[environments.{name}] {key} must be an http(s) URL, not {value!r}")
         overrides[name] = dict(section)
-    return Config(environment=environment, url_overrides=overrides, path=where)
+    courses = _parse_courses(data.get("courses", {}), fail)
+    return Config(environment=environment, url_overrides=overrides, path=where, courses=courses)
+
+
+def _parse_courses(
+    sections: Any, fail: Callable[[str], ConfigError]
+) -> dict[str, dict[str, str]]:
+    if not isinstance(sections, dict):
+        raise fail("[courses] must be a table")
+    courses: dict[str, dict[str, str]] = {}
+    for name, section in sections.items():
+        if name not in ENVIRONMENT_NAMES:
+            raise fail(f"[courses.{name}] is not one of {', '.join(ENVIRONMENT_NAMES)}")
+        if not isinstance(section, dict):
+            raise fail(f"[courses.{name}] must be a table")
+        for key, value in section.items():
+            if not isinstance(value, str) or not value:
+                raise fail(f"[courses.{name}] {key} must be a non-empty string (a sourcedId)")
+        courses[name] = dict(section)
+    return courses
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def to_toml(config: Config) -> str:
+    """The config as TOML text (what ``load_config`` reads back to an equal Config)."""
+    lines = [f"environment = {json.dumps(config.environment)}"]
+    for title, tables in (("environments", config.url_overrides), ("courses", config.courses)):
+        for name in sorted(tables):
+            lines += ["", f"[{title}.{_toml_key(name)}]"]
+            for key, value in sorted(tables[name].items()):
+                lines.append(f"{_toml_key(key)} = {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_course_ids(env: str, ids: Mapping[str, str], path: Path | None = None) -> Config:
+    """Record course sourcedIds for ``env`` (merged into [courses.<env>]) and write the file.
+
+    The file is rewritten from what it means (comments in it are not kept); written to a
+    temporary file first and then renamed, so a crash leaves the old file whole.
+    """
+    if env not in ENVIRONMENT_NAMES:
+        raise ValueError(f"{env!r} is not one of {', '.join(ENVIRONMENT_NAMES)}")
+    current = load_config(path)
+    where = current.path or path or config_path()
+    courses = {name: dict(table) for name, table in current.courses.items()}
+    courses[env] = {**courses.get(env, {}), **ids}
+    updated = Config(environment=current.environment, url_overrides=current.url_overrides,
+                     path=where, courses=courses)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    temporary = where.with_name(where.name + ".tmp")
+    temporary.write_text(to_toml(updated), encoding="utf-8")
+    os.replace(temporary, where)
+    return updated
 
 
 def load_config(path: Path | None = None) -> Config:

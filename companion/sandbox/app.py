@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from companion.sandbox import caliper, oneroster
+from companion.sandbox import caliper, gradebook, lti, oneroster
 from companion.sandbox.auth import TokenError
 from companion.sandbox.faults import Decision, Fault, drop_connection
 from companion.sandbox.state import SandboxState
@@ -26,6 +26,7 @@ _ENDPOINTS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"^/caliper/events$"), "caliper.events", "/caliper/events"),
     (re.compile(r"^/caliper/events/.+$"), "caliper.event_by_id", "/caliper/events/{eventId}"),
     (re.compile(r"^/jobs/[^/]+/status$"), "jobs", "/jobs/{jobId}/status"),
+    *[(re.compile(p), name, counted) for p, name, counted in gradebook.FAULT_ENDPOINTS],
     (re.compile(r"^/ims/oneroster/"), "oneroster", ""),
     (re.compile(r"^/_admin/"), "admin", ""),
 ]
@@ -164,5 +165,6 @@ def _admin_routes(state: SandboxState) -> list[Route]:
 def build_app(state: SandboxState) -> ASGIApp:
     """The whole sandbox as an ASGI application."""
     routes = [_token_route(state), *caliper.routes(state), *oneroster.routes(state.roster),
-              *_admin_routes(state)]
+              *gradebook.routes(state.gradebook, state.roster), *_admin_routes(state)]
+    routes += lti.routes(state)  # the LTI 1.3 platform and OpenID provider (lti.py)
     return SandboxMiddleware(Starlette(routes=routes), state)

@@ -1,7 +1,8 @@
 """Fault injection: per-endpoint latency, 500s, 429 bursts, dropped connections, slow answers.
 
 Faults are keyed by endpoint name ("token", "caliper.event", "caliper.validate",
-"caliper.events", "caliper.event_by_id", "jobs", "oneroster", or "*" for all). A seeded random
+"caliper.events", "caliper.event_by_id", "jobs", "oneroster", "gradebook.results",
+"gradebook.line_items", or "*" for all). A seeded random
 generator decides probabilistic faults, so a test run is repeatable.
 
 A dropped connection is closed with no response at all: the ASGI scope carries the connection's

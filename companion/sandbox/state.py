@@ -9,6 +9,7 @@ from typing import Any
 
 from companion.sandbox.auth import TokenIssuer
 from companion.sandbox.faults import FaultPlan
+from companion.sandbox.gradebook import GradebookStore
 from companion.sandbox.ingestion import EventStore, Ingestion
 from companion.sandbox.oneroster import RosterIndex
 from companion.sandbox.seed import Roster
@@ -32,6 +33,7 @@ class SandboxState:
         self.store = EventStore(data_dir / "sandbox.sqlite3" if data_dir else None)
         self.ingestion = Ingestion(self.store, processing_delay_s)
         self.faults = faults or FaultPlan()
+        self.gradebook = GradebookStore()
         self.shutdown = threading.Event()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -62,9 +64,10 @@ class SandboxState:
         self.ingestion.process_now()
 
     def reset(self) -> None:
-        """Forget events, jobs, faults and counters (the roster stays)."""
+        """Forget events, jobs, gradebook records, faults and counters (the roster stays)."""
         self.ingestion.clear()
         self.store.clear()
+        self.gradebook.clear()
         self.faults.clear()
         with self._lock:
             self._counts.clear()

@@ -11,7 +11,8 @@ that a tick classifies without reading the database.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -121,6 +122,7 @@ class _Open:
     lines: list[Line]
     reported_until_ms: int = 0
     answered: dict[str, bool] = field(default_factory=dict)
+    last_obs: Observation = field(default_factory=Observation)
 
 
 class SessionController:
@@ -138,8 +140,13 @@ class SessionController:
         *,
         tick_ms: int = 1000,
         heartbeat_ms: int = 15_000,
+        observe: Callable[[], Observation] | None = None,
     ) -> None:
-        """Sensing availability comes from ``input_source.available()``."""
+        """Sensing availability comes from ``input_source.available()``.
+
+        ``observe`` (optional) replaces the default reading of the three sources at each
+        tick, e.g. ``companion.system.select.SessionSensing.observe`` with its fallbacks.
+        """
         self._db = db
         self._clock = clock
         self._ctx = ctx
@@ -149,6 +156,7 @@ class SessionController:
         self._lock = lock_source
         self._tick_ms = tick_ms
         self._heartbeat_ms = heartbeat_ms
+        self._observer = observe
         self._run: _Open | None = None
 
     # ------------------------------------------------------------ state
@@ -196,6 +204,7 @@ class SessionController:
         run = self._need_run()
         now_mono = self._clock.monotonic_ms()
         obs = self._observe()
+        run.last_obs = obs
         lines = run.sampler.tick(now_mono, obs)
         if lines:
             runs.append_many(self._db, run.handle.run_id, lines)
@@ -267,6 +276,8 @@ class SessionController:
         run.sampler.note_line(line.t)
 
     def _observe(self) -> Observation:
+        if self._observer is not None:
+            return self._observer()
         focused = self._focus.focused()
         return Observation(
             focused=focused,
@@ -347,7 +358,7 @@ class SessionController:
         correct = sum(1 for ok in run.answered.values() if ok)
         return LiveStats(
             focused_s=classification.total("active") // 1000,
-            state=_state(classification),
+            state=_state(run.last_obs, classification, now),
             answered=answered,
             correct=correct,
             accuracy=correct / answered if answered else None,
@@ -355,17 +366,18 @@ class SessionController:
         )
 
 
-def _state(classification: rules.Classification) -> LiveState:
-    if not classification.segments:
-        return "active"
-    last = classification.segments[-1]
-    if last.category == "active":
-        return "active"
-    if last.category == "waste":
+def _state(obs: Observation, classification: rules.Classification, now: int) -> LiveState:
+    """The state now: from the latest observation, and the rules for active versus idle."""
+    if obs.locked:
+        return "away"
+    if not obs.focused:
         return "off-task"
-    if last.category == "unknown":
+    if not obs.sensing_available:
         return "unknown"
-    return "idle" if last.sub_type == "idle" else "away"
+    segments = classification.segments
+    if segments and segments[-1].end == now and segments[-1].sub_type == "idle":
+        return "idle"
+    return "active"
 
 
 def _explain(score: rules.Score, nxt: Lesson | None) -> list[str]:
@@ -378,6 +390,4 @@ def _explain(score: rules.Score, nxt: Lesson | None) -> list[str]:
 
 
 def _with_reason(summary: SessionSummary, reason: str) -> SessionSummary:
-    from dataclasses import replace
-
     return replace(summary, reason=reason)

@@ -28,7 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel
 
 import companion.store.launch_tables  # the launch nonce/state table
-import companion.store.pins  # noqa: F401
+import companion.store.pins  # registers the PIN table
 import companion.store.run_tables  # registers the run tables in SQLModel.metadata
 import companion.store.tables  # noqa: F401  (the same, for this package's own tables)
 from companion.store.paths import ensure_private_dir

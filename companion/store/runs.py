@@ -26,7 +26,7 @@ from companion.core import caliper, rules, timespent
 from companion.core.caliper import ActivityInfo, Actor, AppInfo, MissingEmail, RunInfo
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
-from companion.store import outbox
+from companion.store import outbox, results
 from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.run_tables import JournalLineRow, LessonRow, ProgressRow, RunRow
@@ -90,7 +90,7 @@ class CloseResult:
     abandoned: bool
     xp: Decimal
     mastered: bool
-    events: int  # events written to the outbox (0 when pending)
+    events: int  # outbox rows written: events and the gradebook result (0 when pending)
     pending_reason: str | None
 
 
@@ -452,7 +452,9 @@ def _write_final_events(
     outbox.add_events(session, events, kind="caliper", run_id=run.run_id)
     if windows:
         run.reported_until_ms = windows[-1][1]
-    return len(events)
+    # The gradebook result goes in the same write as the events (issue 7).
+    queued = results.queue_run_result(session, run, result, ctx.app.app_id, classification.end)
+    return len(events) + queued
 
 
 def _update_progress(session: Session, run: RunRow, result: rules.Score, when: str) -> None:

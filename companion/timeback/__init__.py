@@ -63,6 +63,7 @@ from ._errors import (
 )
 from ._factory import auth_for, caliper_client, oneroster_client, verify_credentials
 from ._filters import Filter, any_of, contains, eq, ge, gt, le, lt, ne, quote_value
+from ._gradebook import GRADEBOOK_PATH, GradebookClient, gradebook_client
 from ._mapping import map_exception, map_response, parse_retry_after
 from ._oneroster import MAX_PAGE_SIZE, ROSTERING_PATH, OneRosterClient, Query
 from ._records import AcademicSession, Class, Course, Enrollment, Org, Role, Roster, User
@@ -71,6 +72,7 @@ __all__ = [
     "CALIPER_DATA_VERSION",
     "DEFAULTS",
     "ENVIRONMENT_NAMES",
+    "GRADEBOOK_PATH",
     "MAX_EVENTS",
     "MAX_PAGE_SIZE",
     "ROSTERING_PATH",
@@ -94,6 +96,7 @@ __all__ = [
     "EventPage",
     "Filter",
     "ForbiddenError",
+    "GradebookClient",
     "InvalidRequestError",
     "JobEventResult",
     "JobStatus",
@@ -129,6 +132,7 @@ __all__ = [
     "env_var_name",
     "eq",
     "ge",
+    "gradebook_client",
     "gt",
     "le",
     "load_credentials",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from companion.sandbox.faults import Fault
 from companion.sandbox.server import SandboxHandle, start_in_thread
 from companion.store import outbox
 from companion.store.db import Database
@@ -30,11 +31,27 @@ def sandbox() -> Iterator[SandboxHandle]:
         yield handle
 
 
+RUNNING: list[Child] = []
+
+
+@pytest.fixture(autouse=True)
+def _reap_children() -> Iterator[None]:
+    """Kill and reap any child a failed test left behind (no stray processes or pipes)."""
+    yield
+    while RUNNING:
+        child = RUNNING.pop()
+        if child.proc.poll() is None:
+            child.kill()
+        child.proc.wait(timeout=30)
+        if child.proc.stdout is not None:
+            child.proc.stdout.close()
+
+
 class Child:
     """A deliver_child process whose output lines are read as they come."""
 
     def __init__(self, db_path: Path, url: str, crash_at: str | None = None,
-                 lease_ttl_s: float = 30.0) -> None:
+                 lease_ttl_s: float = 1.5) -> None:
         env = dict(os.environ)
         env.pop(ENV_VAR, None)
         if crash_at:
@@ -45,6 +62,7 @@ class Child:
             cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
         )
         self.lines: list[str] = []
+        RUNNING.append(self)
 
     def read_until(self, predicate: object = None) -> str | None:
         """Read lines until ``predicate(line)`` is true (returns it) or the output ends."""
@@ -114,12 +132,14 @@ def test_only_the_lease_holder_sends_and_a_kill_hands_over(sandbox: SandboxHandl
                                                            tmp_path: Path) -> None:
     db_path = tmp_path / "companion-sandbox.sqlite3"
     with Database.open(db_path, "sandbox") as db:
-        ids = queue_events(db, 1500, namespace="lease-test")
+        ids = queue_events(db, 1000, namespace="lease-test")
+    sandbox.state.faults.set("caliper.event", Fault(latency_s=0.2))  # ~2 s of sending
     first = Child(db_path, sandbox.base_url, lease_ttl_s=1.5)
     assert first.read_until(lambda line: sent_of(line) > 0) is not None
     second = Child(db_path, sandbox.base_url, lease_ttl_s=1.5)
     waiting = second.read_until(lambda line: f"holder pid {first.proc.pid}" in line)
-    assert waiting is not None and sent_of(waiting) == 0  # it waits, it does not send
+    assert waiting is not None, second.lines
+    assert sent_of(waiting) == 0  # it waits, it does not send
     first.kill()
     assert first.finish() == -signal.SIGKILL
     assert second.finish() == 0

@@ -7,6 +7,7 @@
  *   <ol class="questions" data-mode="steps">                 show one question at a time
  *   #progress, #summary, #score, #verdict, #finish, #done    progress and the end of the lesson
  *   <body data-mastery="0.9">                                the lesson's mastery threshold
+ *   <button data-play-for="player-id">                       play/pause for an <audio>/<video>
  *
  * Each question calls window.companion.answer(item, correct) once; the Finish button calls
  * window.companion.complete(); the page's own <audio>/<video> report media(true/false).
@@ -220,6 +221,34 @@
     player.addEventListener("playing", reportMedia);
     player.addEventListener("pause", reportMedia);
     player.addEventListener("ended", reportMedia);
+  });
+
+  // <button data-play-for="id">: a big play/pause button for the player with that id.
+  var toggles = document.querySelectorAll("button[data-play-for]");
+  Array.prototype.forEach.call(toggles, function (button) {
+    var player = document.getElementById(button.getAttribute("data-play-for"));
+    if (!player) {
+      return;
+    }
+    var playLabel = button.textContent;
+    function relabel() {
+      button.textContent = player.paused || player.ended ? playLabel : "Pause";
+      button.setAttribute("aria-pressed", player.paused || player.ended ? "false" : "true");
+    }
+    button.addEventListener("click", function () {
+      if (player.paused || player.ended) {
+        var started = player.play();
+        if (started && typeof started.catch === "function") {
+          started.catch(function () {});
+        }
+      } else {
+        player.pause();
+      }
+    });
+    ["play", "pause", "ended"].forEach(function (name) {
+      player.addEventListener(name, relabel);
+    });
+    relabel();
   });
 
   showStep();

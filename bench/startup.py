@@ -1,0 +1,155 @@
+"""Start-up and UI-responsiveness benchmarks (offscreen).
+
+1. Time from process start to the sign-in window shown and the event loop idle, for the
+   app on the embedded sandbox (warm: the data folder was filled by an earlier start), median
+   of 5, beside the same for a bare PySide6 window in the same run.
+2. The UI thread's longest stall while the sync worker delivers 10,000 events to an
+   in-process sandbox: a 10 ms QTimer measures its own lateness.
+
+Run: ``.venv/bin/python bench/startup.py`` (``--runs N``, ``--events N``). The last line is
+JSON: {"startup_s", "bare_qt_s", "ratio", "max_ui_stall_ms", ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+BARE = """
+import os, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication(sys.argv[:1])
+w = QLabel("bare"); w.show()
+QTimer.singleShot(0, lambda: (print("SHOWN", flush=True), os._exit(0)))
+app.exec()
+"""
+
+APP = """
+import os, sys
+from companion.app import prepare_qt
+prepare_qt(offscreen=True)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from companion.ui.shell import Shell
+shell = Shell(app, None, single_instance=False, tray=False)
+assert shell.start() is None
+def done():
+    print("READY", flush=True)
+    shell.runtime.lease.release()  # the next start must not wait for the lease to expire
+    os._exit(0)
+QTimer.singleShot(0, lambda: print("SHOWN", flush=True))
+shell.ready.connect(done)
+app.exec()
+"""
+
+
+def timed(code: str, env: dict[str, str]) -> dict[str, float]:
+    """Seconds from spawning ``code`` to each marker it prints."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO)
+    marks: dict[str, float] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        marks[line.strip()] = time.perf_counter() - start
+    proc.wait(timeout=60)
+    return marks
+
+
+def startup(runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", COMPANION_DATA_DIR=tmp,
+                   COMPANION_CONFIG_DIR=tmp, PYTHONPATH=str(REPO))
+        timed(APP, env)  # first start: pulls the roster, fills the data folder
+        timed(BARE, env)  # warm the disk cache for Qt alone too
+        app_shown, app_ready, bare = [], [], []
+        for _ in range(runs):
+            bare.append(timed(BARE, env)["SHOWN"])
+            marks = timed(APP, dict(env, BENCH_EXIT="ready"))
+            app_shown.append(marks["SHOWN"])
+            app_ready.append(marks["READY"])
+    return {
+        "startup_s": round(statistics.median(app_shown), 3),
+        "ready_s": round(statistics.median(app_ready), 3),
+        "bare_qt_s": round(statistics.median(bare), 3),
+    }
+
+
+def ui_stall(events: int) -> float:
+    """Max lateness (ms) of a 10 ms UI timer while the worker delivers ``events``."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    sys.path.insert(0, str(REPO))
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from companion.sandbox.server import start_in_thread
+    from companion.store import outbox
+    from companion.store.db import Database
+    from companion.sync.worker import SyncWorker
+    from companion.timeback import auth_for, caliper_client, sandbox_environment
+    from companion.ui.sync_bridge import SyncStatusBridge
+    from tests.sync.deliver_child import SENSOR, fast_settings, queue_events
+
+    app = QApplication.instance() or QApplication([])
+    label = QLabel("stall")
+    label.show()
+    with tempfile.TemporaryDirectory() as tmp, start_in_thread(seed="demo") as sandbox:
+        db = Database.open(Path(tmp) / "bench.sqlite3", "sandbox")
+        queue_events(db, events, namespace=f"ui-stall-{time.time()}")
+        environment = sandbox_environment(sandbox.base_url)
+        api = caliper_client(environment, auth_for(environment), sensor=SENSOR)
+        worker = SyncWorker(db, api, settings=fast_settings())
+        bridge = SyncStatusBridge(worker.status)
+        bridge.changed.connect(lambda s: label.setText(f"{s.pending} pending"))
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.elapsed()]
+        worst = [0]
+
+        def beat() -> None:
+            now = clock.elapsed()
+            worst[0] = max(worst[0], now - last[0] - 10)
+            last[0] = now
+            if outbox.counts(db)["pending"] == 0 and not worker.status.current.in_flight:
+                app.quit()
+
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(beat)
+        timer.start()
+        worker.start(start_delay=False)
+        app.exec()
+        worker.quit()
+        bridge.close()
+        db.close()
+    return float(worst[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    result = startup(args.runs)
+    result["ratio"] = round(result["startup_s"] / result["bare_qt_s"], 2)
+    result["max_ui_stall_ms"] = ui_stall(args.events)
+    print(f"sign-in window shown: {result['startup_s']} s (bare Qt window "
+          f"{result['bare_qt_s']} s, ratio {result['ratio']}); lessons ready "
+          f"{result['ready_s']} s; longest UI stall {result['max_ui_stall_ms']} ms")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The composition root: configuration → environment → database → lease → recovery →
+(sandbox, roster, demo PINs) → lessons → sync worker → the sign-in window.
+
+Only what the sign-in window needs happens before it shows (Qt, the database, the cached
+roster). The embedded sandbox, the roster pull, the lesson library and the sync worker start
+in a background thread right after (``boot_rest``), and the window hears of them by signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("companion.app")
+
+DEMO_STUDENT_PIN = "1234"
+DEMO_GUIDE_PIN = "9999"
+OFFSCREEN_CHROMIUM_FLAGS = "--disable-gpu --disable-logging --log-level=3"
+
+
+class StartError(Exception):
+    """Start-up cannot go on; the message is for the person at the computer."""
+
+
+@dataclass
+class Runtime:
+    """The app's long-lived parts (Qt-free), built by ``open_runtime`` and ``boot_rest``."""
+
+    env_name: str
+    environment: Any
+    db: Any
+    lease: Any
+    clock: Any
+    keeper: Any = None
+    sandbox: Any = None
+    ctx: Any = None
+    library: Any = None
+    library_view: Any = None
+    worker: Any = None
+    school_id: str | None = None
+    recovered: list[str] = field(default_factory=list)
+
+    @property
+    def demo(self) -> bool:
+        """True on the embedded sandbox with its demo school."""
+        return self.env_name == "sandbox"
+
+    def close(self) -> None:
+        """Stop the worker, the sandbox and the lease; close the database."""
+        if self.worker is not None:
+            self.worker.quit()
+        if self.keeper is not None:
+            self.keeper.stop()
+        if self.lease is not None and self.lease.held:
+            self.lease.release()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        self.db.close()
+
+
+def open_runtime(env: str | None, clock: Any) -> Runtime:
+    """Config, environment, database and lease: what the sign-in window needs."""
+    from companion.config import ConfigError, load_config
+    from companion.store.db import Database, StoreError
+    from companion.store.lease import Lease, LeaseKeeper
+    from companion.store.paths import database_path
+
+    try:
+        config = load_config()
+        name = env or config.environment
+        environment = config.environment_for(name)
+    except (ConfigError, ValueError) as exc:
+        raise StartError(f"The configuration cannot be used: {exc}") from exc
+    try:
+        db = Database.open(database_path(name), name)
+    except StoreError as exc:
+        raise StartError(f"The database cannot be opened: {exc}") from exc
+    lease = Lease(db)
+    if not lease.try_acquire():
+        holder = lease.holder()
+        where = f"pid {holder.pid} on {holder.host}" if holder else "another process"
+        db.close()
+        raise StartError(
+            f"Another Timeback Companion ({where}) is using this computer's {name} data. "
+            "Close it first, or wait half a minute if it has just stopped."
+        )
+    keeper = LeaseKeeper(lease)
+    keeper.start()
+    return Runtime(name, environment, db, lease, clock, keeper=keeper)
+
+
+def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
+    """The deferred start-up (runs in a worker thread): sandbox, recovery, roster, PINs,
+    lessons, sync worker. Raises StartError (or a Timeback error) with a plain message."""
+    from companion.content import demo_lessons_path, load_library
+    from companion.core.catalogue import Catalogue
+    from companion.session.library import LibraryView
+    from companion.session.signin import seed_demo_pins
+    from companion.store import runs
+    from companion.store.paths import data_dir
+    from companion.sync.roster_refresh import RosterRefresher, roster_status
+    from companion.timeback import auth_for, load_credentials, oneroster_client
+
+    if rt.demo:
+        from companion.sandbox.seed import DEMO_SCHOOL_ID
+        from companion.sandbox.server import start_in_thread
+        from companion.timeback import sandbox_environment
+
+        rt.sandbox = start_in_thread(port=0, seed="demo")
+        rt.environment = sandbox_environment(rt.sandbox.base_url)
+        rt.school_id = DEMO_SCHOOL_ID
+    else:
+        rt.school_id = roster_status(rt.db).school_id
+    rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
+    rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
+    credentials = load_credentials(rt.env_name)
+    if rt.school_id:
+        env = rt.environment
+
+        def client_factory() -> Any:
+            return oneroster_client(env, auth_for(env, credentials))
+
+        refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock)
+        try:
+            refresher.refresh_now(full=rt.demo)
+        except Exception as exc:
+            if rt.demo:
+                raise
+            log.warning("roster refresh failed, using the cached roster: %s", exc)
+    if rt.demo:
+        seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
+    folders = [demo_lessons_path()] if rt.demo else []
+    folders += lesson_folders or []
+    library = load_library(folders, data_dir() / "lesson-cache") if folders else None
+    if library is None:
+        library = _empty_library(Catalogue((), ()))
+    for error in library.errors:
+        log.warning("lesson not loaded: %s", error)
+    runs.save_lessons(rt.db, library.catalogue)
+    rt.library = library
+    rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
+    rt.worker = make_worker(rt, credentials)
+    return rt
+
+
+def _empty_library(catalogue: Any) -> Any:
+    from companion.content import Library
+
+    return Library(catalogue)
+
+
+def make_worker(rt: Runtime, credentials: Any) -> Any:
+    """The sync worker on our lease (started by the caller)."""
+    from companion.core.caliper import DEFAULT_APP
+    from companion.sync.worker import SyncWorker
+    from companion.timeback import auth_for, caliper_client
+
+    api = caliper_client(rt.environment, auth_for(rt.environment, credentials),
+                         sensor=DEFAULT_APP.sensor)
+    return SyncWorker(rt.db, api, lease=rt.lease)
+
+
+def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Today's runs on this computer per student: runs, focused minutes, XP, accuracy."""
+    from companion.core import rules
+    from companion.store import runs
+
+    today = rt.clock.utc_now().astimezone().date()
+    per: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"runs": 0, "active_ms": 0, "xp": Decimal(0), "n": 0, "c": 0}
+    )
+    for run_id in runs.closed_run_ids(rt.db):
+        row = runs.get_run(rt.db, run_id)
+        if row is None or not row.closed_at:
+            continue
+        from datetime import datetime
+
+        if datetime.fromisoformat(row.closed_at).astimezone().date() != today:
+            continue
+        lines = runs.journal(rt.db, run_id)
+        classification = rules.classify(lines)
+        score = rules.score(lines, classification)
+        entry = per[row.student_id]
+        entry["runs"] += 1
+        entry["active_ms"] += classification.total("active")
+        entry["xp"] += score.xp
+        entry["n"] += score.questions
+        entry["c"] += score.correct
+    report = []
+    for student_id, e in sorted(per.items(), key=lambda kv: names.get(kv[0], kv[0])):
+        report.append({
+            "student_id": student_id,
+            "name": names.get(student_id, student_id),
+            "runs": e["runs"],
+            "focused_minutes": float(Fraction(e["active_ms"], 60_000)),
+            "xp": e["xp"],
+            "accuracy": float(Fraction(e["c"], e["n"])) if e["n"] else None,
+        })
+    return report
+
+
+def prepare_qt(offscreen: bool) -> None:
+    """Environment and attributes Qt needs before the QApplication exists."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if offscreen and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium cannot sandbox its renderers for root; the self-test may run as root.
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
+        os.environ.setdefault("QSG_RHI_BACKEND", "null")
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    from companion.ui.web import register_scheme
+
+    register_scheme()
+
+
+def run_app(env: str | None, self_test: bool = False) -> int:
+    """Run the desktop app (or, with ``self_test``, a scripted demo lesson offscreen);
+    returns the exit status."""
+    prepare_qt(offscreen=self_test)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    if self_test:
+        from companion.ui.selftest import run_self_test
+
+        return run_self_test(app, env)
+    from companion.ui.shell import Shell
+
+    shell = Shell(app, env)
+    status = shell.start()
+    if status is not None:
+        return status
+    try:
+        return app.exec()
+    finally:
+        shell.close()
+

@@ -1,0 +1,140 @@
+"""AssessmentResults in the outbox: queued with the run that earned them, claimed for PUT.
+
+A result waits in the outbox as a row of kind ``gradebook.result`` whose ``event_id`` is the
+result's deterministic sourcedId, so queueing it twice keeps one row. The payload is the
+envelope from ``companion.core.results.result_envelope`` (typed, with the PUT body inside).
+A result whose line item is missing on the server is *held*: pending, with ``last_error``
+starting with HELD_REASON, until `companion content push` has run (``release_held``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from companion.core import results
+from companion.core.caliper import format_timestamp
+from companion.core.rules import Score
+from companion.store import outbox
+from companion.store.db import Database
+from companion.store.run_tables import RunRow
+from companion.store.tables import OutboxItem, OutboxState
+
+RESULT_KIND = "gradebook.result"
+HELD_REASON = "line item missing: run `companion content push`"
+
+
+def queue_result(
+    session: Session,
+    payload: Mapping[str, Any],
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Queue one AssessmentResult inside the caller's write; False if already queued."""
+    envelope = results.result_envelope(payload)
+    return outbox.add_item(session, RESULT_KIND, envelope["sourcedId"], envelope,
+                           run_id=run_id, now=now)
+
+
+def queue_run_result(
+    session: Session, run: RunRow, score: Score, app_id: str, end_ms: int
+) -> int:
+    """Queue the result of a run closing at run time ``end_ms`` (in the write that closes
+    it); returns 0 or 1. A run in which no question was answered yields no result.
+    """
+    if score.questions == 0:
+        return 0
+    anchor = datetime.fromisoformat(run.anchor)
+    info = results.RunResult(
+        app_id=app_id,
+        student_id=run.student_id,
+        lesson_id=run.lesson_id,
+        run_id=run.run_id,
+        score_date=format_timestamp(anchor, end_ms),
+    )
+    return int(queue_result(session, results.result_payload(info, score), run_id=run.run_id))
+
+
+def body_of(row: OutboxItem) -> dict[str, Any]:
+    """The AssessmentResult (the PUT body's record) that an outbox row carries."""
+    envelope = json.loads(row.payload)
+    record = envelope.get("assessmentResult") if isinstance(envelope, dict) else None
+    if not isinstance(record, dict):
+        raise ValueError(f"outbox row {row.id} holds no assessmentResult")
+    return record
+
+
+def claim_results(db: Database, max_items: int = 100, *, now: datetime) -> list[OutboxItem]:
+    """Take due pending results, and results left in flight by a crash, oldest first.
+
+    The caller holds the delivery lease, so a result still in flight at this point was
+    being sent by a process that is gone; a PUT is idempotent, so it is simply sent again.
+    Claimed rows become in_flight with one more attempt, in one write.
+    """
+
+    def claim(session: Session) -> list[OutboxItem]:
+        due = (col(OutboxItem.state) == OutboxState.PENDING.value) & (
+            col(OutboxItem.next_attempt_at) <= now
+        )
+        orphaned = col(OutboxItem.state) == OutboxState.IN_FLIGHT.value
+        rows = session.exec(
+            select(OutboxItem)
+            .where(OutboxItem.kind == RESULT_KIND)
+            .where(due | orphaned)
+            .order_by(col(OutboxItem.id))
+            .limit(max_items)
+        ).all()
+        for row in rows:
+            row.state = OutboxState.IN_FLIGHT.value
+            row.attempts += 1
+            row.updated_at = now
+            row.settle_until = None
+        session.flush()
+        return list(rows)
+
+    return db.write(claim)
+
+
+def local_results(db: Database, student_id: str) -> list[dict[str, Any]]:
+    """Every result this computer wrote for the student (any state), as PUT records."""
+    with db.read() as session:
+        rows = session.exec(
+            select(OutboxItem).where(OutboxItem.kind == RESULT_KIND).order_by(col(OutboxItem.id))
+        ).all()
+    out = []
+    for row in rows:
+        record = body_of(row)
+        student = record.get("student")
+        if isinstance(student, dict) and student.get("sourcedId") == student_id:
+            out.append(record)
+    return out
+
+
+def release_held(db: Database, now: datetime) -> int:
+    """Results held for a missing line item become due now; returns how many."""
+    statement = (
+        update(OutboxItem)
+        .where(col(OutboxItem.kind) == RESULT_KIND)
+        .where(col(OutboxItem.state) == OutboxState.PENDING.value)
+        .where(col(OutboxItem.last_error).startswith(HELD_REASON))
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
+
+
+def held_count(db: Database) -> int:
+    """How many results wait for their line item."""
+    with db.read() as session:
+        rows = session.exec(
+            select(OutboxItem.id)
+            .where(OutboxItem.kind == RESULT_KIND)
+            .where(OutboxItem.state == OutboxState.PENDING.value)
+            .where(col(OutboxItem.last_error).startswith(HELD_REASON))
+        ).all()
+    return len(rows)

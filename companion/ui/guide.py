@@ -1,0 +1,147 @@
+"""The guide's view: today's report on this computer, set or reset a student's PIN, sync now.
+
+Signals:
+    sign_out_requested(): the guide is done.
+    sync_requested(): "Sync now".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from companion.core.pins import valid_pin
+from companion.ui.signin import pin_change_message, pin_field
+from companion.ui.styles import make_heading
+
+REPORT_COLUMNS = ("Student", "Lessons", "Focused minutes", "XP", "Accuracy")
+
+
+class GuideWidget(QWidget):
+    """Guide actions for one signed-in guide.
+
+    Signals:
+        sign_out_requested(): back to sign-in.
+        sync_requested(): deliver events now.
+    """
+
+    sign_out_requested = Signal()
+    sync_requested = Signal()
+
+    def __init__(self, services: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.guide: Any = None
+        self.title = QLabel("Guide")
+        make_heading(self.title)
+        self.report = QTableWidget(0, len(REPORT_COLUMNS))
+        self.report.setHorizontalHeaderLabels(list(REPORT_COLUMNS))
+        self.report.setAccessibleName("Today's report on this computer")
+        self.report.horizontalHeader().setStretchLastSection(True)
+        pin_box = QGroupBox("Set or reset a student's PIN")
+        self.class_combo = QComboBox()
+        self.class_combo.setAccessibleName("Class")
+        self.student_combo = QComboBox()
+        self.student_combo.setAccessibleName("Student")
+        self.new_pin_edit = pin_field("New PIN for the student")
+        self.guide_pin_edit = pin_field("Your guide PIN")
+        self.set_pin_button = QPushButton("Set PIN")
+        self.set_pin_button.setAccessibleName("Set PIN")
+        self.pin_message = QLabel("")
+        self.pin_message.setWordWrap(True)
+        self.pin_message.setAccessibleName("PIN message")
+        form = QFormLayout(pin_box)
+        form.addRow("Class", self.class_combo)
+        form.addRow("Student", self.student_combo)
+        form.addRow("New PIN", self.new_pin_edit)
+        form.addRow("Your PIN", self.guide_pin_edit)
+        form.addRow(self.set_pin_button)
+        form.addRow(self.pin_message)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setAccessibleName("Sync now")
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.setAccessibleName("Sign out")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.sync_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.sign_out_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(QLabel("Today on this computer"))
+        layout.addWidget(self.report, 1)
+        layout.addWidget(pin_box)
+        layout.addLayout(buttons)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self.class_combo.currentIndexChanged.connect(self.on_class_changed)
+        self.set_pin_button.clicked.connect(self.on_set_pin)
+        self.sync_button.clicked.connect(self.sync_requested)
+        self.sign_out_button.clicked.connect(self.sign_out_requested)
+
+    def show_guide(self, guide: Any) -> None:
+        """Fill the view for a signed-in guide."""
+        self.guide = guide
+        self.title.setText(f"Guide: {guide.name}")
+        self.class_combo.clear()
+        for cls in self.services.signin.classes():
+            self.class_combo.addItem(cls.title, cls.id)
+        self.refresh_report()
+        self.report.setFocus()
+
+    def refresh_report(self) -> None:
+        """Today's rows: who studied, lessons, focused minutes, XP, accuracy."""
+        rows = self.services.guide_report() if self.services.guide_report else []
+        self.report.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            accuracy = row.get("accuracy")
+            values = (
+                row["name"],
+                str(row["runs"]),
+                f"{row['focused_minutes']:.1f}",
+                str(row["xp"]),
+                "–" if accuracy is None else f"{accuracy:.0%}",
+            )
+            for c, value in enumerate(values):
+                self.report.setItem(r, c, QTableWidgetItem(value))
+        self.report.resizeColumnsToContents()
+
+    def on_class_changed(self, _index: int) -> None:
+        self.student_combo.clear()
+        class_id = self.class_combo.currentData()
+        if class_id is None:
+            return
+        for student in self.services.signin.students(class_id):
+            self.student_combo.addItem(student.display_name, student.id)
+
+    def on_set_pin(self) -> None:
+        student_id = self.student_combo.currentData()
+        new_pin = self.new_pin_edit.text()
+        if student_id is None or self.guide is None:
+            self.pin_message.setText("Choose a student.")
+            return
+        if not valid_pin(new_pin):
+            self.pin_message.setText("A PIN is 4 to 6 digits.")
+            return
+        result = self.services.signin.set_pin(
+            student_id, new_pin, self.guide.user_id, self.guide_pin_edit.text()
+        )
+        self.guide_pin_edit.clear()
+        self.new_pin_edit.clear()
+        if result.status == "ok":
+            self.pin_message.setText(f"New PIN set for {self.student_combo.currentText()}.")
+        else:
+            self.pin_message.setText(pin_change_message(result))

@@ -1,0 +1,272 @@
+"""The main window: environment bar, demo banner, and the screens on a stack
+(sign-in, library, lesson, summary, guide). The lesson screen (Qt WebEngine) is built the
+first time a lesson opens, so start-up stays fast.
+
+Signals:
+    signed_out(str): a user was signed out (the reason, e.g. "button", "idle", "abandoned").
+    lesson_opened(str): a run started (the run id).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from companion.ui.guide import GuideWidget
+from companion.ui.library import LibraryWidget
+from companion.ui.services import IDLE_SIGN_OUT_MS, Services
+from companion.ui.signin import SignInWidget
+from companion.ui.summary import SummaryWidget
+from companion.ui.sync_bridge import describe
+
+log = logging.getLogger("companion.ui")
+
+IDLE_CHECK_MS = 1000
+
+
+def env_text(env_name: str, demo: bool) -> str:
+    """What the environment bar says."""
+    if demo:
+        return "Environment: sandbox (demo school)"
+    return f"Environment: {env_name}"
+
+
+def banner_text(pins: tuple[str, str]) -> str:
+    """The demo banner: plainly a demo, nothing sent, and the demo PINs."""
+    return (
+        "This is the demo school. Nothing is sent to Timeback. "
+        f"Demo PINs: students {pins[0]}, guides {pins[1]}."
+    )
+
+
+class MainWindow(QMainWindow):
+    """The app's one window.
+
+    Signals:
+        signed_out(str): the reason a user was signed out.
+        lesson_opened(str): the run id of a lesson that started.
+    """
+
+    signed_out = Signal(str)
+    lesson_opened = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle("Timeback Companion")
+        self.student: Any = None
+        self.guide: Any = None
+        self._signed_in_at = 0
+        self._student_web: Any = None
+        self.session: Any = None  # SessionWidget, built on first use
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        envbar = QWidget()
+        envbar.setObjectName("envbar")
+        bar = QHBoxLayout(envbar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        self.env_label = QLabel(env_text(services.env_name, services.demo))
+        self.env_label.setObjectName("env_label")
+        self.env_label.setAccessibleName("Environment")
+        self.user_label = QLabel("")
+        self.user_label.setAccessibleName("Signed in")
+        self.sync_label = QLabel("")
+        self.sync_label.setAccessibleName("Sync state")
+        bar.addWidget(self.env_label)
+        bar.addStretch(1)
+        bar.addWidget(self.user_label)
+        bar.addSpacing(16)
+        bar.addWidget(self.sync_label)
+        outer.addWidget(envbar)
+        self.banner = QLabel(banner_text(services.demo_pins))
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setContentsMargins(8, 6, 8, 6)
+        self.banner.setAccessibleName("Demo notice")
+        self.banner.setVisible(services.demo)
+        outer.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.signin = SignInWidget(services.signin)
+        self.library = LibraryWidget(services.library_view)
+        self.summary = SummaryWidget()
+        self.guide_view = GuideWidget(services)
+        for page in (self.signin, self.library, self.summary, self.guide_view):
+            self.stack.addWidget(page)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setInterval(IDLE_CHECK_MS)
+        self._connect_signals()
+        self.idle_timer.start()
+        self.resize(1100, 700)
+
+    def _connect_signals(self) -> None:
+        self.signin.signed_in.connect(self.on_student_signed_in)
+        self.signin.guide_signed_in.connect(self.on_guide_signed_in)
+        self.library.lesson_chosen.connect(self.on_lesson_chosen)
+        self.library.sign_out_requested.connect(self.on_sign_out_clicked)
+        self.summary.done.connect(self.on_summary_done)
+        self.guide_view.sign_out_requested.connect(self.on_sign_out_clicked)
+        self.guide_view.sync_requested.connect(self.on_sync_requested)
+        self.idle_timer.timeout.connect(self.on_idle_check)
+
+    # --- start-up ---------------------------------------------------------------------
+
+    def on_ready(self) -> None:
+        """The deferred start-up finished: the roster and the lessons are there."""
+        self.library.view = self.services.library_view
+        if self.student is None and self.guide is None:
+            self.signin.reload()
+
+    def on_start_failed(self, message: str) -> None:
+        """The deferred start-up failed: say so where the class list would be."""
+        self.signin.class_status.setText(message)
+
+    def on_sync_status(self, status: Any) -> None:
+        self.sync_label.setText(describe(status))
+
+    # --- signing in and out -------------------------------------------------------------
+
+    def on_student_signed_in(self, user: Any) -> None:
+        self.student = user
+        self._signed_in_at = self.services.clock.monotonic_ms()
+        self.user_label.setText(f"Signed in: {user.name}")
+        if self.services.library_view is None:
+            self.library.show_message("The lessons are still loading…")
+            return
+        self.library.show_student(user)
+        self.stack.setCurrentWidget(self.library)
+
+    def on_guide_signed_in(self, user: Any) -> None:
+        self.guide = user
+        self._signed_in_at = self.services.clock.monotonic_ms()
+        self.user_label.setText(f"Guide: {user.name}")
+        self.guide_view.show_guide(user)
+        self.stack.setCurrentWidget(self.guide_view)
+
+    def on_sign_out_clicked(self) -> None:
+        self.sign_out("button")
+
+    def sign_out(self, reason: str) -> None:
+        """End any lesson as not completed, clear the student's web content, show sign-in."""
+        if self.session is not None and self.session.running:
+            self.session.end_not_completed()
+        if self.session is not None:
+            self.session.detach()
+        if self._student_web is not None:
+            self._student_web.dispose()
+            self._student_web = None
+        was = self.student or self.guide
+        self.student = None
+        self.guide = None
+        self.user_label.setText("")
+        self.signin.show_classes()
+        self.stack.setCurrentWidget(self.signin)
+        if was is not None:
+            log.info("signed out (%s)", reason)
+            self.signed_out.emit(reason)
+
+    def idle_ms(self) -> int:
+        """Milliseconds since the last input (or the sign-in, if later)."""
+        last = self.services.input_source.last_input_ms()
+        since = max(self._signed_in_at, last if last is not None else 0)
+        return self.services.clock.monotonic_ms() - since
+
+    def on_idle_check(self) -> None:
+        """Sign out after 10 minutes without input outside a lesson."""
+        if self.student is None and self.guide is None:
+            return
+        if self.session is not None and self.session.running:
+            return
+        if self.idle_ms() >= IDLE_SIGN_OUT_MS:
+            self.sign_out("idle")
+
+    # --- lessons ----------------------------------------------------------------------
+
+    def ensure_session(self) -> Any:
+        """Build the lesson screen (imports Qt WebEngine) the first time it is needed."""
+        if self.session is None:
+            from companion.ui.session_window import SessionWidget
+
+            self.session = SessionWidget(self.services.controller)
+            self.stack.addWidget(self.session)
+            self.session.finished.connect(self.on_session_finished)
+            self.session.abandoned.connect(self.on_session_abandoned)
+        return self.session
+
+    def on_lesson_chosen(self, lesson_id: str) -> None:
+        from companion.session.controller import LessonLocked
+        from companion.store.runs import RunAlreadyOpen
+
+        if self.student is None or not self.services.lessons_ready:
+            return
+        bundle = self.services.content.bundles.get(lesson_id)
+        if bundle is None:
+            self.library.show_message("This lesson's files are missing on this computer.")
+            return
+        session = self.ensure_session()
+        if self._student_web is None:
+            from companion.ui.session_window import StudentWeb
+
+            self._student_web = StudentWeb(
+                self.student.user_id, self.services.content.bundles, self.services.bridge_script
+            )
+        try:
+            handle = session.open_lesson(self._student_web, self.student.user_id, bundle)
+        except LessonLocked as exc:
+            self.library.show_message(str(exc))
+            return
+        except RunAlreadyOpen:
+            self.library.show_message("Another lesson is still open on this computer.")
+            return
+        self.stack.setCurrentWidget(session)
+        self.lesson_opened.emit(handle.run_id)
+
+    def on_session_finished(self, summary: Any) -> None:
+        self._run_closed()
+        self.summary.show_summary(summary)
+        self.stack.setCurrentWidget(self.summary)
+
+    def on_session_abandoned(self, summary: Any) -> None:
+        self._run_closed()
+        self.sign_out("abandoned")
+        self.signin.class_status.setText(summary.reason or "The lesson was closed.")
+
+    def on_summary_done(self) -> None:
+        if self.student is None:
+            self.stack.setCurrentWidget(self.signin)
+            return
+        self.library.refresh()
+        self.stack.setCurrentWidget(self.library)
+
+    def on_guide_requested(self) -> None:
+        """The tray's "Guide view": the guide sign-in, unless someone is signed in."""
+        self.bring_forward()
+        if self.student is None and self.guide is None:
+            self.signin.on_guide_clicked()
+
+    def on_sync_requested(self) -> None:
+        if self.services.sync_now is not None:
+            self.services.sync_now()
+
+    def _run_closed(self) -> None:
+        if self.services.on_run_closed is not None:
+            self.services.on_run_closed()
+
+    def bring_forward(self) -> None:
+        """Show and raise the window (a second start, or the tray's "Open")."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()

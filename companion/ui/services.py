@@ -1,0 +1,40 @@
+"""What the windows need from the rest of the app, handed over by the composition root.
+
+The lesson parts (``content``, ``library_view``, ``controller``) arrive after the window is
+shown (``MainWindow.on_ready``), because loading them is deferred start-up work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from companion.core.clock import Clock
+
+IDLE_SIGN_OUT_MS = 10 * 60 * 1000
+
+
+@dataclass
+class Services:
+    """Everything the windows use; filled in by ``companion.app``."""
+
+    env_name: str
+    demo: bool
+    clock: Clock
+    signin: Any  # companion.session.signin.SignInService
+    input_source: Any  # companion.system.sensing.InputSource (last input time)
+    demo_pins: tuple[str, str] = ("1234", "9999")
+    content: Any = None  # companion.content.Library
+    library_view: Any = None  # companion.session.library.LibraryView
+    controller: Any = None  # companion.session.controller.SessionController
+    bridge_script: str = ""
+    sync_now: Callable[[], None] | None = None
+    guide_report: Callable[[], list[dict[str, Any]]] | None = None
+    on_run_closed: Callable[[], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lessons_ready(self) -> bool:
+        """True once the lesson library and the session controller are loaded."""
+        return self.content is not None and self.controller is not None

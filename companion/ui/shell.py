@@ -1,0 +1,227 @@
+"""The Qt half of the composition root: builds the window on ``companion.app.Runtime``,
+shows it, then finishes start-up in a background task and wires what it brings.
+
+Signals:
+    ready(): the deferred start-up finished (lessons, roster, sync worker).
+    failed(str): the deferred start-up failed; the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from companion.app import DEMO_GUIDE_PIN, DEMO_STUDENT_PIN, StartError, boot_rest, open_runtime
+from companion.ui.main_window import MainWindow
+from companion.ui.services import Services
+from companion.ui.styles import apply_style
+from companion.ui.tasks import BackgroundTask
+
+log = logging.getLogger("companion.ui")
+
+
+def _show_error(message: str) -> None:
+    print(f"companion: {message}", file=sys.stderr)
+    if QApplication.platformName() != "offscreen":
+        QMessageBox.critical(None, "Timeback Companion", message)
+
+
+class Shell(QObject):
+    """Owns the runtime, the window, the tray and the background start-up.
+
+    Signals:
+        ready(): lessons and sync are available.
+        failed(str): start-up failed after the window showed.
+    """
+
+    ready = Signal()
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        app: QApplication,
+        env: str | None,
+        *,
+        clock: Any = None,
+        input_source: Any = None,
+        focus_source: Any = None,
+        lock_source: Any = None,
+        single_instance: bool = True,
+        tray: bool = True,
+        start_sync: bool = True,
+        report_error: Callable[[str], None] = _show_error,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.env = env
+        if clock is None:
+            from companion.system.clock import SystemClock
+
+            clock = SystemClock()
+        self.clock = clock
+        self._input = input_source
+        self._focus = focus_source
+        self._lock = lock_source
+        self._single = single_instance
+        self._tray_wanted = tray
+        self._start_sync = start_sync
+        self.report_error = report_error
+        self.runtime: Any = None
+        self.window: MainWindow | None = None
+        self.services: Services | None = None
+        self.instance: Any = None
+        self.tray: Any = None
+        self.sync_bridge: Any = None
+        self.boot_task: BackgroundTask | None = None
+
+    def start(self) -> int | None:
+        """Show the sign-in window; None when running, else an exit status."""
+        apply_style(self.app)
+        env_name = self.env or "sandbox"
+        try:
+            self.runtime = open_runtime(self.env, self.clock)
+        except StartError as exc:
+            self.report_error(str(exc))
+            return 1
+        env_name = self.runtime.env_name
+        if self._single:
+            from companion.ui.single_instance import SingleInstance, server_name
+
+            self.instance = SingleInstance(server_name(env_name), self)
+            if not self.instance.acquire():
+                print("Timeback Companion is already running; brought it forward.")
+                self.runtime.close()
+                self.runtime = None
+                return 0
+        from companion.session.signin import SignInService
+
+        if self._input is None:
+            from companion.ui.sensing_qt import QtInputSource
+
+            self._input = QtInputSource(self.clock)
+            self._input.install(self.app)
+        self.services = Services(
+            env_name=env_name,
+            demo=self.runtime.demo,
+            clock=self.clock,
+            signin=SignInService(self.runtime.db, self.clock),
+            input_source=self._input,
+            demo_pins=(DEMO_STUDENT_PIN, DEMO_GUIDE_PIN),
+        )
+        self.window = MainWindow(self.services)
+        self._connect_signals()
+        self.window.show()
+        self.boot_task = BackgroundTask(boot_rest_for(self.runtime), "boot", self)
+        self.boot_task.succeeded.connect(self.on_booted)
+        self.boot_task.failed.connect(self.on_boot_failed)
+        self.boot_task.start()
+        return None
+
+    def _connect_signals(self) -> None:
+        assert self.window is not None
+        if self.instance is not None:
+            self.instance.activated.connect(self.window.bring_forward)
+        self.failed.connect(self.window.on_start_failed)
+
+    # --- deferred start-up ------------------------------------------------------------
+
+    def on_booted(self, rt: Any) -> None:
+        from companion.content import bridge_script_path
+        from companion.session.controller import SessionController
+        from companion.system.sensing import NoLockSensing
+
+        assert self.services is not None and self.window is not None
+        if self._focus is None:
+            from companion.ui.sensing_qt import WindowFocusSource
+
+            self._focus = WindowFocusSource(self.window)
+        controller = SessionController(
+            rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input, self._focus,
+            self._lock or NoLockSensing(),
+        )
+        names = {}
+        s = self.services
+        s.content = rt.library
+        s.library_view = rt.library_view
+        s.controller = controller
+        s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
+        s.guide_report = lambda: self._report(names)
+        if rt.worker is not None:
+            from companion.ui.sync_bridge import SyncStatusBridge
+
+            self.sync_bridge = SyncStatusBridge(rt.worker.status, self)
+            self.sync_bridge.changed.connect(self.window.on_sync_status)
+            self.window.on_sync_status(rt.worker.status.current)
+            s.sync_now = rt.worker.sync_now
+            s.on_run_closed = rt.worker.notify_run_closed
+            if self._start_sync:
+                rt.worker.start(start_delay=not rt.demo)
+        if self._tray_wanted:
+            self._make_tray()
+        self.window.on_ready()
+        self.ready.emit()
+
+    def _report(self, names: dict[str, str]) -> list[dict[str, Any]]:
+        from companion.app import guide_report
+        from companion.session.signin import full_name
+        from companion.store import roster
+
+        for student_id in _report_students(self.runtime):
+            if student_id not in names:
+                user = roster.get_user(self.runtime.db, student_id)
+                names[student_id] = full_name(user) if user else student_id
+        return guide_report(self.runtime, names)
+
+    def on_boot_failed(self, exc: object) -> None:
+        message = f"Start-up did not finish: {exc}"
+        log.error(message)
+        self.failed.emit(message)
+
+    def _make_tray(self) -> None:
+        from companion.ui.tray import Tray
+
+        assert self.window is not None
+        self.tray = Tray.create(self)
+        if self.tray is None:
+            return
+        self.tray.open_requested.connect(self.window.bring_forward)
+        self.tray.sync_requested.connect(self.window.on_sync_requested)
+        self.tray.guide_requested.connect(self.window.on_guide_requested)
+        self.tray.quit_requested.connect(self.app.quit)
+        if self.sync_bridge is not None:
+            self.sync_bridge.changed.connect(self.tray.on_sync_status)
+
+    def close(self) -> None:
+        """End an open lesson as not completed, stop everything, close the database."""
+        if self.window is not None:
+            self.window.sign_out("quit")
+        if self.boot_task is not None:
+            self.boot_task.wait(30)
+        if self.sync_bridge is not None:
+            self.sync_bridge.close()
+        if self.instance is not None:
+            self.instance.close()
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+
+def boot_rest_for(rt: Any) -> Callable[[], Any]:
+    """The deferred start-up of ``rt`` as a no-argument function."""
+    return lambda: boot_rest(rt)
+
+
+def _report_students(rt: Any) -> set[str]:
+    from companion.store import runs
+
+    found = set()
+    for run_id in runs.closed_run_ids(rt.db):
+        row = runs.get_run(rt.db, run_id)
+        if row is not None:
+            found.add(row.student_id)
+    return found

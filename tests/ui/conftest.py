@@ -1,0 +1,74 @@
+"""UI test set-up: Qt WebEngine prepared before the QApplication, and a running app shell
+on the embedded sandbox with a fake clock, fake input and fake focus.
+
+Noise: offscreen there is no GPU. ``prepare_qt`` passes ``--disable-gpu --disable-logging``
+to Chromium and selects Qt Quick's null RHI backend, which silences the Vulkan/OpenGL
+warnings; the remaining messages Chromium writes to stderr itself (dbus) never reach Qt's
+message handler, so they cannot fail a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from companion.app import prepare_qt
+
+prepare_qt(offscreen=True)
+
+from companion.core.clock import FakeClock  # noqa: E402
+from companion.system.fakes import FakeFocus, FakeInput, FakeLock  # noqa: E402
+
+
+@dataclass
+class Harness:
+    """A started shell and the fakes that drive it."""
+
+    shell: Any
+    window: Any
+    clock: FakeClock
+    input: FakeInput
+    focus: FakeFocus
+    lock: FakeLock
+
+
+@pytest.fixture
+def harness(qapp: Any, qtbot: Any) -> Iterator[Harness]:
+    """The app on the embedded sandbox, signed out, with lessons loaded."""
+    from companion.ui.shell import Shell
+
+    clock = FakeClock(monotonic_ms=1_000_000)
+    fake_input = FakeInput(clock)
+    focus = FakeFocus()
+    lock = FakeLock()
+    errors: list[str] = []
+    shell = Shell(qapp, None, clock=clock, input_source=fake_input, focus_source=focus,
+                  lock_source=lock, single_instance=False, tray=False, start_sync=False,
+                  report_error=errors.append)
+    with qtbot.waitSignal(shell.ready, timeout=30_000):
+        assert shell.start() is None, errors
+    window = shell.window
+    qtbot.addWidget(window)
+    yield Harness(shell, window, clock, fake_input, focus, lock)
+    shell.close()
+
+
+# Known-harmless messages of Qt's offscreen platform plugin (it has no window manager).
+OFFSCREEN_NOISE = (
+    r"^This plugin does not support propagateSizeHints\(\)$",
+    r"^This plugin does not support raise\(\)$",
+    r"^This plugin does not support createPlatformVulkanInstance$",
+    # Chromium with --disable-gpu on Qt Quick's null RHI backend: no GPU to describe.
+    r"^Unable to detect GPU vendor for device: Null$",
+    r"^GPUInfo not initialized on GpuInfoUpdate$",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Apply the offscreen-noise ignores to this folder's tests."""
+    for item in items:
+        if "tests/ui/" in item.nodeid or "tests/e2e/" in item.nodeid:
+            item.add_marker(pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE))

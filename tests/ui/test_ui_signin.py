@@ -1,0 +1,113 @@
+"""Sign-in flows on the demo school: PIN, wrong PIN, first PIN needs a guide, guide view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import Harness
+
+
+def pick_student(qtbot: Any, h: Harness, name: str) -> None:
+    signin = h.window.signin
+    item = signin.class_list.item(0)
+    signin.on_class_chosen(item)
+    buttons = {b.text(): b for b in signin.name_buttons()}
+    assert name in buttons, sorted(buttons)
+    qtbot.mouseClick(buttons[name], Qt.MouseButton.LeftButton)
+    assert signin.stack.currentIndex() == 2
+
+
+def test_demo_banner_and_environment_are_shown(harness: Harness) -> None:
+    w = harness.window
+    assert w.env_label.text() == "Environment: sandbox (demo school)"
+    assert w.banner.isVisibleTo(w)
+    assert "Nothing is sent to Timeback" in w.banner.text()
+    assert "1234" in w.banner.text() and "9999" in w.banner.text()
+    assert w.signin.class_list.count() >= 1
+
+
+def test_student_signs_in_with_pin(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    pick_student(qtbot, harness, "Ava")
+    qtbot.keyClicks(w.signin.pin_edit, "1234")
+    with qtbot.waitSignal(w.signin.signed_in) as blocker:
+        qtbot.keyClick(w.signin.pin_edit, Qt.Key.Key_Return)
+    assert blocker.args[0].name.startswith("Ava")
+    assert w.stack.currentWidget() is w.library
+    assert w.library.tree.topLevelItemCount() == 1
+    assert "Ava" in w.user_label.text()
+
+
+def test_wrong_pin_is_refused_and_counted(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    pick_student(qtbot, harness, "Mateo")
+    w.signin.pin_edit.setText("0000")
+    w.signin.on_pin_submitted()
+    assert w.student is None
+    assert "not right" in w.signin.error_label.text()
+    assert "tries left" in w.signin.error_label.text()
+    assert w.signin.stack.currentIndex() == 2
+
+
+def test_first_pin_needs_a_guide(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    svc = harness.shell.services.signin
+    class_id = svc.classes()[0].id
+    student = next(s for s in svc.students(class_id) if s.display_name == "Minh")
+    guide = svc.guides()[0]
+    assert svc.reset_pin(student.id, guide.id, "9999").status == "ok"
+    pick_student(qtbot, harness, student.display_name)
+    w.signin.pin_edit.setText("1234")
+    w.signin.on_pin_submitted()
+    assert w.student is None
+    assert w.signin.first_pin_box.isVisibleTo(w.signin)
+    # without the guide's right PIN: refused
+    w.signin.new_pin_edit.setText("4321")
+    w.signin.guide_pin_edit.setText("0000")
+    w.signin.on_set_pin()
+    assert w.student is None
+    assert "guide PIN is not right" in w.signin.error_label.text()
+    # with it: the PIN is set and the student is in
+    w.signin.new_pin_edit.setText("4321")
+    w.signin.guide_pin_edit.setText("9999")
+    with qtbot.waitSignal(w.signin.signed_in):
+        w.signin.on_set_pin()
+    assert w.student.user_id == student.id
+    assert svc.sign_in(student.id, "4321").status == "ok"
+
+
+def test_guide_signs_in_and_sees_report(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    w.signin.on_guide_clicked()
+    buttons = w.signin.name_buttons()
+    assert buttons
+    buttons[0].click()
+    w.signin.pin_edit.setText("9999")
+    with qtbot.waitSignal(w.signin.guide_signed_in):
+        w.signin.on_pin_submitted()
+    assert w.stack.currentWidget() is w.guide_view
+    assert w.guide_view.report.columnCount() == 5
+    assert w.guide_view.class_combo.count() >= 1
+
+
+def test_idle_sign_out_after_ten_minutes(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    pick_student(qtbot, harness, "Ava")
+    w.signin.pin_edit.setText("1234")
+    w.signin.on_pin_submitted()
+    assert w.student is not None
+    harness.clock.advance(9 * 60_000)
+    w.on_idle_check()
+    assert w.student is not None
+    harness.input.touch()
+    harness.clock.advance(9 * 60_000)
+    w.on_idle_check()
+    assert w.student is not None  # input moved the deadline
+    harness.clock.advance(60_000)
+    with qtbot.waitSignal(w.signed_out) as blocker:
+        w.on_idle_check()
+    assert blocker.args == ["idle"]
+    assert w.student is None
+    assert w.stack.currentWidget() is w.signin
