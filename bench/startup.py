@@ -93,9 +93,9 @@ def ui_stall(events: int) -> float:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication, QLabel
 
-    from companion.sandbox.server import start_in_thread
-    from companion.store import outbox
+    from bench.sync import start_sandbox
     from companion.store.db import Database
+    from companion.sync.status import SyncStatus
     from companion.sync.worker import SyncWorker
     from companion.timeback import auth_for, caliper_client, sandbox_environment
     from companion.ui.sync_bridge import SyncStatusBridge
@@ -104,14 +104,23 @@ def ui_stall(events: int) -> float:
     app = QApplication.instance() or QApplication([])
     label = QLabel("stall")
     label.show()
-    with tempfile.TemporaryDirectory() as tmp, start_in_thread(seed="demo") as sandbox:
+    # The sandbox runs in its own process, as Timeback would: only the app is measured.
+    sandbox, url = start_sandbox()
+    with tempfile.TemporaryDirectory() as tmp:
         db = Database.open(Path(tmp) / "bench.sqlite3", "sandbox")
         queue_events(db, events, namespace=f"ui-stall-{time.time()}")
-        environment = sandbox_environment(sandbox.base_url)
+        environment = sandbox_environment(url)
         api = caliper_client(environment, auth_for(environment), sensor=SENSOR)
         worker = SyncWorker(db, api, settings=fast_settings())
         bridge = SyncStatusBridge(worker.status)
-        bridge.changed.connect(lambda s: label.setText(f"{s.pending} pending"))
+        delivered = [False]
+
+        def on_status(status: SyncStatus) -> None:
+            label.setText(f"{status.pending} pending")
+            if status.pending == 0 and status.in_flight == 0 and status.sent > 0:
+                delivered[0] = True
+
+        bridge.changed.connect(on_status)
         clock = QElapsedTimer()
         clock.start()
         last = [clock.elapsed()]
@@ -121,7 +130,7 @@ def ui_stall(events: int) -> float:
             now = clock.elapsed()
             worst[0] = max(worst[0], now - last[0] - 10)
             last[0] = now
-            if outbox.counts(db)["pending"] == 0 and not worker.status.current.in_flight:
+            if delivered[0]:
                 app.quit()
 
         timer = QTimer()
@@ -129,10 +138,13 @@ def ui_stall(events: int) -> float:
         timer.timeout.connect(beat)
         timer.start()
         worker.start(start_delay=False)
+        QTimer.singleShot(600_000, app.quit)  # a safety net, never reached when delivery works
         app.exec()
         worker.quit()
         bridge.close()
         db.close()
+    sandbox.terminate()
+    sandbox.wait(timeout=30)
     return float(worst[0])
 
 
@@ -147,8 +159,8 @@ def main() -> int:
     print(f"sign-in window shown: {result['startup_s']} s (bare Qt window "
           f"{result['bare_qt_s']} s, ratio {result['ratio']}); lessons ready "
           f"{result['ready_s']} s; longest UI stall {result['max_ui_stall_ms']} ms")
-    print(json.dumps(result))
-    return 0
+    print(json.dumps(result), flush=True)
+    os._exit(0)  # skip interpreter teardown: PySide6 may crash finalising thread-emitted signals
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
+import secrets
 from dataclasses import dataclass
 
 PIN_MIN_DIGITS = 4
@@ -45,8 +45,8 @@ def valid_pin(pin: object) -> bool:
 
 
 def new_salt() -> bytes:
-    """16 random bytes (from the OS generator, via uuid4: ``secrets`` is not core-allowed)."""
-    return (uuid.uuid4().bytes + uuid.uuid4().bytes)[:SALT_BYTES]
+    """Random bytes from the operating system's generator."""
+    return secrets.token_bytes(SALT_BYTES)
 
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:

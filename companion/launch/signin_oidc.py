@@ -93,8 +93,11 @@ class SignInWithTimeback:
         self._verifiers: dict[str, str] = {}  # state -> PKCE verifier, kept in memory only
         self._lock = threading.Lock()
 
-    def authorization_url(self) -> str:
-        """Start a sign-in: a fresh state, nonce and PKCE pair; the URL to open."""
+    def authorization_url(self, login_hint: str | None = None) -> str:
+        """Start a sign-in: a fresh state, nonce and PKCE pair; the URL to open.
+
+        ``login_hint`` (e.g. the email typed in the app) is passed to the provider.
+        """
         verifier, challenge = pkce_pair()
         attempt = self._nonces.begin(PURPOSE)
         with self._lock:
@@ -103,11 +106,13 @@ class SignInWithTimeback:
                  "redirect_uri": self.redirect_uri, "scope": SCOPE, "state": attempt.state,
                  "nonce": attempt.nonce, "code_challenge": challenge,
                  "code_challenge_method": "S256"}
+        if login_hint:
+            query["login_hint"] = login_hint
         return f"{self.provider.authorization_endpoint}?{urlencode(query)}"
 
-    def begin(self) -> str:
+    def begin(self, login_hint: str | None = None) -> str:
         """Start a sign-in and open the system browser at it; returns the URL."""
-        url = self.authorization_url()
+        url = self.authorization_url(login_hint)
         self._open_browser(url)
         return url
 

@@ -8,6 +8,7 @@ ever active, and ``front`` returns None.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -40,7 +41,8 @@ class X11Foreground(ForegroundReader):
         try:
             self._display: Any = Xlib.display.Display(display_name)
         except (Xlib.error.DisplayError, OSError) as exc:
-            raise SourceFailed(f"cannot open X display {display_name or '$DISPLAY'}: {exc}")
+            where = display_name or "$DISPLAY"
+            raise SourceFailed(f"cannot open X display {where}: {exc}") from exc
         self._root = self._display.screen().root
         atom = self._display.intern_atom
         self._active = atom("_NET_ACTIVE_WINDOW")
@@ -81,7 +83,7 @@ class X11Foreground(ForegroundReader):
             log.warning("foreground source %s stopped: %s", self.name, exc)
             self._dead = True
             return None
-        instance, app = (list(wm_class) + [None, None])[:2]
+        instance, app = [*wm_class, None, None][:2]
         pid = int(pid_prop.value[0]) if pid_prop is not None and len(pid_prop.value) else None
         aliases = tuple(a for a in (instance,) if a and a != app)
         return ForegroundWindow(app=app or instance, title=title, aliases=aliases, pid=pid)
@@ -93,10 +95,8 @@ class X11Foreground(ForegroundReader):
     def close(self) -> None:
         """Close the X connection."""
         self._dead = True
-        try:
+        with contextlib.suppress(Exception):  # already closed or broken
             self._display.close()
-        except Exception:  # already closed
-            pass
 
 
 def open_source(display_name: str | None = None) -> X11Foreground:

@@ -30,7 +30,7 @@ def load_idle_function() -> Callable[[int, int], float]:
     func = lib.CGEventSourceSecondsSinceLastEventType
     func.argtypes = [ctypes.c_int32, ctypes.c_uint32]
     func.restype = ctypes.c_double
-    return func  # type: ignore[no-any-return]
+    return func
 
 
 def open_source(clock: Clock) -> IdleTimeInput:

@@ -93,7 +93,8 @@ class PynputInput(InputSource):
         for listener in self._listeners:
             try:
                 listener.stop()
-            except Exception:  # a listener that never started
+                _wake_xorg_listener(listener)
+            except Exception:  # a listener that never started, or X already gone
                 log.debug("stopping a pynput listener failed", exc_info=True)
         for listener in self._listeners:
             if listener.is_alive() and listener is not threading.current_thread():
@@ -109,3 +110,14 @@ class PynputInput(InputSource):
         return bool(self._listeners) and all(
             listener.is_alive() and listener.running for listener in self._listeners
         )
+
+
+def _wake_xorg_listener(listener: Any) -> None:
+    """pynput's X11 keyboard listener only ends at its next event: its ``stop`` disables
+    the RECORD context on the connection that is blocked reading. Disable it through the
+    listener's control connection too, so ``stop`` returns at once."""
+    display = getattr(listener, "_display_stop", None)
+    context = getattr(listener, "_context", None)
+    if display is not None and context is not None:
+        display.record_disable_context(context)
+        display.flush()

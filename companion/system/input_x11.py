@@ -9,6 +9,7 @@ players) look like input to the X server.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from companion.core.clock import Clock
@@ -28,7 +29,8 @@ class XScreenSaverIdle:
         try:
             self._display: Any = Xlib.display.Display(display_name)
         except (Xlib.error.DisplayError, OSError) as exc:
-            raise SourceFailed(f"cannot open X display {display_name or '$DISPLAY'}: {exc}")
+            where = display_name or "$DISPLAY"
+            raise SourceFailed(f"cannot open X display {where}: {exc}") from exc
         if not self._display.has_extension("MIT-SCREEN-SAVER"):
             self._display.close()
             raise SourceFailed("the X server has no MIT-SCREEN-SAVER extension")
@@ -45,10 +47,8 @@ class XScreenSaverIdle:
 
     def close(self) -> None:
         """Close the X connection."""
-        try:
+        with contextlib.suppress(Exception):  # already closed or broken
             self._display.close()
-        except Exception:  # already closed or broken
-            pass
 
 
 def open_source(clock: Clock, display_name: str | None = None) -> IdleTimeInput:

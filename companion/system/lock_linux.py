@@ -15,6 +15,7 @@ client the Linux sources share.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -83,10 +84,8 @@ class DBusLink:
 
     def close(self) -> None:
         """Close the connection."""
-        try:
+        with contextlib.suppress(OSError):
             self._conn.close()
-        except OSError:
-            pass
 
 
 class LogindLock(LockSource):

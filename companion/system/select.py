@@ -319,4 +319,3 @@ def pick_foreground(environ: dict[str, str] | None = None) -> ForegroundReader:
         return foreground_x11.open_source()
     except SourceFailed as exc:
         raise SensingUnavailable(f"the foreground window cannot be seen: {exc}") from exc
-

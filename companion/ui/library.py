@@ -136,9 +136,11 @@ class LibraryWidget(QWidget):
         """The tree item of a lesson (for tests and keyboard navigation)."""
         for i in range(self.tree.topLevelItemCount()):
             course = self.tree.topLevelItem(i)
+            if course is None:
+                continue
             for j in range(course.childCount()):
                 item = course.child(j)
-                if item.data(0, Qt.ItemDataRole.UserRole) == lesson_id:
+                if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == lesson_id:
                     return item
         return None
 

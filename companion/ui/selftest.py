@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
@@ -106,6 +107,8 @@ def _run(app: QApplication) -> int:
         if loaded != [True]:
             raise SelfTestFailure("the lesson page did not load")
         run_id = runs.open_run_id(shell.runtime.db)
+        if run_id is None:
+            raise SelfTestFailure("no run was opened")
         _ok(step)
         step = "answer five questions through the page bridge"
         for i in range(1, 6):
@@ -113,14 +116,15 @@ def _run(app: QApplication) -> int:
                 clock.advance(5_000)
                 fake_input.touch()
                 session.on_tick()
-            wait_for(session.bridge.answered,
-                     lambda i=i: run_js(session.view.page(), f"companion.answer('q{i}', true)"))
+            code = f"companion.answer('q{i}', true)"
+            wait_for(session.bridge.answered, partial(run_js, session.view.page(), code))
         _ok(step)
         step = "complete the lesson and explain the XP"
         (summary,) = wait_for(session.finished,
                               lambda: run_js(session.view.page(), "companion.complete()"))
         if not summary.completed or summary.xp <= 0 or not summary.explain:
-            raise SelfTestFailure(f"unexpected summary: {summary.xp} XP; " + "; ".join(summary.explain))
+            explained = "; ".join(summary.explain)
+            raise SelfTestFailure(f"unexpected summary: {summary.xp} XP; {explained}")
         _ok(f"{step} ({summary.xp} XP, mastered={summary.mastered})")
         step = "find the learning events in the outbox"
         types = {e["type"] for e in runs.run_events(shell.runtime.db, run_id)}

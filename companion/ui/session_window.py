@@ -104,6 +104,7 @@ class SessionWidget(QWidget):
         self.quit_button.setAccessibleName("End lesson")
         header = QHBoxLayout()
         header.setContentsMargins(8, 4, 8, 4)
+        header.setSpacing(16)
         header.addWidget(self.title, 1)
         header.addWidget(QLabel("Focused"))
         header.addWidget(self.focused_label)

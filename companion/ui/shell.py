@@ -144,7 +144,7 @@ class Shell(QObject):
             rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input, self._focus,
             self._lock or NoLockSensing(),
         )
-        names = {}
+        names: dict[str, str] = {}
         s = self.services
         s.content = rt.library
         s.library_view = rt.library_view

@@ -116,6 +116,8 @@ class SignInWidget(QWidget):
         make_heading(self.names_title)
         self.names_grid_host = QWidget()
         self.names_grid = QGridLayout(self.names_grid_host)
+        self.names_grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.names_grid.setSpacing(12)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.names_grid_host)
@@ -232,9 +234,9 @@ class SignInWidget(QWidget):
                 QWidget.setTabOrder(previous, button)
             previous = button
         self.stack.setCurrentIndex(1)
-        first = self.names_grid.itemAt(0)
-        if first is not None and first.widget() is not None:
-            first.widget().setFocus()
+        buttons = self.name_buttons()
+        if buttons:
+            buttons[0].setFocus()
 
     def name_buttons(self) -> list[QPushButton]:
         """The name buttons currently shown (for tests and keyboard navigation)."""

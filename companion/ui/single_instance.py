@@ -69,13 +69,15 @@ class SingleInstance(QObject):
         assert self._server is not None
         while self._server.hasPendingConnections():
             conn = self._server.nextPendingConnection()
-            conn.readyRead.connect(lambda c=conn: self._read(c))
-            conn.disconnected.connect(conn.deleteLater)
-
-    def _read(self, conn: QLocalSocket) -> None:
-        data = bytes(conn.readAll().data())
-        if MESSAGE.strip() in data:
-            self.activated.emit()
+            # The other start writes its one line right after connecting.
+            if conn.bytesAvailable() or conn.waitForReadyRead(TIMEOUT_MS):
+                data = bytes(conn.readAll().data())
+            else:
+                data = b""
+            conn.disconnectFromServer()
+            conn.deleteLater()
+            if MESSAGE.strip() in data:
+                self.activated.emit()
 
     def close(self) -> None:
         """Stop listening."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from companion.ui.styles import make_heading
@@ -44,6 +44,7 @@ class SummaryWidget(QWidget):
         self.lines = QListWidget()
         self.lines.setAccessibleName("How your XP was worked out")
         self.lines.setWordWrap(True)
+        self.lines.setSpacing(4)
         self.back_button = QPushButton("Back to lessons")
         self.back_button.setAccessibleName("Back to lessons")
         self.back_button.setDefault(True)
@@ -52,7 +53,7 @@ class SummaryWidget(QWidget):
         layout.addWidget(self.reason)
         layout.addWidget(QLabel("How your XP was worked out:"))
         layout.addWidget(self.lines, 1)
-        layout.addWidget(self.back_button)
+        layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignRight)
         self._connect_signals()
 
     def _connect_signals(self) -> None:

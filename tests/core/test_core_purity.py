@@ -10,7 +10,7 @@ import companion.core
 ALLOWED = frozenset({
     "__future__", "abc", "base64", "bisect", "calendar", "collections", "contextlib",
     "copy", "dataclasses", "datetime", "decimal", "enum", "fractions", "functools",
-    "hashlib", "heapq", "hmac", "itertools", "json", "math", "numbers", "operator", "re",
+    "hashlib", "heapq", "hmac", "itertools", "json", "math", "numbers", "operator", "re", "secrets",
     "statistics", "string", "textwrap", "types", "typing", "uuid",
     "urllib", "zoneinfo",
     "companion",  # only companion.core, checked below

@@ -16,7 +16,7 @@ from joserfc.jws import JWSRegistry
 
 from companion.launch.handler import RecordingHandler
 from companion.launch.jwks import KeySetCache
-from companion.launch.listener import LoopbackListener
+from companion.launch.listener import STATE_COOKIE, LoopbackListener
 from companion.launch.nonces import NonceStore
 from companion.launch.registration import SANDBOX_CLIENT_ID, sandbox_registration
 from companion.launch.service import LaunchService
@@ -118,4 +118,7 @@ def launch_via_http(tool: Tool, client: httpx.Client, platform_base: str, studen
     authorize = client.get(login.headers["location"])
     assert authorize.status_code == 200, authorize.text
     action, fields = hidden_fields(authorize.text)
-    return client.post(action, data=fields), fields
+    # httpx keeps Secure cookies for https only; a browser sends it to loopback.
+    cookie = login.headers["set-cookie"].split(";", 1)[0]
+    assert cookie.startswith(STATE_COOKIE + "=")
+    return client.post(action, data=fields, headers={"Cookie": cookie}), fields

@@ -31,12 +31,12 @@ from companion.system.fakes import FakeLock
 from companion.system.input_pynput import PynputInput
 from companion.system.select import DEFAULT_JITTER_MS, FallbackInput, SessionSensing
 
-Xlib = pytest.importorskip("Xlib")
-import Xlib.display  # noqa: E402
-import Xlib.error  # noqa: E402
-import Xlib.ext.xtest  # noqa: E402
-import Xlib.X  # noqa: E402
-import Xlib.XK  # noqa: E402
+pytest.importorskip("Xlib")
+import Xlib.display
+import Xlib.error
+import Xlib.ext.xtest
+import Xlib.X
+import Xlib.XK
 
 WAIT_S = 10.0
 
@@ -83,8 +83,17 @@ def xserver() -> Iterator[XServer]:
         pytest.skip("Xvfb is not installed (apt-get install xvfb xauth)")
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-noreset", "-nolisten", "tcp",
-         "-screen", "0", "800x600x24"],
+        [
+            xvfb,
+            "-displayfd",
+            str(write_fd),
+            "-noreset",
+            "-nolisten",
+            "tcp",
+            "-screen",
+            "0",
+            "800x600x24",
+        ],
         pass_fds=(write_fd,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -155,13 +164,22 @@ def make_window(display: Any, app: str, title: str) -> Any:
     """A mapped top-level window of application ``app`` (WM_CLASS) titled ``title``."""
     screen = display.screen()
     window = screen.root.create_window(
-        10, 10, 200, 100, 0, screen.root_depth, Xlib.X.InputOutput, Xlib.X.CopyFromParent,
+        10,
+        10,
+        200,
+        100,
+        0,
+        screen.root_depth,
+        Xlib.X.InputOutput,
+        Xlib.X.CopyFromParent,
         background_pixel=screen.white_pixel,
     )
     window.set_wm_class(app.lower(), app)
-    window.set_wm_name(title)
+    window.set_wm_name(title.encode("ascii", "replace"))  # legacy WM_NAME is Latin-1
     window.change_property(
-        display.intern_atom("_NET_WM_NAME"), display.intern_atom("UTF8_STRING"), 8,
+        display.intern_atom("_NET_WM_NAME"),
+        display.intern_atom("UTF8_STRING"),
+        8,
         title.encode(),
     )
     window.map()
@@ -204,8 +222,9 @@ def test_x11_idle_sees_real_key_presses_and_the_sampler_records_them(
         first = source.last_input_ms()
         assert first is not None and first <= clock.monotonic_ms()
         sampler = Sampler(clock.monotonic_ms())
+        sensing = SessionSensing(source, _Focused())
         clock.advance(1000)
-        assert sampler.tick(clock.monotonic_ms(), SessionSensing(source, _Focused()).observe()) == []
+        assert sampler.tick(clock.monotonic_ms(), sensing.observe()) == []
 
         # the source ignores changes within its jitter allowance: let the X server's idle
         # time grow past it, then press a key
@@ -214,14 +233,14 @@ def test_x11_idle_sees_real_key_presses_and_the_sampler_records_them(
         press(xclient, "a")
         wait_for(lambda: idle.idle_ms() < before, "the X server to see the key press")
         clock.advance(1000)
-        lines = sampler.tick(clock.monotonic_ms(), SessionSensing(source, _Focused()).observe())
+        lines = sampler.tick(clock.monotonic_ms(), sensing.observe())
         assert kinds(lines) == ["input"]
         last = source.last_input_ms()
         assert last is not None and last > sampler.run_start_mono_ms
 
         # no new input: the idle time keeps growing, no input line, no change of the stamp
         clock.advance(1000)
-        assert sampler.tick(clock.monotonic_ms(), SessionSensing(source, _Focused()).observe()) == []
+        assert sampler.tick(clock.monotonic_ms(), sensing.observe()) == []
         assert source.last_input_ms() == last
         idle.close()
     finally:
@@ -261,15 +280,27 @@ def pynput_source(xserver: XServer, monkeypatch: pytest.MonkeyPatch) -> Iterator
     clock = FakeClock(monotonic_ms=50_000)
     source = PynputInput(clock)
     assert source.start(), source.error
+    listeners = list(source._listeners)
     source.test_clock = clock  # type: ignore[attr-defined]
     yield source
     source.stop()
+    assert not any(listener.is_alive() for listener in listeners), "a listener kept running"
 
 
 def _state(source: PynputInput) -> dict[str, object]:
     """Everything the source and its listeners keep, except the timestamp and threads."""
-    skip_listener = {"_started", "_tstate_lock", "_is_stopped", "_ident", "_native_id",
-                     "_condition", "_queue", "_thread", "_handle", "_os_thread_handle"}
+    skip_listener = {
+        "_started",
+        "_tstate_lock",
+        "_is_stopped",
+        "_ident",
+        "_native_id",
+        "_condition",
+        "_queue",
+        "_thread",
+        "_handle",
+        "_os_thread_handle",
+    }
     state: dict[str, object] = {k: v for k, v in vars(source).items() if k != "_listeners"}
     for i, listener in enumerate(source._listeners):
         for key, value in vars(listener).items():
@@ -318,8 +349,9 @@ def test_pynput_listener_keeps_no_pointer_position(
 
 
 def test_pynput_refuses_wayland_and_a_missing_display(xserver: XServer) -> None:
-    wayland = PynputInput(FakeClock(), environ={"WAYLAND_DISPLAY": "wayland-0",
-                                                "DISPLAY": xserver.display})
+    wayland = PynputInput(
+        FakeClock(), environ={"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": xserver.display}
+    )
     assert not wayland.start()
     assert wayland.error is not None and "Wayland" in wayland.error
     assert not wayland.available()
@@ -357,8 +389,9 @@ def test_foreground_follows_real_window_changes_into_focus_lines(
         focus = ExternalLessonFocus(reader, ExternalLesson(app="lessonapp"))
         from companion.system.fakes import FakeInput
 
-        sensing = SessionSensing(FakeInput(clock), focus, FakeLock(),
-                                 focus_available=focus.available)
+        sensing = SessionSensing(
+            FakeInput(clock), focus, FakeLock(), focus_available=focus.available
+        )
         sampler = Sampler(clock.monotonic_ms())
         clock.advance(1000)
         assert sampler.tick(clock.monotonic_ms(), sensing.observe()) == []
@@ -389,13 +422,16 @@ def test_title_pattern_matches_the_browser_tab_of_a_web_lesson(
     focus = ExternalLessonFocus(reader, lesson)
     try:
         tab = make_window(xclient, "Browser", "Fractions | Khan Academy — Browser")
-        wait_for(lambda: reader.front() is not None and "Khan" in reader.front().title,  # type: ignore[union-attr]
-                 "the browser window to be active")
+        wait_for(
+            lambda: reader.front() is not None and "Khan" in reader.front().title,  # type: ignore[union-attr]
+            "the browser window to be active",
+        )
         assert focus.focused()
-        xclient.screen().root  # keep the connection busy-free
         other_tab = make_window(xclient, "Browser", "Video games — Browser")
-        wait_for(lambda: reader.front() is not None and "games" in reader.front().title,  # type: ignore[union-attr]
-                 "the other tab to be active")
+        wait_for(
+            lambda: reader.front() is not None and "games" in reader.front().title,  # type: ignore[union-attr]
+            "the other tab to be active",
+        )
         assert not focus.focused()
         assert focus.front_app() == "Browser"
         tab.destroy()

@@ -1,0 +1,88 @@
+"""Render each window with demo data to PNG files offscreen (docs/screenshots/), so anyone can
+look at the app without a display. Run: ``.venv/bin/python bench/screens.py``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "docs" / "screenshots"
+SIZE = (1366, 768)
+
+
+def main() -> int:
+    tmp = tempfile.mkdtemp(prefix="companion-screens-")
+    os.environ["COMPANION_DATA_DIR"] = tmp
+    os.environ["COMPANION_CONFIG_DIR"] = tmp
+    sys.path.insert(0, str(REPO))
+    from companion.app import prepare_qt
+
+    prepare_qt(offscreen=True)
+    from PySide6.QtWidgets import QApplication
+
+    from companion.core.clock import FakeClock
+    from companion.system.fakes import FakeFocus, FakeInput
+    from companion.ui.selftest import run_js, wait_for
+    from companion.ui.shell import Shell
+
+    app = QApplication(sys.argv[:1])
+    clock = FakeClock(monotonic_ms=1_000_000)
+    fake_input = FakeInput(clock)
+    shell = Shell(
+        app,
+        None,
+        clock=clock,
+        input_source=fake_input,
+        focus_source=FakeFocus(),
+        single_instance=False,
+        tray=False,
+        start_sync=False,
+    )
+    wait_for(shell.ready, lambda: shell.start())
+    w = shell.window
+    assert w is not None
+    w.resize(*SIZE)
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        app.processEvents()
+        w.grab().save(str(OUT / f"{name}.png"))
+        print(OUT / f"{name}.png")
+
+    shot("01-sign-in-classes")
+    w.signin.on_class_chosen(w.signin.class_list.item(0))
+    shot("02-sign-in-names")
+    w.signin.name_buttons()[0].click()
+    shot("03-sign-in-pin")
+    w.signin.pin_edit.setText("1234")
+    w.signin.on_pin_submitted()
+    shot("04-library")
+    session = w.ensure_session()
+    wait_for(session.view.loadFinished, lambda: w.library.request("demo-math-drill"))
+    for i in range(1, 6):
+        for _ in range(4):
+            clock.advance(5_000)
+            fake_input.touch()
+            session.on_tick()
+        wait_for(
+            session.bridge.answered,
+            lambda i=i: run_js(session.view.page(), f"companion.answer('q{i}', true)"),
+        )
+    shot("05-session")
+    wait_for(session.finished, lambda: run_js(session.view.page(), "companion.complete()"))
+    shot("06-summary")
+    w.sign_out("button")
+    w.signin.on_guide_clicked()
+    w.signin.name_buttons()[0].click()
+    w.signin.pin_edit.setText("9999")
+    w.signin.on_pin_submitted()
+    shot("07-guide")
+    shell.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The small Qt parts: bridge argument checks, the lesson scheme's path rule, the input
+filter (time only), the single-instance socket, the sync status words."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from companion.core.clock import FakeClock
+from companion.sync.status import SyncState, SyncStatus
+from companion.ui.bridge import LessonBridge
+from companion.ui.sensing_qt import QtInputSource
+from companion.ui.single_instance import SingleInstance
+from companion.ui.sync_bridge import describe
+from companion.ui.web import lesson_url, resolve
+
+
+def test_bridge_passes_valid_calls_and_drops_malformed(qtbot: Any) -> None:
+    bridge = LessonBridge()
+    got: list[tuple[str, bool]] = []
+    bridge.answered.connect(lambda item, ok: got.append((item, ok)))
+    bridge.answer("q1", True)
+    bridge.answer("", True)
+    bridge.answer("x" * 500, False)
+    bridge.answer("q2", "yes")
+    bridge.answer(42, True)
+    assert got == [("q1", True)]
+    media: list[bool] = []
+    bridge.media_changed.connect(media.append)
+    bridge.media(True)
+    bridge.media("no")
+    assert media == [True]
+
+
+def test_lesson_paths_stay_inside_the_bundle(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    (root / "img").mkdir(parents=True)
+    (root / "index.html").write_text("<p>hi</p>")
+    (root / "img" / "a.png").write_bytes(b"png")
+    (tmp_path / "secret.txt").write_text("no")
+    assert resolve(root, "/index.html") == (root / "index.html").resolve()
+    assert resolve(root, "/img/a.png") == (root / "img" / "a.png").resolve()
+    assert resolve(root, "/../secret.txt") is None
+    assert resolve(root, "/img/../../secret.txt") is None
+    assert resolve(root, "/missing.html") is None
+    assert resolve(root, "/img") is None  # a folder is not a file
+    assert lesson_url("demo-1", "index.html").toString() == "lesson://demo-1/index.html"
+
+
+def test_input_filter_keeps_only_the_time(qtbot: Any, qapp: QApplication) -> None:
+    clock = FakeClock(monotonic_ms=5_000)
+    source = QtInputSource(clock)
+    assert source.last_input_ms() is None and not source.available()
+    source.install(qapp)
+    try:
+        edit = QLineEdit()
+        qtbot.addWidget(edit)
+        clock.advance(1_500)
+        QApplication.sendEvent(edit, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_A,
+                                               Qt.KeyboardModifier.NoModifier, "a"))
+        assert source.last_input_ms() == 6_500
+        clock.advance(700)
+        QApplication.sendEvent(edit, QMouseEvent(
+            QEvent.Type.MouseMove, QPointF(3, 4), QPointF(3, 4), Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        assert source.last_input_ms() == 7_200
+        clock.advance(700)
+        QApplication.sendEvent(edit, QEvent(QEvent.Type.Show))  # not input
+        assert source.last_input_ms() == 7_200
+        # nothing but one integer is kept
+        assert {k: type(v) for k, v in vars(source).items() if not k.startswith("_filter")} \
+            == {"_clock": FakeClock, "_last_ms": int, "_installed": bool}
+    finally:
+        source.remove(qapp)
+    assert not source.available()
+
+
+def test_second_instance_wakes_the_first(qtbot: Any) -> None:
+    name = f"companion-test-{uuid.uuid4().hex[:8]}"
+    first = SingleInstance(name)
+    assert first.acquire()
+    try:
+        second = SingleInstance(name)
+        with qtbot.waitSignal(first.activated, timeout=5_000):
+            assert not second.acquire()
+    finally:
+        first.close()
+
+
+def test_sync_status_words() -> None:
+    assert describe(SyncStatus()) == "Up to date"
+    assert describe(SyncStatus(state=SyncState.SENDING, pending=3, in_flight=2)) == "5 pending"
+    assert describe(SyncStatus(state=SyncState.OFFLINE, pending=4)) == "Offline, 4 waiting"
+    assert describe(SyncStatus(state=SyncState.ERROR, reason="403")) == "Sync problem: 403"
