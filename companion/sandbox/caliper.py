@@ -36,7 +36,8 @@ def routes(state: SandboxState) -> list[Route]:
         if errors:
             return caliper_error(400, f"envelope rejected: {len(errors)} error(s)", errors)
         extra = float(request.scope.get(EXTRA_DELAY_KEY, 0.0))
-        job_id = state.ingestion.submit(envelope, extra)
+        raw = await request.body()  # kept by the request: not read twice
+        job_id = state.ingestion.submit(envelope, extra, raw.decode(json.detect_encoding(raw)))
         return JSONResponse({"status": "success",
                              "message": f"{len(envelope['data'])} item(s) queued for processing",
                              "jobId": job_id})

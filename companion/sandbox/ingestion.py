@@ -73,12 +73,13 @@ class EventStore:
         with self._lock:
             self._db.close()
 
-    def add_job(self, job_id: str, envelope: dict[str, Any], ready_at: float) -> None:
-        """Record a waiting job with its envelope."""
+    def add_job(self, job_id: str, envelope: dict[str, Any], ready_at: float,
+                text: str | None = None) -> None:
+        """Record a waiting job with its envelope (``text``: its JSON as received, if known)."""
         with self._lock, self._db:
             self._db.execute(
                 "INSERT INTO jobs (job_id, state, ready_at, envelope) VALUES (?, 'waiting', ?, ?)",
-                (job_id, ready_at, json.dumps(envelope)),
+                (job_id, ready_at, text if text is not None else json.dumps(envelope)),
             )
 
     def waiting_jobs(self) -> list[tuple[str, dict[str, Any], float]]:
@@ -98,28 +99,39 @@ class EventStore:
     def complete_job(self, job_id: str, envelope: dict[str, Any]) -> None:
         """Store a job's events (duplicates marked) and mark it completed, atomically."""
         sensor = str(envelope.get("sensor", ""))
+        items = [item for item in envelope.get("data", []) if _is_event(item)]
         result: list[dict[str, str]] = []
+        rows: list[tuple[Any, ...]] = []
         with self._lock, self._db:
-            for item in envelope.get("data", []):
-                if not _is_event(item):
-                    continue
+            seen = self._stored_ids([item["id"] for item in items])
+            for item in items:
                 event_id = item["id"]
-                seen = self._db.execute(
-                    "SELECT 1 FROM events WHERE event_id = ? LIMIT 1", (event_id,)
-                ).fetchone()
+                duplicate = event_id in seen
+                seen.add(event_id)
                 actor_id, actor_email = _actor(item)
-                self._db.execute(
-                    "INSERT INTO events (event_id, job_id, sensor, actor_id, actor_email, "
-                    "event_time, duplicate, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (event_id, job_id, sensor, actor_id, actor_email, item.get("eventTime"),
-                     1 if seen else 0, json.dumps(item)),
-                )
-                message = "stored (duplicate id)" if seen else "stored"
+                rows.append((event_id, job_id, sensor, actor_id, actor_email,
+                             item.get("eventTime"), 1 if duplicate else 0, json.dumps(item)))
+                message = "stored (duplicate id)" if duplicate else "stored"
                 result.append({"eventId": event_id, "status": "stored", "message": message})
+            self._db.executemany(
+                "INSERT INTO events (event_id, job_id, sensor, actor_id, actor_email, "
+                "event_time, duplicate, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             self._db.execute(
                 "UPDATE jobs SET state = 'completed', result = ? WHERE job_id = ?",
                 (json.dumps(result), job_id),
             )
+
+    def _stored_ids(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are stored already (the caller holds the lock)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in self._db.execute(
+                f"SELECT DISTINCT event_id FROM events WHERE event_id IN ({marks})", chunk))
+        return found
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         """A job's status payload, or None if unknown."""
@@ -220,11 +232,13 @@ class Ingestion:
         self._thread = threading.Thread(target=self._run, name="sandbox-ingestion", daemon=True)
         self._thread.start()
 
-    def submit(self, envelope: dict[str, Any], extra_delay_s: float = 0.0) -> str:
-        """Queue a validated envelope; returns its job id."""
+    def submit(self, envelope: dict[str, Any], extra_delay_s: float = 0.0,
+               text: str | None = None) -> str:
+        """Queue a validated envelope (``text``: the JSON it was parsed from); returns its
+        job id."""
         job_id = str(uuid.uuid4())
         ready_at = self._clock() + self.processing_delay_s + extra_delay_s
-        self.store.add_job(job_id, envelope, ready_at)
+        self.store.add_job(job_id, envelope, ready_at, text)
         with self._cond:
             self._queue.append((job_id, envelope, ready_at))
             self._cond.notify_all()

@@ -43,42 +43,64 @@ def _join(path: str, name: str) -> str:
 
 def check_kind(value: Any, kind: Kind, path: str) -> Iterator[Violation]:
     """Violations of one value against a kind."""
-    if isinstance(kind, ObjectRule):
-        if not isinstance(value, dict):
-            yield path, f"must be an object ({kind.name})"
-        else:
-            yield from check_object(value, kind, path)
-        return
-    if isinstance(kind, ListOf):
-        if not isinstance(value, list):
-            yield path, "must be an array"
-            return
-        for index, item in enumerate(value):
-            yield from check_kind(item, kind.item, f"{path}[{index}]")
-        return
-    ok, expected = _SCALAR_CHECKS[kind](value), _SCALAR_NAMES[kind]
-    if not ok:
-        yield path, f"must be {expected}"
+    found: list[Violation] = []
+    _kind(value, kind, path, found)
+    return iter(found)
 
 
 def check_object(value: Mapping[str, Any], rule: ObjectRule, path: str = ""
                  ) -> Iterator[Violation]:
     """Violations of a JSON object against a rule."""
+    found: list[Violation] = []
+    _object(value, rule, path, found)
+    return iter(found)
+
+
+def _kind(value: Any, kind: Kind, path: str, found: list[Violation]) -> None:
+    """Append the violations of one value against a kind to ``found``."""
+    if isinstance(kind, str):
+        if not _SCALAR_CHECKS[kind](value):
+            found.append((path, f"must be {_SCALAR_NAMES[kind]}"))
+        return
+    if isinstance(kind, ObjectRule):
+        if not isinstance(value, dict):
+            found.append((path, f"must be an object ({kind.name})"))
+        else:
+            _object(value, kind, path, found)
+        return
+    if not isinstance(value, list):
+        found.append((path, "must be an array"))
+        return
+    for index, item in enumerate(value):
+        _kind(item, kind.item, f"{path}[{index}]", found)
+
+
+def _object(value: Mapping[str, Any], rule: ObjectRule, path: str,
+            found: list[Violation]) -> None:
+    """Append the violations of a JSON object against a rule to ``found``.
+
+    A property's path is only spelled out where it is needed (a violation or a nested value).
+    """
     for name in rule.required:
         if value.get(name) is None:
-            yield _join(path, name), "is required"
+            found.append((_join(path, name), "is required"))
+    consts, enums, kinds = rule.consts, rule.enums, rule.kinds
     for name, item in value.items():
-        where = _join(path, name)
         if item is None:
             continue
-        if name in rule.consts and item != rule.consts[name]:
-            yield where, f"must be {rule.consts[name]!r}"
-        elif name in rule.enums and item not in rule.enums[name]:
-            yield where, f"must be one of {', '.join(rule.enums[name])}"
-        elif name in rule.kinds:
-            yield from check_kind(item, rule.kinds[name], where)
-        elif rule.closed and name not in rule.consts and name not in rule.enums:
-            yield where, "is not a recognised property"
+        if name in consts and item != consts[name]:
+            found.append((_join(path, name), f"must be {consts[name]!r}"))
+        elif name in enums and item not in enums[name]:
+            found.append((_join(path, name), f"must be one of {', '.join(enums[name])}"))
+        elif name in kinds:
+            kind = kinds[name]
+            if isinstance(kind, str):
+                if not _SCALAR_CHECKS[kind](item):
+                    found.append((_join(path, name), f"must be {_SCALAR_NAMES[kind]}"))
+            else:
+                _kind(item, kind, _join(path, name), found)
+        elif rule.closed and name not in consts and name not in enums:
+            found.append((_join(path, name), "is not a recognised property"))
 
 
 def _is_number(value: Any) -> bool:

@@ -9,23 +9,28 @@ States: pending -> in_flight -> acked | pending | dead; dead -> pending by ``ret
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert
 from sqlmodel import Session, col, select
 
 from companion.store.db import Database
-from companion.store.tables import OutboxItem, OutboxState, utc_now
+from companion.store.tables import OutboxItem, OutboxState, UtcDateTime, utc_now
 
 __all__ = [
+    "Claimed",
     "OutboxItem",
     "OutboxState",
+    "ack_in",
     "add_events",
     "add_item",
     "claim_batch",
+    "claim_in",
     "counts",
     "get",
     "in_flight",
@@ -38,6 +43,7 @@ __all__ = [
     "next_due_at",
     "oldest_pending_age",
     "recover_in_flight",
+    "release_unsent",
     "retry_dead",
     "settling_due",
 ]
@@ -96,37 +102,114 @@ def add_events(
     return added
 
 
+_UNDONE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row taken for sending (now in_flight): what delivery needs, without the ORM."""
+
+    id: int
+    event_id: str
+    kind: str
+    payload: str  # the event's JSON text, as queued
+    size_bytes: int
+    attempts: int  # counting this one
+    last_error: str | None
+    state: str = OutboxState.IN_FLIGHT.value
+
+
+_TIME = UtcDateTime()
+_DIALECT = sqlite_dialect()
+
+
+def as_text(moment: datetime) -> str:
+    """A time as the outbox stores it (so that text comparisons in SQL are time order)."""
+    text = _TIME.process_bind_param(moment, _DIALECT)
+    assert text is not None
+    return text
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+_CLAIM_SELECT = (
+    "SELECT id, event_id, kind, payload, size_bytes, attempts, last_error FROM outbox "
+    "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+)
+
+
+def claim_in(
+    session: Session, max_events: int, max_bytes: int, *, now: datetime
+) -> list[Claimed]:
+    """``claim_batch`` inside the caller's write (so that it can share a transaction)."""
+    conn = session.connection()
+    rows = conn.exec_driver_sql(
+        _CLAIM_SELECT, (OutboxState.PENDING.value, as_text(now), max_events)
+    ).all()
+    batch: list[Claimed] = []
+    total = 0
+    for row in rows:
+        if batch and total + row[4] > max_bytes:
+            break
+        total += row[4]
+        batch.append(Claimed(row[0], row[1], row[2], row[3], row[4], row[5] + 1, row[6]))
+    if batch:
+        conn.exec_driver_sql(
+            f"UPDATE outbox SET state = ?, attempts = attempts + 1, updated_at = ? "
+            f"WHERE id IN ({_marks(len(batch))})",
+            (OutboxState.IN_FLIGHT.value, as_text(now), *(c.id for c in batch)),
+        )
+    return batch
+
+
 def claim_batch(
     db: Database, max_events: int = 100, max_bytes: int = 500_000, *, now: datetime
-) -> list[OutboxItem]:
+) -> list[Claimed]:
     """Take the oldest due pending rows (at most ``max_events`` and ``max_bytes``).
 
     The rows become in_flight with one more attempt, in one write. The first row is
     taken even if it alone is larger than ``max_bytes``, so that it cannot block the queue.
     """
+    return db.write(lambda session: claim_in(session, max_events, max_bytes, now=now))
 
-    def claim(session: Session) -> list[OutboxItem]:
-        rows = session.exec(
-            select(OutboxItem)
-            .where(OutboxItem.state == OutboxState.PENDING.value)
-            .where(col(OutboxItem.next_attempt_at) <= now)
-            .order_by(col(OutboxItem.id))
-            .limit(max_events)
-        ).all()
-        batch: list[OutboxItem] = []
-        total = 0
-        for row in rows:
-            if batch and total + row.size_bytes > max_bytes:
-                break
-            total += row.size_bytes
-            row.state = OutboxState.IN_FLIGHT.value
-            row.attempts += 1
-            row.updated_at = now
-            batch.append(row)
-        session.flush()
-        return batch
 
-    return db.write(claim)
+def ack_in(session: Session, ids: Sequence[int], job_id: str | None, now: datetime) -> int:
+    """Mark pending/in_flight rows acked inside the caller's write; returns how many changed."""
+    if not ids:
+        return 0
+    stamp = as_text(now)
+    result = session.connection().exec_driver_sql(
+        f"UPDATE outbox SET state = ?, job_id = ?, acked_at = ?, updated_at = ?, "
+        f"settle_until = NULL WHERE id IN ({_marks(len(ids))}) AND state IN (?, ?)",
+        (OutboxState.ACKED.value, job_id, stamp, stamp, *ids, *_UNDONE),
+    )
+    return int(result.rowcount)
+
+
+def release_unsent(db: Database, ids: Iterable[int], *, now: datetime) -> int:
+    """Claimed rows that were never sent go back to pending, due now, the attempt undone.
+
+    Only rows still in_flight without a settling deadline change: if another process
+    has meanwhile taken them over for a read-back, they are left to it.
+    """
+    id_list = list(ids)
+    if not id_list:
+        return 0
+    statement = (
+        update(OutboxItem)
+        .where(col(OutboxItem.id).in_(id_list))
+        .where(col(OutboxItem.state) == OutboxState.IN_FLIGHT.value)
+        .where(col(OutboxItem.settle_until).is_(None))
+        .values(
+            state=OutboxState.PENDING.value,
+            attempts=func.max(col(OutboxItem.attempts) - 1, 0),
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
 
 
 def _set(db: Database, ids: Iterable[int], only_from: tuple[str, ...], **values: Any) -> int:
@@ -143,24 +226,13 @@ def _set(db: Database, ids: Iterable[int], only_from: tuple[str, ...], **values:
     return db.write(lambda session: int(session.connection().execute(statement).rowcount))
 
 
-_UNDONE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
-
-
 def mark_acked(
     db: Database, ids: Iterable[int], job_id: str | None = None, *, now: datetime | None = None
 ) -> int:
     """Timeback accepted these rows (``job_id``: its ingestion job); returns how many changed."""
-    now = now or utc_now()
-    return _set(
-        db,
-        ids,
-        _UNDONE,
-        state=OutboxState.ACKED.value,
-        job_id=job_id,
-        acked_at=now,
-        updated_at=now,
-        settle_until=None,
-    )
+    id_list = list(ids)
+    moment = now or utc_now()
+    return db.write(lambda session: ack_in(session, id_list, job_id, moment))
 
 
 def mark_pending(
@@ -241,8 +313,8 @@ def counts(db: Database) -> dict[str, int]:
     """How many rows are in each state (every state present, zero if none)."""
     result = {state.value: 0 for state in OutboxState}
     with db.read() as session:
-        rows = session.exec(
-            select(OutboxItem.state, func.count()).group_by(col(OutboxItem.state))
+        rows = session.connection().exec_driver_sql(
+            "SELECT state, COUNT(*) FROM outbox GROUP BY state"
         ).all()
     for state, number in rows:
         result[state] = int(number)

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from companion.store import outbox
 from companion.store.db import Database
-from companion.store.tables import OutboxItem, OutboxState
+from companion.store.outbox import Claimed
 from companion.sync.crashpoints import AFTER_RECORD, AFTER_SEND, crash_point
 from companion.sync.retry import (
     Action,
@@ -44,27 +43,43 @@ class BatchResult:
     error: str | None = None
     pause_s: float = 0.0  # how long the worker should hold all sending back
     dead_ids: tuple[str, ...] = field(default=())
+    # Claimed with the ack of a sent batch (in_flight, not sent yet): the worker's next batch.
+    next_batch: tuple[Claimed, ...] = field(default=())
 
 
 def ack_rows(db: Database, ids: list[int], job_id: str | None, now: datetime) -> int:
     """Mark rows acked in one write, with the crash point between recording and commit."""
-    statement = (
-        update(OutboxItem)
-        .where(col(OutboxItem.id).in_(ids))
-        .where(col(OutboxItem.state).in_((OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)))
-        .values(
-            state=OutboxState.ACKED.value,
-            job_id=job_id,
-            acked_at=now,
-            updated_at=now,
-            settle_until=None,
-        )
-    )
 
     def record(session: Session) -> int:
-        changed = int(session.connection().execute(statement).rowcount)
+        changed = outbox.ack_in(session, ids, job_id, now)
         crash_point(AFTER_RECORD)
         return changed
+
+    return db.write(record)
+
+
+@dataclass(frozen=True)
+class NextClaim:
+    """Limits of the batch to claim in the same write that records a sent batch."""
+
+    max_events: int
+    max_bytes: int
+
+
+def ack_and_claim(
+    db: Database, ids: list[int], job_id: str | None, now: datetime, claim: NextClaim
+) -> tuple[int, list[Claimed]]:
+    """Mark rows acked and claim the next batch in one write (one commit, one fsync).
+
+    The crash point sits between recording and commit: dying there loses both the ack
+    (the rows are read back after the restart) and the claim (the rows stay pending).
+    """
+
+    def record(session: Session) -> tuple[int, list[Claimed]]:
+        changed = outbox.ack_in(session, ids, job_id, now)
+        batch = outbox.claim_in(session, claim.max_events, claim.max_bytes, now=now)
+        crash_point(AFTER_RECORD)
+        return changed, batch
 
     return db.write(record)
 
@@ -96,10 +111,17 @@ class Sender:
             cap_s=self.settings.backoff_cap_s,
         )
 
-    def send(self, batch: list[OutboxItem], now: datetime, failures: int) -> BatchResult:
+    def send(
+        self,
+        batch: Sequence[Claimed],
+        now: datetime,
+        failures: int,
+        claim_next: NextClaim | None = None,
+    ) -> BatchResult:
         """Send ``batch`` (in_flight rows) once; ``failures``: failed attempts in a row so far,
-        counting this one if it fails."""
-        ids = [row.id for row in batch if row.id is not None]
+        counting this one if it fails. ``claim_next``: on success, claim the next batch in the
+        write that records the ack (it comes back in ``next_batch``)."""
+        ids = [row.id for row in batch]
         events = [json.loads(row.payload) for row in batch]
         try:
             result = self.api.send(events)
@@ -107,13 +129,17 @@ class Sender:
             crash_point(AFTER_SEND)
             return self._failed(exc, batch, ids, events, now, failures)
         crash_point(AFTER_SEND)
-        acked = ack_rows(self.db, ids, result.job_id, now)
-        return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked)
+        if claim_next is None:
+            acked = ack_rows(self.db, ids, result.job_id, now)
+            return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked)
+        acked, following = ack_and_claim(self.db, ids, result.job_id, now, claim_next)
+        return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked,
+                           next_batch=tuple(following))
 
     def _failed(
         self,
         exc: TimebackError,
-        batch: list[OutboxItem],
+        batch: Sequence[Claimed],
         ids: list[int],
         events: list[dict[str, Any]],
         now: datetime,
@@ -142,7 +168,7 @@ class Sender:
     def _validate_each(
         self,
         exc: TimebackError,
-        batch: list[OutboxItem],
+        batch: Sequence[Claimed],
         events: list[dict[str, Any]],
         now: datetime,
         failures: int,
@@ -152,12 +178,11 @@ class Sender:
         good: list[int] = []
         dead: list[str] = []
         for index, (row, event) in enumerate(zip(batch, events, strict=True)):
-            assert row.id is not None
             try:
                 verdict = self.api.validate([event])
             except TimebackError as check_error:
                 # Cannot tell good from bad now: everything not yet judged waits.
-                rest = [r.id for r in batch[index:] if r.id is not None]
+                rest = [r.id for r in batch[index:]]
                 pause = self.delay(failures, retry_after_of(check_error))
                 error = f"rejected; validating failed: {check_error.message}"
                 outbox.mark_pending(self.db, rest, now + timedelta(seconds=pause), error, now=now)

@@ -1,10 +1,15 @@
 """The sync worker: a thread that delivers the outbox to Caliper while it holds the lease.
 
 One ``step`` settles due uncertain sends, then claims and sends one batch (oldest first,
-up to 100 events / ~500 KB). The thread runs steps while there is work, and otherwise waits
-for a trigger: start (after a random delay), a closed run, every ``periodic_s`` while
-anything is pending, connectivity back, or on demand. At quit it keeps going for at most
-``quit_grace_s`` and leaves the rest for next time.
+up to 100 events / ~500 KB). The write that records a sent batch as acked also claims the
+next one (one commit per batch), which the following step sends: at most one batch is
+claimed ahead, and only after a success. Until sent it is in_flight like any claimed batch,
+so a crash leaves it to the read-back check; when the worker stops it goes back to pending.
+
+The thread runs steps while there is work, and otherwise waits for a trigger: start (after
+a random delay), a closed run, every ``periodic_s`` while anything is pending, connectivity
+back, or on demand. At quit it keeps going for at most ``quit_grace_s`` and leaves the rest
+for next time.
 
 Only the holder of the database's lease sends. Either the app passes its own held lease
 (the one that also owns the open run), or the worker takes one itself and renews it.
@@ -22,8 +27,9 @@ from datetime import datetime, timedelta
 from companion.store import outbox
 from companion.store.db import Database
 from companion.store.lease import Lease, LeaseKeeper
+from companion.store.outbox import Claimed
 from companion.sync.crashpoints import AFTER_CLAIM, crash_point
-from companion.sync.delivery import BatchResult, Sender
+from companion.sync.delivery import BatchResult, NextClaim, Sender
 from companion.sync.retry import Action, Outcome
 from companion.sync.settings import CaliperApi, SyncSettings
 from companion.sync.settle import Settler
@@ -73,6 +79,7 @@ class SyncWorker:
         self._paused_until: datetime | None = None
         self._stopped_reason: str | None = None  # set by a configuration error
         self._sent = 0
+        self._ahead: list[Claimed] = []  # claimed with the last ack, not sent yet
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._quit_at: datetime | None = None
@@ -121,6 +128,11 @@ class SyncWorker:
 
     def acquire(self) -> bool:
         """Hold the lease (taking it if free); on first taking it, recover in_flight rows."""
+        if not self.lease.held and self._ahead:
+            # The lease was lost: another process may have taken over what we claimed.
+            # Never send it from here; once the lease is ours again, it is read back.
+            self._ahead = []
+            self._recovered = False
         if not self.lease.held and not self.lease.try_acquire():
             holder = self.lease.holder()
             where = f"pid {holder.pid} on {holder.host}" if holder else "another process"
@@ -159,13 +171,18 @@ class SyncWorker:
             self.publish()
             return StepResult(worked)
         self.status.update(state=SyncState.SENDING, reason=None, retry_at=None)
-        batch = outbox.claim_batch(self.db, self.settings.max_events, self.settings.max_bytes,
-                                   now=now)
+        batch, self._ahead = self._ahead, []
+        if not batch:
+            batch = outbox.claim_batch(self.db, self.settings.max_events,
+                                       self.settings.max_bytes, now=now)
         if not batch:
             self.publish()
             return StepResult(worked)
         crash_point(AFTER_CLAIM)
-        result = self.sender.send(batch, now, self._failures + 1)
+        claim_next = None if self._quit_at is not None else NextClaim(
+            self.settings.max_events, self.settings.max_bytes)
+        result = self.sender.send(batch, now, self._failures + 1, claim_next)
+        self._ahead = list(result.next_batch)
         self._after_batch(result, now)
         self.publish()
         return StepResult(True, result)
@@ -198,6 +215,8 @@ class SyncWorker:
     def publish(self) -> SyncStatus:
         """Refresh the counts (and the state, when nothing is wrong) and tell listeners."""
         counts = outbox.counts(self.db)
+        counts["pending"] += len(self._ahead)  # claimed ahead, but not sent yet
+        counts["in_flight"] -= len(self._ahead)
         current = self.status.current
         state = current.state
         undone = counts["pending"] + counts["in_flight"]
@@ -220,8 +239,15 @@ class SyncWorker:
         """Step and wait (by the injected time) until nothing is pending or in flight.
 
         ``give_up_when_failing``: return at the first failure that needs a pause (``--once``).
-        Returns early on a configuration stop or at quit.
+        Returns early on a configuration stop or at quit. A batch claimed ahead and not
+        sent goes back to pending on the way out.
         """
+        try:
+            return self._run_steps(give_up_when_failing)
+        finally:
+            self._release_ahead()
+
+    def _run_steps(self, give_up_when_failing: bool) -> SyncStatus:
         while not self._stop.is_set():
             if self._quitting():
                 break
@@ -238,6 +264,16 @@ class SyncWorker:
                 break
             self._wait_for_work()
         return self.status.current
+
+    def _release_ahead(self) -> None:
+        """Put the batch claimed ahead (never sent) back in the queue."""
+        ahead, self._ahead = self._ahead, []
+        if not ahead:
+            return
+        if self.lease.held:
+            outbox.release_unsent(self.db, [row.id for row in ahead], now=self.time.now())
+        else:
+            self._recovered = False  # not ours to touch: read back once the lease is ours
 
     def _quitting(self) -> bool:
         return self._quit_at is not None and self.time.now() >= self._quit_at
@@ -290,4 +326,5 @@ class SyncWorker:
         """Release our own lease when the worker was run by hand (no thread)."""
         self._stop.set()
         if self._thread is None:
+            self._release_ahead()
             self._release()

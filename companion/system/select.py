@@ -257,13 +257,15 @@ def pick_input(
     environ: dict[str, str] | None = None,
 ) -> FallbackInput:
     """The best input sources for this machine, chained: ``first`` (e.g. the Qt event
-    filter), then the OS idle time, then pynput listeners.
+    filter), then the OS idle time, and pynput listeners only when no OS idle time is
+    available (they handle every event; the idle time is one query a tick).
 
     Raises ``SensingUnavailable`` when none of them can see input.
     """
     sources: list[InputSource] = [s for s in first if s.available()]
-    sources += _os_idle_inputs(clock, environ)
-    if use_pynput:
+    os_sources = _os_idle_inputs(clock, environ)
+    sources += os_sources
+    if use_pynput and not os_sources:  # listeners cost CPU per event: only as a last resort
         from companion.system.input_pynput import PynputInput
 
         listener = PynputInput(clock, environ=environ)

@@ -27,7 +27,7 @@ from companion.core.journal import Line
 from companion.core.sampler import Sampler
 from companion.system import foreground_x11, input_x11
 from companion.system.external import ExternalLesson, ExternalLessonFocus, launch
-from companion.system.fakes import FakeLock
+from companion.system.fakes import FakeFocus, FakeLock
 from companion.system.input_pynput import PynputInput
 from companion.system.select import DEFAULT_JITTER_MS, FallbackInput, SessionSensing
 
@@ -222,7 +222,7 @@ def test_x11_idle_sees_real_key_presses_and_the_sampler_records_them(
         first = source.last_input_ms()
         assert first is not None and first <= clock.monotonic_ms()
         sampler = Sampler(clock.monotonic_ms())
-        sensing = SessionSensing(source, _Focused())
+        sensing = SessionSensing(source, FakeFocus())
         clock.advance(1000)
         assert sampler.tick(clock.monotonic_ms(), sensing.observe()) == []
 
@@ -363,16 +363,6 @@ def test_pynput_refuses_wayland_and_a_missing_display(xserver: XServer) -> None:
 # --- foreground: _NET_ACTIVE_WINDOW through openbox ---------------------------------------
 
 
-class _Focused:
-    """The session window's own focus (always focused) for input-only tests."""
-
-    def focused(self) -> bool:
-        return True
-
-    def front_app(self) -> str | None:
-        return None
-
-
 def test_foreground_follows_real_window_changes_into_focus_lines(
     window_manager: str, xclient: Any
 ) -> None:
@@ -497,3 +487,37 @@ def test_foreground_reader_that_loses_x_reports_unknown_not_active(
 def _app(reader: foreground_x11.X11Foreground) -> str | None:
     window = reader.front()
     return None if window is None else window.app
+
+
+# --- choosing sources on a real display ---------------------------------------------------
+
+
+def test_pick_input_on_x11_uses_the_idle_time_and_pynput_only_without_it(
+    xserver: XServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.system import select as sensing_select
+
+    monkeypatch.setenv("DISPLAY", xserver.display)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    x11 = {"DISPLAY": xserver.display, "XDG_SESSION_TYPE": "x11"}
+    chain = sensing_select.pick_input(FakeClock(), environ=x11)
+    assert chain.in_use == "x11-screensaver"
+    assert [s.name for s in chain.sources] == ["x11-screensaver"]
+    chain.sources[0].close()  # type: ignore[attr-defined]
+
+    def no_idle(clock: FakeClock, environ: dict[str, str] | None) -> list[object]:
+        return []
+
+    monkeypatch.setattr(sensing_select, "_os_idle_inputs", no_idle)
+    chain = sensing_select.pick_input(FakeClock(), environ=x11)
+    assert chain.in_use == "pynput"
+    chain.sources[0].stop()  # type: ignore[attr-defined]
+
+
+def test_pick_foreground_on_x11(window_manager: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from companion.system import select as sensing_select
+
+    monkeypatch.setenv("DISPLAY", window_manager)
+    reader = sensing_select.pick_foreground(environ={"DISPLAY": window_manager})
+    assert isinstance(reader, foreground_x11.X11Foreground)
+    reader.close()
