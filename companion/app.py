@@ -44,7 +44,9 @@ class Runtime:
     library: Any = None
     library_view: Any = None
     worker: Any = None
+    refresher: Any = None
     school_id: str | None = None
+    class_ids: tuple[str, ...] = ()
     recovered: list[str] = field(default_factory=list)
 
     @property
@@ -78,6 +80,7 @@ def open_runtime(env: str | None, clock: Any) -> Runtime:
         environment = config.environment_for(name)
     except (ConfigError, ValueError) as exc:
         raise StartError(f"The configuration cannot be used: {exc}") from exc
+    computer = config.computer(name)
     try:
         db = Database.open(database_path(name), name)
     except StoreError as exc:
@@ -93,7 +96,19 @@ def open_runtime(env: str | None, clock: Any) -> Runtime:
         )
     keeper = LeaseKeeper(lease)
     keeper.start()
-    return Runtime(name, environment, db, lease, clock, keeper=keeper)
+    rt = Runtime(name, environment, db, lease, clock, keeper=keeper)
+    if computer is not None:
+        rt.school_id, rt.class_ids = computer.school_id, computer.class_ids
+    return rt
+
+
+def reload_computer(rt: Runtime) -> None:
+    """Read the school and classes this computer serves again (after set-up)."""
+    from companion.config import load_config
+
+    computer = load_config().computer(rt.env_name)
+    if computer is not None:
+        rt.school_id, rt.class_ids = computer.school_id, computer.class_ids
 
 
 def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
@@ -105,8 +120,14 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
     from companion.store.paths import data_dir
-    from companion.sync.roster_refresh import RosterRefresher, roster_status
-    from companion.timeback import auth_for, load_credentials, oneroster_client
+    from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
+    from companion.timeback import (
+        UnauthorisedError,
+        auth_for,
+        load_credentials,
+        oneroster_client,
+    )
+    from companion.ui.setup_flow import SetupNeeded
 
     if rt.demo:
         from companion.sandbox.seed import DEMO_SCHOOL_ID
@@ -116,11 +137,15 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         rt.sandbox = start_in_thread(port=0, seed="demo")
         rt.environment = sandbox_environment(rt.sandbox.base_url)
         rt.school_id = DEMO_SCHOOL_ID
-    else:
-        rt.school_id = roster_status(rt.db).school_id
-    rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
-    rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
-    credentials = load_credentials(rt.env_name)
+    credentials = load_credentials(rt.env_name)  # CredentialsMissing / KeyringUnavailable
+    if not rt.demo:
+        rt.school_id = rt.school_id or roster_status(rt.db).school_id
+        if not rt.school_id:
+            raise SetupNeeded(f"This computer has not been set up for {rt.env_name} yet: "
+                              "choose the school and the classes it serves.")
+    if rt.ctx is None:
+        rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
+        rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
     if rt.school_id:
         env = rt.environment
 
@@ -128,11 +153,14 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
             return oneroster_client(env, auth_for(env, credentials))
 
         refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock)
+        rt.refresher = refresher
         try:
             refresher.refresh_now(full=rt.demo)
-        except Exception as exc:
+        except RosterRefreshError as exc:
             if rt.demo:
                 raise
+            if isinstance(exc.__cause__, UnauthorisedError):
+                raise exc.__cause__ from exc  # a changed secret: set-up asks again
             log.warning("roster refresh failed, using the cached roster: %s", exc)
     if rt.demo:
         seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
@@ -160,11 +188,13 @@ def make_worker(rt: Runtime, credentials: Any) -> Any:
     """The sync worker on our lease (started by the caller)."""
     from companion.core.caliper import DEFAULT_APP
     from companion.sync.worker import SyncWorker
-    from companion.timeback import auth_for, caliper_client
+    from companion.timeback import auth_for, caliper_client, gradebook_client
 
-    api = caliper_client(rt.environment, auth_for(rt.environment, credentials),
-                         sensor=DEFAULT_APP.sensor)
-    return SyncWorker(rt.db, api, lease=rt.lease)
+    auth = auth_for(rt.environment, credentials)
+    api = caliper_client(rt.environment, auth, sensor=DEFAULT_APP.sensor)
+    gradebook = gradebook_client(rt.environment, auth)
+    return SyncWorker(rt.db, api, lease=rt.lease, on_unauthorised=auth.invalidate,
+                      results_api=gradebook)
 
 
 def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -239,7 +269,8 @@ def run_app(env: str | None, self_test: bool = False) -> int:
         return run_self_test(app, env)
     from companion.ui.shell import Shell
 
-    shell = Shell(app, env)
+    urls = [arg for arg in sys.argv[1:] if arg.lower().startswith("timeback-companion://")]
+    shell = Shell(app, env, urls=urls)
     status = shell.start()
     if status is not None:
         return status

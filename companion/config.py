@@ -16,6 +16,13 @@ Example::
 
     [courses.staging]  # lesson-library course id -> Timeback course sourcedId
     demo-course-1 = "demo-course-1"
+
+    [computer.staging]  # what this computer serves (written by the set-up dialog)
+    school_id = "demo-school-1"
+    class_ids = ["demo-class-1"]
+
+This module does not import ``companion.timeback`` (and so httpx) until an environment is
+resolved: the app reads its config before the first window shows.
 """
 
 from __future__ import annotations
@@ -24,28 +31,40 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from companion.timeback import (
-    ENVIRONMENT_NAMES,
-    SANDBOX_FIELDS,
-    URL_FIELDS,
-    Environment,
-    resolve_environment,
-)
+if TYPE_CHECKING:
+    from companion.timeback import Environment
 
 APP_NAME = "timeback-companion"
 CONFIG_FILE = "config.toml"
 DEFAULT_ENVIRONMENT = "sandbox"
 
+# The same values as companion.timeback's (a test checks), kept here so that reading the
+# config does not import the HTTP clients.
+ENVIRONMENT_NAMES: tuple[str, ...] = ("sandbox", "staging", "production")
+URL_FIELDS: tuple[str, ...] = (
+    "token_url", "oneroster_base", "caliper_base", "lti_issuer", "lti_jwks_url", "lti_auth_url",
+)
+SANDBOX_FIELDS: tuple[str, ...] = ("base_url", *URL_FIELDS)
+
 
 class ConfigError(Exception):
     """The config file is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ComputerSetup:
+    """What this computer serves in one environment: a school and some of its classes
+    (no classes: all of the school's)."""
+
+    school_id: str
+    class_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,12 @@ class Config:
     path: Path | None = None
     # [courses.<env>]: the library's course id -> the course's sourcedId in that environment
     courses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # [computer.<env>]: the school and classes this computer serves
+    computers: Mapping[str, ComputerSetup] = field(default_factory=dict)
+
+    def computer(self, name: str | None = None) -> ComputerSetup | None:
+        """This computer's school and classes for environment ``name`` (None: not set up)."""
+        return self.computers.get(name or self.environment)
 
     def course_ids(self, name: str | None = None) -> dict[str, str]:
         """The course sourcedIds recorded for environment ``name`` (default: the chosen one)."""
@@ -65,6 +90,8 @@ class Config:
     def environment_for(self, name: str | None = None) -> Environment:
         """The resolved URLs for ``name`` (default: the configured environment), with this
         file's overrides and then ``COMPANION_<ENV>_<FIELD>`` variables applied."""
+        from companion.timeback import resolve_environment
+
         chosen = name or self.environment
         return resolve_environment(chosen, self.url_overrides.get(chosen, {}))
 
@@ -90,7 +117,7 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
 
-    unknown = set(data) - {"environment", "environments", "courses"}
+    unknown = set(data) - {"environment", "environments", "courses", "computer"}
     if unknown:
         raise fail(f"unknown setting(s): {', '.join(sorted(unknown))}")
     environment = data.get("environment", DEFAULT_ENVIRONMENT)
@@ -118,7 +145,33 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
                 raise fail(f"[environments.{name}] {key} must be an http(s) URL, not {value!r}")
         overrides[name] = dict(section)
     courses = _parse_courses(data.get("courses", {}), fail)
-    return Config(environment=environment, url_overrides=overrides, path=where, courses=courses)
+    computers = _parse_computers(data.get("computer", {}), fail)
+    return Config(environment=environment, url_overrides=overrides, path=where, courses=courses,
+                  computers=computers)
+
+
+def _parse_computers(
+    sections: Any, fail: Callable[[str], ConfigError]
+) -> dict[str, ComputerSetup]:
+    if not isinstance(sections, dict):
+        raise fail("[computer] must be a table")
+    out: dict[str, ComputerSetup] = {}
+    for name, section in sections.items():
+        if name not in ENVIRONMENT_NAMES:
+            raise fail(f"[computer.{name}] is not one of {', '.join(ENVIRONMENT_NAMES)}")
+        if not isinstance(section, dict):
+            raise fail(f"[computer.{name}] must be a table")
+        unknown = set(section) - {"school_id", "class_ids"}
+        if unknown:
+            raise fail(f"[computer.{name}] has unknown key(s): {', '.join(sorted(unknown))}")
+        school = section.get("school_id")
+        if not isinstance(school, str) or not school:
+            raise fail(f"[computer.{name}] school_id must be a non-empty string")
+        classes = section.get("class_ids", [])
+        if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+            raise fail(f"[computer.{name}] class_ids must be a list of sourcedIds")
+        out[name] = ComputerSetup(school, tuple(classes))
+    return out
 
 
 def _parse_courses(
@@ -154,7 +207,38 @@ def to_toml(config: Config) -> str:
             lines += ["", f"[{title}.{_toml_key(name)}]"]
             for key, value in sorted(tables[name].items()):
                 lines.append(f"{_toml_key(key)} = {json.dumps(value, ensure_ascii=False)}")
+    for name in sorted(config.computers):
+        setup = config.computers[name]
+        lines += ["", f"[computer.{_toml_key(name)}]",
+                  f"school_id = {json.dumps(setup.school_id, ensure_ascii=False)}",
+                  f"class_ids = {json.dumps(list(setup.class_ids), ensure_ascii=False)}"]
     return "\n".join(lines) + "\n"
+
+
+def _write(config: Config, where: Path) -> None:
+    """Write ``config`` to ``where`` through a temporary file (a crash leaves the old one)."""
+    where.parent.mkdir(parents=True, exist_ok=True)
+    temporary = where.with_name(where.name + ".tmp")
+    temporary.write_text(to_toml(config), encoding="utf-8")
+    os.replace(temporary, where)
+
+
+def save_computer(
+    env: str, school_id: str, class_ids: Sequence[str], path: Path | None = None
+) -> Config:
+    """Record the school and classes this computer serves in ``env`` and write the file
+    (rewritten from what it means, like ``save_course_ids``)."""
+    if env not in ENVIRONMENT_NAMES:
+        raise ValueError(f"{env!r} is not one of {', '.join(ENVIRONMENT_NAMES)}")
+    if not school_id:
+        raise ValueError("school_id must not be empty")
+    current = load_config(path)
+    where = current.path or path or config_path()
+    computers = dict(current.computers)
+    computers[env] = ComputerSetup(school_id, tuple(class_ids))
+    updated = replace(current, path=where, computers=computers)
+    _write(updated, where)
+    return updated
 
 
 def save_course_ids(env: str, ids: Mapping[str, str], path: Path | None = None) -> Config:
@@ -169,12 +253,8 @@ def save_course_ids(env: str, ids: Mapping[str, str], path: Path | None = None) 
     where = current.path or path or config_path()
     courses = {name: dict(table) for name, table in current.courses.items()}
     courses[env] = {**courses.get(env, {}), **ids}
-    updated = Config(environment=current.environment, url_overrides=current.url_overrides,
-                     path=where, courses=courses)
-    where.parent.mkdir(parents=True, exist_ok=True)
-    temporary = where.with_name(where.name + ".tmp")
-    temporary.write_text(to_toml(updated), encoding="utf-8")
-    os.replace(temporary, where)
+    updated = replace(current, path=where, courses=courses)
+    _write(updated, where)
     return updated
 
 

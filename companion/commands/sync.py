@@ -28,6 +28,7 @@ from companion.timeback import (
     TimebackError,
     auth_for,
     caliper_client,
+    gradebook_client,
     sandbox_environment,
 )
 
@@ -119,8 +120,10 @@ def _deliver(args: argparse.Namespace, db: Database, environment: Environment,
     settings = SyncSettings(start_delay_max_s=0,
                             **({"settle_s": args.settle} if args.settle is not None else {}))
     with caliper_client(environment, auth, sensor=DEFAULT_APP.sensor,
-                        transport=transport) as client:
-        worker = SyncWorker(db, client, settings=settings, on_unauthorised=auth.invalidate)
+                        transport=transport) as client, gradebook_client(
+                            environment, auth, transport=transport) as gradebook:
+        worker = SyncWorker(db, client, settings=settings, on_unauthorised=auth.invalidate,
+                            results_api=gradebook)
         try:
             if not worker.acquire():
                 holder = worker.status.current.lease_holder

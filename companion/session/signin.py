@@ -26,6 +26,10 @@ from companion.store.tables import RosterUser
 
 log = logging.getLogger(__name__)
 
+# How long after a verified sign-in (Sign in with Timeback, an LTI launch) a student may set
+# their own PIN on this computer without a guide.
+VERIFIED_PIN_WINDOW_MS = 10 * 60 * 1000
+
 GUIDE_ROLES = frozenset({"teacher", "administrator", "aide", "proctor", "guide"})
 
 Status = Literal["ok", "wrong_pin", "locked_out", "needs_pin", "disabled", "unknown"]
@@ -129,7 +133,13 @@ class SignInService:
         """Use ``db`` for the roster and PINs, ``clock`` for lockout times."""
         self._db = db
         self._clock = clock
+        self._served: frozenset[str] | None = None
+        self._verified: dict[str, int] = {}  # user id -> monotonic ms of a verified sign-in
         pin_store.ensure_table(db)
+
+    def serve_classes(self, class_ids: list[str] | tuple[str, ...] | None) -> None:
+        """List only these classes (those this computer serves); None or empty: all."""
+        self._served = frozenset(class_ids) if class_ids else None
 
     # ------------------------------------------------------------ lists
 
@@ -137,6 +147,8 @@ class SignInService:
         """Live classes of the cached roster, by title."""
         out = []
         for cls in roster.classes(self._db):
+            if self._served is not None and cls.sourced_id not in self._served:
+                continue
             students = roster.users_in_class(self._db, cls.sourced_id, role="student")
             out.append(ClassInfo(cls.sourced_id, cls.title or cls.sourced_id, len(students)))
         return out
@@ -214,6 +226,42 @@ class SignInService:
         pin_store.set_pin(self._db, student_id, core_pins.hash_pin(new_pin), self._now())
         log.info("guide %s set the PIN of %s", guide_id, student_id)
         return SignInResult("ok", user=self._signed_in(student))
+
+    def verified_sign_in(self, user_id: str) -> SignInResult:
+        """A sign-in whose identity Timeback verified (Sign in with Timeback or an LTI
+        launch): no PIN needed. For a user who can sign in, notes the verification so that
+        ``set_own_pin`` is allowed for a while."""
+        user = roster.get_user(self._db, user_id)
+        if user is None:
+            return SignInResult("unknown", message="This name is not in the class list.")
+        if not roster.user_can_sign_in(user):
+            return SignInResult("disabled", message="This account is turned off. Ask a guide.")
+        self._verified[user_id] = self._clock.monotonic_ms()
+        return SignInResult("ok", user=self._signed_in(user))
+
+    def can_set_own_pin(self, user_id: str) -> bool:
+        """Whether ``user_id`` had a verified sign-in within ``VERIFIED_PIN_WINDOW_MS``."""
+        at = self._verified.get(user_id)
+        return at is not None and self._clock.monotonic_ms() - at <= VERIFIED_PIN_WINDOW_MS
+
+    def set_own_pin(self, user_id: str, new_pin: str) -> SignInResult:
+        """Set the user's PIN on this computer right after a verified sign-in (no guide).
+
+        Refused ("needs_pin") without a recent ``verified_sign_in`` of the same user; the
+        verification is used up. ValueError when ``new_pin`` is not 4 to 6 digits.
+        """
+        if not core_pins.valid_pin(new_pin):
+            raise ValueError("a PIN is 4 to 6 digits")
+        if not self.can_set_own_pin(user_id):
+            return SignInResult("needs_pin", message="Sign in with Timeback first.")
+        user = roster.get_user(self._db, user_id)
+        if user is None or not roster.user_can_sign_in(user):
+            return SignInResult("unknown", message="This name is not in the class list.")
+        del self._verified[user_id]
+        pin_store.set_pin(self._db, user_id, core_pins.hash_pin(new_pin), self._now())
+        pin_store.reset_failures(self._db, user_id, self._now())
+        log.info("%s set their own PIN after a verified sign-in", user_id)
+        return SignInResult("ok", user=self._signed_in(user))
 
     def set_guide_pin(
         self, guide_id: str, pin: str, current_pin: str | None = None

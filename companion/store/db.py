@@ -287,7 +287,7 @@ def _make_engine(path: Path, busy_timeout_s: float, begin_sql: str, pool_size: i
             mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 log.warning("WAL not available for %s (journal_mode=%s)", path, mode)
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

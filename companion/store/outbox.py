@@ -136,8 +136,10 @@ def _marks(count: int) -> str:
 
 _CLAIM_SELECT = (
     "SELECT id, event_id, kind, payload, size_bytes, attempts, last_error FROM outbox "
-    "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+    "WHERE kind = ? AND state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?"
 )
+
+CALIPER_KIND = "caliper"  # the rows this module's batches and settling are about
 
 
 def claim_in(
@@ -146,7 +148,7 @@ def claim_in(
     """``claim_batch`` inside the caller's write (so that it can share a transaction)."""
     conn = session.connection()
     rows = conn.exec_driver_sql(
-        _CLAIM_SELECT, (OutboxState.PENDING.value, as_text(now), max_events)
+        _CLAIM_SELECT, (CALIPER_KIND, OutboxState.PENDING.value, as_text(now), max_events)
     ).all()
     batch: list[Claimed] = []
     total = 0
@@ -167,7 +169,7 @@ def claim_in(
 def claim_batch(
     db: Database, max_events: int = 100, max_bytes: int = 500_000, *, now: datetime
 ) -> list[Claimed]:
-    """Take the oldest due pending rows (at most ``max_events`` and ``max_bytes``).
+    """Take the oldest due pending Caliper rows (at most ``max_events`` and ``max_bytes``).
 
     The rows become in_flight with one more attempt, in one write. The first row is
     taken even if it alone is larger than ``max_bytes``, so that it cannot block the queue.
@@ -370,6 +372,7 @@ def recover_in_flight(db: Database, settle_until: datetime, *, now: datetime) ->
     """
     statement = (
         update(OutboxItem)
+        .where(col(OutboxItem.kind) == CALIPER_KIND)
         .where(col(OutboxItem.state) == OutboxState.IN_FLIGHT.value)
         .where(col(OutboxItem.settle_until).is_(None))
         .values(
@@ -386,6 +389,7 @@ def settling_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxIt
     """Settling rows whose next read-back check is due, oldest first."""
     statement = (
         select(OutboxItem)
+        .where(OutboxItem.kind == CALIPER_KIND)
         .where(OutboxItem.state == OutboxState.IN_FLIGHT.value)
         .where(col(OutboxItem.settle_until).is_not(None))
         .where(col(OutboxItem.next_attempt_at) <= now)

@@ -30,11 +30,13 @@ from companion.store.lease import Lease, LeaseKeeper
 from companion.store.outbox import Claimed
 from companion.sync.crashpoints import AFTER_CLAIM, crash_point
 from companion.sync.delivery import BatchResult, NextClaim, Sender
+from companion.sync.results import deliver_results
 from companion.sync.retry import Action, Outcome
 from companion.sync.settings import CaliperApi, SyncSettings
 from companion.sync.settle import Settler
 from companion.sync.status import StatusBoard, SyncState, SyncStatus
 from companion.sync.timing import RealTime, SyncTime
+from companion.timeback import GradebookClient
 
 log = logging.getLogger("companion.sync")
 
@@ -62,6 +64,7 @@ class SyncWorker:
         rng: random.Random | None = None,
         lease: Lease | None = None,
         on_unauthorised: Callable[[], None] | None = None,
+        results_api: GradebookClient | None = None,
     ) -> None:
         """``lease``: a lease the caller already holds and keeps; None: take our own."""
         self.db = db
@@ -82,6 +85,8 @@ class SyncWorker:
         self._ahead: list[Claimed] = []  # claimed with the last ack, not sent yet
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self.results_api = results_api  # gradebook results (PUT), delivered beside the events
+        self._results_paused_until: datetime | None = None
         self._quit_at: datetime | None = None
         self._thread: threading.Thread | None = None
 
@@ -160,6 +165,7 @@ class SyncWorker:
         now = self.time.now()
         report = self.settler.settle_due(now)
         worked = report.checked > 0
+        worked = self._deliver_results(now) or worked
         if report.acked:
             self._sent += report.acked
             self._success(now)
@@ -186,6 +192,20 @@ class SyncWorker:
         self._after_batch(result, now)
         self.publish()
         return StepResult(True, result)
+
+    def _deliver_results(self, now: datetime) -> bool:
+        """PUT the due gradebook results (idempotent, so an unclear outcome is simply
+        repeated); returns whether any went out. Their own pause after offline or 429."""
+        if self.results_api is None or self._stopped_reason is not None:
+            return False
+        if self._results_paused_until is not None and now < self._results_paused_until:
+            return False
+        counts = deliver_results(self.db, self.results_api, now, rng=self.rng)
+        if counts.pause_s > 0:
+            self._results_paused_until = now + timedelta(seconds=counts.pause_s)
+        if counts.error:
+            log.info("gradebook results: %s", counts.error)
+        return counts.sent > 0
 
     def _after_batch(self, result: BatchResult, now: datetime) -> None:
         rule = result.rule

@@ -1,5 +1,8 @@
 """The guide's view: today's report on this computer, set or reset a student's PIN, sync now.
 
+The report is a read-only table (one row per student who studied today) with totals above
+it; the PIN form sits beside it and the actions are buttons along the bottom.
+
 Signals:
     sign_out_requested(): the guide is done.
     sync_requested(): "Sync now".
@@ -9,12 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -25,9 +30,20 @@ from PySide6.QtWidgets import (
 
 from companion.core.pins import valid_pin
 from companion.ui.signin import pin_change_message, pin_field
-from companion.ui.styles import make_heading
+from companion.ui.styles import make_heading, set_role
 
 REPORT_COLUMNS = ("Student", "Lessons", "Focused minutes", "XP", "Accuracy")
+NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def totals_text(rows: list[dict[str, Any]]) -> str:
+    """One line above the report: how many studied, minutes and XP in all."""
+    if not rows:
+        return "Nobody has finished a lesson on this computer today yet."
+    minutes = sum(float(r["focused_minutes"]) for r in rows)
+    xp = sum(r["xp"] for r in rows)
+    people = "1 student" if len(rows) == 1 else f"{len(rows)} students"
+    return f"{people} studied today · {minutes:.1f} focused minutes · {xp} XP in all"
 
 
 class GuideWidget(QWidget):
@@ -46,11 +62,23 @@ class GuideWidget(QWidget):
         self.services = services
         self.guide: Any = None
         self.title = QLabel("Guide")
-        make_heading(self.title)
+        make_heading(self.title, 1.6)
+        self.totals_label = QLabel("")
+        self.totals_label.setObjectName("subtitle")
+        self.totals_label.setAccessibleName("Today's totals")
         self.report = QTableWidget(0, len(REPORT_COLUMNS))
+        self.report.setObjectName("report")
         self.report.setHorizontalHeaderLabels(list(REPORT_COLUMNS))
         self.report.setAccessibleName("Today's report on this computer")
-        self.report.horizontalHeader().setStretchLastSection(True)
+        self.report.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.report.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.report.setAlternatingRowColors(True)
+        self.report.setShowGrid(False)
+        self.report.verticalHeader().setVisible(False)
+        header = self.report.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(REPORT_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         pin_box = QGroupBox("Set or reset a student's PIN")
         self.class_combo = QComboBox()
         self.class_combo.setAccessibleName("Class")
@@ -60,10 +88,12 @@ class GuideWidget(QWidget):
         self.guide_pin_edit = pin_field("Your guide PIN")
         self.set_pin_button = QPushButton("Set PIN")
         self.set_pin_button.setAccessibleName("Set PIN")
+        set_role(self.set_pin_button, "primary")
         self.pin_message = QLabel("")
         self.pin_message.setWordWrap(True)
         self.pin_message.setAccessibleName("PIN message")
         form = QFormLayout(pin_box)
+        form.setVerticalSpacing(10)
         form.addRow("Class", self.class_combo)
         form.addRow("Student", self.student_combo)
         form.addRow("New PIN", self.new_pin_edit)
@@ -74,17 +104,34 @@ class GuideWidget(QWidget):
         self.sync_button.setAccessibleName("Sync now")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
+        self._build_layout(pin_box)
+        self._connect_signals()
+
+    def _build_layout(self, pin_box: QGroupBox) -> None:
+        report_title = QLabel("Today on this computer")
+        report_title.setObjectName("section_title")
+        left = QVBoxLayout()
+        left.setSpacing(8)
+        left.addWidget(report_title)
+        left.addWidget(self.totals_label)
+        left.addWidget(self.report, 1)
+        right = QVBoxLayout()
+        right.addWidget(pin_box)
+        right.addStretch(1)
+        body = QHBoxLayout()
+        body.setSpacing(20)
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sync_button)
         buttons.addStretch(1)
         buttons.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 16, 24, 20)
+        layout.setSpacing(12)
         layout.addWidget(self.title)
-        layout.addWidget(QLabel("Today on this computer"))
-        layout.addWidget(self.report, 1)
-        layout.addWidget(pin_box)
+        layout.addLayout(body, 1)
         layout.addLayout(buttons)
-        self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.class_combo.currentIndexChanged.connect(self.on_class_changed)
@@ -105,6 +152,7 @@ class GuideWidget(QWidget):
     def refresh_report(self) -> None:
         """Today's rows: who studied, lessons, focused minutes, XP, accuracy."""
         rows = self.services.guide_report() if self.services.guide_report else []
+        self.totals_label.setText(totals_text(rows))
         self.report.setRowCount(len(rows))
         for r, row in enumerate(rows):
             accuracy = row.get("accuracy")
@@ -116,8 +164,11 @@ class GuideWidget(QWidget):
                 "–" if accuracy is None else f"{accuracy:.0%}",
             )
             for c, value in enumerate(values):
-                self.report.setItem(r, c, QTableWidgetItem(value))
-        self.report.resizeColumnsToContents()
+                item = QTableWidgetItem(value)
+                if c > 0:
+                    item.setTextAlignment(NUMERIC)
+                self.report.setItem(r, c, item)
+        self.report.resizeRowsToContents()
 
     def on_class_changed(self, _index: int) -> None:
         self.student_combo.clear()

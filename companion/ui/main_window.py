@@ -3,6 +3,7 @@
 first time a lesson opens, so start-up stays fast.
 
 Signals:
+    signed_in(object): a student signed in (any way: PIN, launch, Timeback).
     signed_out(str): a user was signed out (the reason, e.g. "button", "idle", "abandoned").
     lesson_opened(str): a run started (the run id).
 """
@@ -53,10 +54,12 @@ class MainWindow(QMainWindow):
     """The app's one window.
 
     Signals:
+        signed_in(object): the ``SignedIn`` student.
         signed_out(str): the reason a user was signed out.
         lesson_opened(str): the run id of a lesson that started.
     """
 
+    signed_in = Signal(object)
     signed_out = Signal(str)
     lesson_opened = Signal(str)
 
@@ -145,8 +148,16 @@ class MainWindow(QMainWindow):
         self.user_label.setText(f"Signed in: {user.name}")
         if self.services.library_view is None:
             self.library.show_message("The lessons are still loading…")
+        else:
+            self.library.show_student(user)
+            self.stack.setCurrentWidget(self.library)
+        self.signed_in.emit(user)
+
+    def show_library(self) -> None:
+        """The signed-in student's library, read again."""
+        if self.student is None or self.services.library_view is None:
             return
-        self.library.show_student(user)
+        self.library.refresh()
         self.stack.setCurrentWidget(self.library)
 
     def on_guide_signed_in(self, user: Any) -> None:

@@ -4,13 +4,14 @@ shows it, then finishes start-up in a background task and wires what it brings.
 Signals:
     ready(): the deferred start-up finished (lessons, roster, sync worker).
     failed(str): the deferred start-up failed; the message.
+    setup_opened(object): the set-up dialog was opened (it is the argument).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -23,6 +24,8 @@ from companion.ui.styles import apply_style
 from companion.ui.tasks import BackgroundTask
 
 log = logging.getLogger("companion.ui")
+
+DEFAULT_LAUNCH_PORT = 47631  # companion.launch.listener.DEFAULT_PORT, without importing it
 
 
 def _show_error(message: str) -> None:
@@ -37,10 +40,12 @@ class Shell(QObject):
     Signals:
         ready(): lessons and sync are available.
         failed(str): start-up failed after the window showed.
+        setup_opened(object): the set-up dialog (a missing or refused credential, no school).
     """
 
     ready = Signal()
     failed = Signal(str)
+    setup_opened = Signal(object)
 
     def __init__(
         self,
@@ -53,6 +58,9 @@ class Shell(QObject):
         lock_source: Any = None,
         single_instance: bool = True,
         tray: bool = True,
+        launch_port: int | None = DEFAULT_LAUNCH_PORT,
+        open_browser: Callable[[str], object] | None = None,
+        urls: Sequence[str] = (),
         start_sync: bool = True,
         report_error: Callable[[str], None] = _show_error,
     ) -> None:
@@ -70,6 +78,11 @@ class Shell(QObject):
         self._single = single_instance
         self._tray_wanted = tray
         self._start_sync = start_sync
+        self._launch_port = launch_port
+        self._open_browser = open_browser
+        self._urls = list(urls)
+        self.launch: Any = None  # LaunchController
+        self.progress: Any = None  # ProgressSync
         self.report_error = report_error
         self.runtime: Any = None
         self.window: MainWindow | None = None
@@ -78,6 +91,7 @@ class Shell(QObject):
         self.tray: Any = None
         self.sync_bridge: Any = None
         self.boot_task: BackgroundTask | None = None
+        self.setup_dialog: Any = None
 
     def start(self) -> int | None:
         """Show the sign-in window; None when running, else an exit status."""
@@ -93,7 +107,7 @@ class Shell(QObject):
             from companion.ui.single_instance import SingleInstance, server_name
 
             self.instance = SingleInstance(server_name(env_name), self)
-            if not self.instance.acquire():
+            if not self.instance.acquire(self._urls):
                 print("Timeback Companion is already running; brought it forward.")
                 self.runtime.close()
                 self.runtime = None
@@ -113,20 +127,43 @@ class Shell(QObject):
             input_source=self._input,
             demo_pins=(DEMO_STUDENT_PIN, DEMO_GUIDE_PIN),
         )
+        self.services.signin.serve_classes(self.runtime.class_ids)
         self.window = MainWindow(self.services)
+        self._make_launch()
         self._connect_signals()
         self.window.show()
+        self._boot()
+        return None
+
+    def _boot(self) -> None:
+        if self.boot_task is not None:
+            self.boot_task.wait(30)
         self.boot_task = BackgroundTask(boot_rest_for(self.runtime), "boot", self)
         self.boot_task.succeeded.connect(self.on_booted)
         self.boot_task.failed.connect(self.on_boot_failed)
         self.boot_task.start()
-        return None
+
+    def _make_launch(self) -> None:
+        from companion.ui.launch_ui import LaunchController
+
+        assert self.window is not None
+        if self._open_browser is None:
+            import webbrowser
+
+            self._open_browser = webbrowser.open
+        self.launch = LaunchController(self.window, self._open_browser, self)
+        from companion.ui.progress_bridge import ProgressSync
+
+        self.progress = ProgressSync(self.window, self)
 
     def _connect_signals(self) -> None:
         assert self.window is not None
         if self.instance is not None:
             self.instance.activated.connect(self.window.bring_forward)
+            self.instance.url_received.connect(self.launch.on_url)
         self.failed.connect(self.window.on_start_failed)
+        self.window.signin.timeback_requested.connect(self.launch.on_timeback_requested)
+        self.window.signed_in.connect(self.progress.on_signed_in)
 
     # --- deferred start-up ------------------------------------------------------------
 
@@ -163,6 +200,12 @@ class Shell(QObject):
                 rt.worker.start(start_delay=not rt.demo)
         if self._tray_wanted:
             self._make_tray()
+        self.progress.runtime = rt
+        if self.launch.services is None and self._launch_port is not None:
+            self.launch.start_services(rt, self._launch_port)
+        for url in self._urls:
+            self.launch.on_url(url)
+        self._urls = []
         self.window.on_ready()
         self.ready.emit()
 
@@ -178,9 +221,50 @@ class Shell(QObject):
         return guide_report(self.runtime, names)
 
     def on_boot_failed(self, exc: object) -> None:
+        from companion.ui.setup_flow import setup_reason
+
+        rt = self.runtime
+        reason = None
+        if rt is not None and not rt.demo and isinstance(exc, BaseException):
+            reason = setup_reason(exc, rt.env_name)
+        if reason is not None:
+            self.open_setup(reason)
+            return
         message = f"Start-up did not finish: {exc}"
         log.error(message)
         self.failed.emit(message)
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def open_setup(self, reason: str) -> None:
+        """Show the set-up dialog with ``reason`` (start-up failed, or the tray asked)."""
+        from companion.ui.setup_dialog import SetupDialog
+        from companion.ui.setup_flow import SetupFlow
+
+        assert self.runtime is not None and self.window is not None
+        if self.setup_dialog is not None and self.setup_dialog.isVisible():
+            self.setup_dialog.raise_()
+            return
+        rt = self.runtime
+        flow = SetupFlow(rt.env_name, rt.environment, rt.db, self.clock)
+        self.setup_dialog = SetupDialog(flow, reason, self.window)
+        self.setup_dialog.configured.connect(self.on_setup_done)
+        self.window.signin.class_status.setText(f"Set-up needed. {reason}")
+        self.setup_dialog.open()
+        self.setup_opened.emit(self.setup_dialog)
+
+    def on_setup_done(self) -> None:
+        from companion.app import reload_computer
+
+        assert self.runtime is not None and self.services is not None
+        assert self.window is not None
+        reload_computer(self.runtime)
+        self.services.signin.serve_classes(self.runtime.class_ids)
+        if self.services.lessons_ready:
+            self.window.signin.reload()
+        else:
+            self.window.signin.class_status.setText("Loading the class list…")
+            self._boot()
 
     def _make_tray(self) -> None:
         from companion.ui.tray import Tray
@@ -193,8 +277,13 @@ class Shell(QObject):
         self.tray.sync_requested.connect(self.window.on_sync_requested)
         self.tray.guide_requested.connect(self.window.on_guide_requested)
         self.tray.quit_requested.connect(self.app.quit)
+        self.tray.setup_requested.connect(self.on_setup_requested)
+        self.tray.setup_action.setVisible(not self.runtime.demo)
         if self.sync_bridge is not None:
             self.sync_bridge.changed.connect(self.tray.on_sync_status)
+
+    def on_setup_requested(self) -> None:
+        self.open_setup("Set-up from the tray: change the credentials, school or classes.")
 
     def close(self) -> None:
         """End an open lesson as not completed, stop everything, close the database."""
@@ -202,6 +291,10 @@ class Shell(QObject):
             self.window.sign_out("quit")
         if self.boot_task is not None:
             self.boot_task.wait(30)
+        if self.launch is not None:
+            self.launch.stop()
+        if self.progress is not None:
+            self.progress.wait()
         if self.sync_bridge is not None:
             self.sync_bridge.close()
         if self.instance is not None:

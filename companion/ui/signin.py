@@ -3,9 +3,13 @@
 A student's first PIN on this computer needs a guide's PIN; that form appears when the
 service answers "needs_pin". "Sign in as guide" lists the roster's teachers.
 
+"Sign in with Timeback" (enabled once the launch listener runs) asks the app to open the
+browser; the result arrives through the launch listener, not through this widget.
+
 Signals:
     signed_in(object): a student signed in (the roster user).
     guide_signed_in(object): a guide signed in (the roster user).
+    timeback_requested(): the "Sign in with Timeback" button was pressed.
 """
 
 from __future__ import annotations
@@ -72,10 +76,12 @@ class SignInWidget(QWidget):
     Signals:
         signed_in(object): a student signed in.
         guide_signed_in(object): a guide signed in.
+        timeback_requested(): "Sign in with Timeback" was pressed.
     """
 
     signed_in = Signal(object)
     guide_signed_in = Signal(object)
+    timeback_requested = Signal()
 
     def __init__(self, service: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,11 +109,19 @@ class SignInWidget(QWidget):
         self.class_status.setWordWrap(True)
         self.guide_button = QPushButton("Sign in as guide")
         self.guide_button.setAccessibleName("Sign in as guide")
+        self.timeback_button = QPushButton("Sign in with Timeback")
+        self.timeback_button.setAccessibleName("Sign in with Timeback")
+        self.timeback_button.setEnabled(False)
+        self.timeback_button.setToolTip("Available once this computer is online.")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.timeback_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.guide_button)
         layout = QVBoxLayout(page)
         layout.addWidget(title)
         layout.addWidget(self.class_list, 1)
         layout.addWidget(self.class_status)
-        layout.addWidget(self.guide_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(buttons)
         self.stack.addWidget(page)
 
     def _build_names_page(self) -> None:
@@ -183,6 +197,7 @@ class SignInWidget(QWidget):
         self.class_list.itemActivated.connect(self.on_class_chosen)
         self.class_list.itemClicked.connect(self.on_class_chosen)
         self.guide_button.clicked.connect(self.on_guide_clicked)
+        self.timeback_button.clicked.connect(self.timeback_requested)
         self.names_back.clicked.connect(self.show_classes)
         self.pin_back.clicked.connect(self.on_pin_back)
         self.pin_button.clicked.connect(self.on_pin_submitted)
@@ -190,6 +205,12 @@ class SignInWidget(QWidget):
         self.set_pin_button.clicked.connect(self.on_set_pin)
 
     # --- navigation -------------------------------------------------------------------
+
+    def set_timeback_available(self, available: bool) -> None:
+        """Enable "Sign in with Timeback" (the launch listener runs)."""
+        self.timeback_button.setEnabled(available)
+        self.timeback_button.setToolTip("" if available else
+                                        "Available once this computer is online.")
 
     def reload(self) -> None:
         """Read the classes again (after a roster refresh) and go back to the first page."""

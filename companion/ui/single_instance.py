@@ -1,10 +1,14 @@
 """One app per OS user: a local socket named after the user; a second start wakes the first.
 
-``SingleInstance.acquire()`` either starts listening (we are the first) and returns True,
-or tells the running instance to come forward and returns False.
+``SingleInstance.acquire(urls)`` either starts listening (we are the first) and returns
+True, or tells the running instance to come forward, handing it any
+``timeback-companion://`` links this start was given, and returns False.
+
+The message is lines of text: ``show`` or ``url <link>``.
 
 Signals:
     activated: another start asked this instance to show its window.
+    url_received(str): another start was given this link.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -19,7 +24,27 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 log = logging.getLogger("companion.ui")
 
 MESSAGE = b"show\n"
+URL_PREFIX = "url "
+MAX_MESSAGE = 64 * 1024
 TIMEOUT_MS = 500
+
+
+def encode_message(urls: Sequence[str]) -> bytes:
+    """The message a later start sends: ``show`` and one ``url`` line per link."""
+    lines = ["show", *(URL_PREFIX + u for u in urls if "\n" not in u and "\r" not in u)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def decode_message(data: bytes) -> tuple[bool, list[str]]:
+    """(show asked, links) from a message; anything else in it is ignored."""
+    text = data[:MAX_MESSAGE].decode("utf-8", "replace")
+    show, urls = False, []
+    for line in text.splitlines():
+        if line == "show":
+            show = True
+        elif line.startswith(URL_PREFIX):
+            urls.append(line[len(URL_PREFIX):])
+    return show, urls
 
 
 def server_name(env: str, user: str | None = None) -> str:
@@ -34,21 +59,24 @@ class SingleInstance(QObject):
 
     Signals:
         activated: a second start asked us to bring the window forward.
+        url_received(str): a second start handed over a link.
     """
 
     activated = Signal()
+    url_received = Signal(str)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self._server: QLocalServer | None = None
 
-    def acquire(self) -> bool:
-        """True if this is the first instance (now listening); False if one is running."""
+    def acquire(self, urls: Sequence[str] = ()) -> bool:
+        """True if this is the first instance (now listening); False if one is running
+        (it was sent ``urls``)."""
         socket = QLocalSocket()
         socket.connectToServer(self.name)
         if socket.waitForConnected(TIMEOUT_MS):
-            socket.write(MESSAGE)
+            socket.write(encode_message(urls))
             socket.waitForBytesWritten(TIMEOUT_MS)
             socket.disconnectFromServer()
             return False
@@ -76,8 +104,11 @@ class SingleInstance(QObject):
                 data = b""
             conn.disconnectFromServer()
             conn.deleteLater()
-            if MESSAGE.strip() in data:
+            show, urls = decode_message(data)
+            if show:
                 self.activated.emit()
+            for url in urls:
+                self.url_received.emit(url)
 
     def close(self) -> None:
         """Stop listening."""

@@ -3,7 +3,7 @@
 Skipped quietly where the system has no tray (``Tray.create`` returns None).
 
 Signals:
-    open_requested(), sync_requested(), guide_requested(), quit_requested()
+    open_requested(), sync_requested(), guide_requested(), setup_requested(), quit_requested()
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ class Tray(QObject):
         open_requested(): show the window.
         sync_requested(): sync now.
         guide_requested(): open the guide sign-in.
+        setup_requested(): open the set-up dialog.
         quit_requested(): quit the app.
     """
 
     open_requested = Signal()
     sync_requested = Signal()
     guide_requested = Signal()
+    setup_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -43,9 +45,10 @@ class Tray(QObject):
         self.open_action = QAction("Open", self.menu)
         self.sync_action = QAction("Sync now", self.menu)
         self.guide_action = QAction("Guide view", self.menu)
+        self.setup_action = QAction("Set up…", self.menu)
         self.quit_action = QAction("Quit", self.menu)
         for action in (self.status_action, self.open_action, self.sync_action,
-                       self.guide_action, self.quit_action):
+                       self.guide_action, self.setup_action, self.quit_action):
             self.menu.addAction(action)
         self.icon.setContextMenu(self.menu)
         self.icon.setToolTip("Timeback Companion")
@@ -64,6 +67,7 @@ class Tray(QObject):
         self.open_action.triggered.connect(self.open_requested)
         self.sync_action.triggered.connect(self.sync_requested)
         self.guide_action.triggered.connect(self.guide_requested)
+        self.setup_action.triggered.connect(self.setup_requested)
         self.quit_action.triggered.connect(self.quit_requested)
         self.icon.activated.connect(self.on_activated)
 

@@ -376,3 +376,20 @@ def test_status_is_frozen(db: Database, time: FakeTime) -> None:
     with pytest.raises(AttributeError):
         status.state = SyncState.ERROR  # type: ignore[misc]
 
+
+
+def test_the_ack_write_claims_the_next_batch_and_close_puts_it_back(db: Database,
+                                                                    time: FakeTime) -> None:
+    queue_events(db, 250)
+    api = FakeCaliper(time)
+    worker = make_worker(db, api, time)
+    worker.step()
+    assert api.posts == 1
+    assert outbox.counts(db) == {"pending": 50, "in_flight": 100, "acked": 100, "dead": 0}
+    status = worker.status.current
+    assert (status.pending, status.in_flight) == (150, 0)  # claimed ahead, not sent yet
+    worker.step()  # sends the batch claimed ahead, claims the last 50
+    assert api.batches[1] == [r.event_id for r in outbox.list_items(db, "acked")][100:]
+    worker.close()
+    assert outbox.counts(db) == {"pending": 50, "in_flight": 0, "acked": 200, "dead": 0}
+    assert {r.attempts for r in outbox.list_items(db, "pending")} == {0}

@@ -47,7 +47,7 @@ def harness(qapp: Any, qtbot: Any) -> Iterator[Harness]:
     errors: list[str] = []
     shell = Shell(qapp, None, clock=clock, input_source=fake_input, focus_source=focus,
                   lock_source=lock, single_instance=False, tray=False, start_sync=False,
-                  report_error=errors.append)
+                  launch_port=None, report_error=errors.append)
     with qtbot.waitSignal(shell.ready, timeout=30_000):
         assert shell.start() is None, errors
     window = shell.window

@@ -97,3 +97,18 @@ def test_sync_status_words() -> None:
     assert describe(SyncStatus(state=SyncState.SENDING, pending=3, in_flight=2)) == "5 pending"
     assert describe(SyncStatus(state=SyncState.OFFLINE, pending=4)) == "Offline, 4 waiting"
     assert describe(SyncStatus(state=SyncState.ERROR, reason="403")) == "Sync problem: 403"
+
+
+def test_single_instance_hands_a_link_to_the_running_one(qtbot: Any) -> None:
+    name = f"companion-test-{uuid.uuid4().hex[:12]}"
+    first = SingleInstance(name)
+    assert first.acquire()
+    link = "timeback-companion://open?lesson=demo-math-drill"
+    try:
+        second = SingleInstance(name)
+        with qtbot.waitSignal(first.url_received, timeout=5_000) as got, \
+                qtbot.waitSignal(first.activated, timeout=5_000):
+            assert not second.acquire([link, "bad\nline"])
+        assert got.args == [link]
+    finally:
+        first.close()
