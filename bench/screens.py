@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
@@ -21,6 +22,8 @@ def main() -> int:
     from companion.app import prepare_qt
 
     prepare_qt(offscreen=True)
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from companion.core.clock import FakeClock
@@ -60,20 +63,32 @@ def main() -> int:
     w.signin.pin_edit.setText("1234")
     w.signin.on_pin_submitted()
     shot("04-library")
+    QTest.keyClick(w.library.tree, Qt.Key.Key_Down)  # a locked lesson: what unlocks it
+    shot("04b-library-locked-lesson")
+    QTest.keyClick(w.library.tree, Qt.Key.Key_Up)
     session = w.ensure_session()
-    wait_for(session.view.loadFinished, lambda: w.library.request("demo-math-drill"))
-    for i in range(1, 6):
-        for _ in range(4):
-            clock.advance(5_000)
-            fake_input.touch()
-            session.on_tick()
-        wait_for(
-            session.bridge.answered,
-            lambda i=i: run_js(session.view.page(), f"companion.answer('q{i}', true)"),
-        )
-    shot("05-session")
-    wait_for(session.finished, lambda: run_js(session.view.page(), "companion.complete()"))
+
+    def study(session: Any, start: Any, answers: list[bool], screenshot: str = "") -> None:
+        """Open a lesson, work 20 s per answer, shoot, and complete it."""
+        wait_for(session.view.loadFinished, start)
+        for i, ok in enumerate(answers, 1):
+            for _ in range(4):
+                clock.advance(5_000)
+                fake_input.touch()
+                session.on_tick()
+            code = f"companion.answer('q{i}', {'true' if ok else 'false'})"
+            wait_for(session.bridge.answered, lambda c=code: run_js(session.view.page(), c))
+        if screenshot:
+            shot(screenshot)
+        wait_for(session.finished, lambda: run_js(session.view.page(), "companion.complete()"))
+
+    study(session, lambda: w.library.request("demo-math-drill"), [True] * 5, "05-session")
     shot("06-summary")
+    w.summary.back_button.click()
+    shot("06b-library-after-mastery")
+    study(session, lambda: w.library.request("demo-math-drill"), [True, False, True, False, True])
+    shot("06c-summary-below-the-gate")
+    w.summary.back_button.click()
     w.sign_out("button")
     w.signin.on_guide_clicked()
     w.signin.name_buttons()[0].click()
