@@ -13,10 +13,11 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from companion.commands._database import open_existing
 from companion.core import rules
 from companion.core.rules import Category, Classification, Score
-from companion.store import paths, runs
-from companion.store.db import Database, StoreError
+from companion.store import runs
+from companion.store.db import Database
 
 CATEGORIES: tuple[Category, ...] = ("active", "inactive", "waste", "unknown")
 
@@ -32,21 +33,14 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Audit the runs of the environment's database; the exit status of the command."""
-    env = args.env or "sandbox"
-    path = paths.database_path(env)
-    if not path.exists():
-        print(f"no database for the {env} environment at {path}", file=sys.stderr)
-        return 2
-    try:
-        db = Database.open(path, env)
-    except StoreError as exc:
-        print(f"cannot open {path}: {exc}", file=sys.stderr)
+    db = open_existing(args.env)
+    if db is None:
         return 2
     with db:
         if args.run:
             row = runs.get_run(db, args.run)
             if row is None:
-                print(f"no run {args.run!r} in {path}", file=sys.stderr)
+                print(f"no run {args.run!r} in {db.path}", file=sys.stderr)
                 return 2
             if row.state != "closed":
                 print(f"run {args.run} is still open; nothing to audit yet", file=sys.stderr)

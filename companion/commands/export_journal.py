@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from companion.commands._database import open_existing
 from companion.core.journal import dumps_jsonl
-from companion.store import paths, runs
-from companion.store.db import Database, StoreError
+from companion.store import runs
 
 
 def register(subparsers: Any, name: str, help_text: str) -> None:
@@ -26,21 +26,14 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export one run's journal; the exit status of the command."""
-    env = args.env or "sandbox"
-    path = paths.database_path(env)
-    if not path.exists():
-        print(f"no database for the {env} environment at {path}", file=sys.stderr)
-        return 2
-    try:
-        db = Database.open(path, env)
-    except StoreError as exc:
-        print(f"cannot open {path}: {exc}", file=sys.stderr)
+    db = open_existing(args.env)
+    if db is None:
         return 2
     with db:
         try:
             lines = runs.journal(db, args.run)
         except runs.UnknownRun:
-            print(f"no run {args.run!r} in {path}", file=sys.stderr)
+            print(f"no run {args.run!r} in {db.path}", file=sys.stderr)
             return 2
     text = dumps_jsonl(lines)
     if args.output:

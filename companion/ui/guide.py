@@ -34,6 +34,7 @@ from companion.ui.styles import make_heading, set_role
 
 REPORT_COLUMNS = ("Student", "Lessons", "Focused minutes", "XP", "Accuracy")
 NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
 def totals_text(rows: list[dict[str, Any]]) -> str:
@@ -77,8 +78,12 @@ class GuideWidget(QWidget):
         self.report.verticalHeader().setVisible(False)
         header = self.report.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(REPORT_COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(len(REPORT_COLUMNS)):
+            if column:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            title = self.report.horizontalHeaderItem(column)
+            if title is not None:
+                title.setTextAlignment(NUMERIC if column else LEFT)
         pin_box = QGroupBox("Set or reset a student's PIN")
         self.class_combo = QComboBox()
         self.class_combo.setAccessibleName("Class")

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self._signed_in_at = 0
         self._student_web: Any = None
         self.session: Any = None  # SessionWidget, built on first use
+        self.run_sensing: Any = None  # RunSensing, set by the shell with the controller
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             from companion.ui.session_window import SessionWidget
 
-            self.session = SessionWidget(self.services.controller)
+            self.session = SessionWidget(self.services.controller, sensing=self.run_sensing)
             self.stack.addWidget(self.session)
             self.session.finished.connect(self.on_session_finished)
             self.session.abandoned.connect(self.on_session_abandoned)

@@ -82,7 +82,7 @@ def _run(app: QApplication) -> int:
     fake_input = FakeInput(clock)
     errors: list[str] = []
     shell = Shell(app, "sandbox", clock=clock, input_source=fake_input,
-                  focus_source=FakeFocus(), single_instance=False, tray=False,
+                  focus_source=FakeFocus(), single_instance=False, tray=False, launch_port=None,
                   start_sync=False, report_error=errors.append)
     step = "start the app on the embedded sandbox"
     try:

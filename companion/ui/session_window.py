@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWebChannel import QWebChannel
@@ -23,6 +23,9 @@ from shiboken6 import Shiboken
 
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
+
+if TYPE_CHECKING:
+    from companion.ui.run_sensing import RunSensing
 
 log = logging.getLogger("companion.ui")
 
@@ -83,9 +86,11 @@ class SessionWidget(QWidget):
     finished = Signal(object)
     abandoned = Signal(object)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Any, parent: QWidget | None = None,
+                 sensing: RunSensing | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.sensing = sensing  # the run's OS sensing, opened per run (None: the controller's)
         self.bridge = LessonBridge(self)
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
@@ -144,6 +149,9 @@ class SessionWidget(QWidget):
     def open_lesson(self, student_web: StudentWeb, student_id: str, bundle: Any) -> Any:
         """Start the run (LessonLocked / RunAlreadyOpen propagate) and load the page."""
         handle = self.controller.start(student_id, bundle.lesson.id)
+        if self.sensing is not None:
+            self.sensing.open()
+        self.controller.tick()  # the first observation at t=0
         self.student_web = student_web
         page = student_web.page
         assert page is not None
@@ -176,6 +184,7 @@ class SessionWidget(QWidget):
         self._show_live(result.live)
         if result.abandoned:
             self.timer.stop()
+            self._close_sensing()
             self.abandoned.emit(result.summary)
 
     def on_answered(self, item: str, correct: bool) -> None:
@@ -196,7 +205,9 @@ class SessionWidget(QWidget):
         if not self.running:
             return
         self.timer.stop()
-        self.finished.emit(self.controller.complete())
+        summary = self.controller.complete()
+        self._close_sensing()
+        self.finished.emit(summary)
 
     def on_quit_clicked(self) -> None:
         if not self.running or not self.confirm_quit():
@@ -207,8 +218,13 @@ class SessionWidget(QWidget):
         """End the run as not completed (quit, sign-out or app exit) and report it."""
         self.timer.stop()
         summary = self.controller.quit()
+        self._close_sensing()
         self.finished.emit(summary)
         return summary
+
+    def _close_sensing(self) -> None:
+        if self.sensing is not None:
+            self.sensing.close()
 
     def _ask_quit(self) -> bool:
         answer = QMessageBox.question(

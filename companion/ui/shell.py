@@ -173,13 +173,11 @@ class Shell(QObject):
         from companion.system.sensing import NoLockSensing
 
         assert self.services is not None and self.window is not None
-        if self._focus is None:
-            from companion.ui.sensing_qt import WindowFocusSource
-
-            self._focus = WindowFocusSource(self.window)
+        sensing = self._run_sensing()
+        self.window.run_sensing = sensing
         controller = SessionController(
-            rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input, self._focus,
-            self._lock or NoLockSensing(),
+            rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input,
+            sensing.window_focus, NoLockSensing(), observe=sensing.observe,
         )
         names: dict[str, str] = {}
         s = self.services
@@ -208,6 +206,25 @@ class Shell(QObject):
         self._urls = []
         self.window.on_ready()
         self.ready.emit()
+
+    def _run_sensing(self) -> Any:
+        """Per-run sensing: the injected sources (tests), else the OS's best ones."""
+        from companion.ui.run_sensing import Pickers, RunSensing, fixed_pickers
+
+        assert self.window is not None
+        injected = self._focus is not None or self._lock is not None
+        focus = self._focus
+        if focus is None:
+            from companion.ui.sensing_qt import WindowFocusSource
+
+            focus = WindowFocusSource(self.window)
+        if injected:
+            from companion.system.sensing import NoLockSensing
+
+            pickers = fixed_pickers(self._input, self._lock or NoLockSensing())
+        else:
+            pickers = Pickers()
+        return RunSensing(self.clock, self._input, focus, pickers)
 
     def _report(self, names: dict[str, str]) -> list[dict[str, Any]]:
         from companion.app import guide_report

@@ -113,7 +113,6 @@ QLineEdit, QComboBox {{
     padding: 0.3em 0.5em; min-height: 1.4em;
 }}
 QLineEdit:focus, QComboBox:focus {{ border: 3px solid {FOCUS}; }}
-QComboBox::drop-down {{ border: none; width: 1.8em; }}
 QLineEdit[accessibleName="Your PIN"] {{
     font-size: {pt(1.6)}; max-width: 10em; padding: 0.2em 0.5em;
 }}
@@ -173,7 +172,7 @@ QLabel#state_label {{
 QTableWidget#report {{
     background: {CARD}; alternate-background-color: #f1f5f9; color: {INK};
     border: 1px solid {LINE}; border-radius: 10px; gridline-color: {LINE};
-    selection-background-color: {PRIMARY_SOFT}; selection-color: {INK};
+    selection-background-color: {PRIMARY_SOFT}; selection-color: {INK}; outline: 0;
 }}
 QTableWidget#report:focus {{ border: 3px solid {FOCUS}; }}
 QTableWidget#report::item {{ padding: 0.4em 0.6em; border: none; }}

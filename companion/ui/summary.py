@@ -129,8 +129,8 @@ def mastery_text(summary: Any) -> tuple[bool, str, str]:
         if nxt is not None:
             return True, "Mastered ✓", f"'{nxt.title}' is now open for you."
         return True, "Mastered ✓", "That was the last lesson of this course."
-    return False, "Not yet", (f"Finish with {need} or more right to master this lesson "
-                              "and open the next one.")
+    return False, "Not this time", (f"Mastering needs {need} or more right. Mastering a "
+                                    "lesson opens the next one.")
 
 
 class SummaryWidget(QWidget):

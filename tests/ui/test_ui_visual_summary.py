@@ -52,7 +52,7 @@ def test_below_the_gate_says_kindly_why_there_is_no_xp(widget: SummaryWidget) ->
     assert "60 %" in widget.fact("gate")[1] and "at least 80 %" in widget.fact("gate")[1]
     assert "No XP this time" in widget.message.text()
     assert "60 %" in widget.message.text() and "80 %" in widget.message.text()
-    assert widget.fact("mastery")[0] == "Not yet"
+    assert widget.fact("mastery")[0] == "Not this time"
     assert widget.fact("bonus")[0] == "None"
 
 
