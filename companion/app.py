@@ -1,9 +1,12 @@
 """The composition root: configuration → environment → database → lease → recovery →
 (sandbox, roster, demo PINs) → lessons → sync worker → the sign-in window.
 
-Only what the sign-in window needs happens before it shows (Qt, the database, the cached
-roster). The embedded sandbox, the roster pull, the lesson library and the sync worker start
-in a background thread right after (``boot_rest``), and the window hears of them by signal.
+Only what the sign-in window needs happens before it shows (Qt, the config file and a
+read-only look at the cached class list, see ``companion.ui.startup``). The database and the
+lease (``open_runtime``), then the embedded sandbox, the roster pull, the lesson library and
+the sync worker (``boot_rest``) start in background threads right after, and the window
+hears of them by signal. Heavy modules (SQLModel, httpx) are imported inside the functions,
+so importing this module stays cheap; the types below are for the type checker only.
 """
 
 from __future__ import annotations
@@ -11,12 +14,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from companion.content import Library
+    from companion.core.catalogue import Catalogue
+    from companion.core.clock import Clock
+    from companion.sandbox.server import SandboxHandle
+    from companion.session.library import LibraryView
+    from companion.store.db import Database
+    from companion.store.lease import Lease, LeaseKeeper
+    from companion.store.runs import EventContext
+    from companion.sync.roster_refresh import RosterRefresher
+    from companion.sync.worker import SyncWorker
+    from companion.timeback import Credentials, Environment
 
 log = logging.getLogger("companion.app")
 
@@ -34,17 +47,17 @@ class Runtime:
     """The app's long-lived parts (Qt-free), built by ``open_runtime`` and ``boot_rest``."""
 
     env_name: str
-    environment: Any
-    db: Any
-    lease: Any
-    clock: Any
-    keeper: Any = None
-    sandbox: Any = None
-    ctx: Any = None
-    library: Any = None
-    library_view: Any = None
-    worker: Any = None
-    refresher: Any = None
+    environment: Environment
+    db: Database
+    lease: Lease
+    clock: Clock
+    keeper: LeaseKeeper | None = None
+    sandbox: SandboxHandle | None = None
+    ctx: EventContext | None = None
+    library: Library | None = None
+    library_view: LibraryView | None = None
+    worker: SyncWorker | None = None
+    refresher: RosterRefresher | None = None
     school_id: str | None = None
     class_ids: tuple[str, ...] = ()
     recovered: list[str] = field(default_factory=list)
@@ -67,7 +80,7 @@ class Runtime:
         self.db.close()
 
 
-def open_runtime(env: str | None, clock: Any) -> Runtime:
+def open_runtime(env: str | None, clock: Clock) -> Runtime:
     """Config, environment, database and lease: what the sign-in window needs."""
     from companion.config import ConfigError, load_config
     from companion.store.db import Database, StoreError
@@ -122,6 +135,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     from companion.store.paths import data_dir
     from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
     from companion.timeback import (
+        OneRosterClient,
         UnauthorisedError,
         auth_for,
         load_credentials,
@@ -149,7 +163,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.school_id:
         env = rt.environment
 
-        def client_factory() -> Any:
+        def client_factory() -> OneRosterClient:
             return oneroster_client(env, auth_for(env, credentials))
 
         refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock)
@@ -178,13 +192,13 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     return rt
 
 
-def _empty_library(catalogue: Any) -> Any:
+def _empty_library(catalogue: Catalogue) -> Library:
     from companion.content import Library
 
     return Library(catalogue)
 
 
-def make_worker(rt: Runtime, credentials: Any) -> Any:
+def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
     """The sync worker on our lease (started by the caller)."""
     from companion.core.caliper import DEFAULT_APP
     from companion.sync.worker import SyncWorker
@@ -199,6 +213,11 @@ def make_worker(rt: Runtime, credentials: Any) -> Any:
 
 def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
     """Today's runs on this computer per student: runs, focused minutes, XP, accuracy."""
+    from collections import defaultdict
+    from datetime import datetime
+    from decimal import Decimal
+    from fractions import Fraction
+
     from companion.core import rules
     from companion.store import runs
 
@@ -210,8 +229,6 @@ def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
         row = runs.get_run(rt.db, run_id)
         if row is None or not row.closed_at:
             continue
-        from datetime import datetime
-
         if datetime.fromisoformat(row.closed_at).astimezone().date() != today:
             continue
         lines = runs.journal(rt.db, run_id)
@@ -234,6 +251,20 @@ def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
             "accuracy": float(Fraction(e["c"], e["n"])) if e["n"] else None,
         })
     return report
+
+
+def named_guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
+    """``guide_report`` with the students' names looked up in the roster (and remembered
+    in ``names`` between calls)."""
+    from companion.session.signin import full_name
+    from companion.store import roster, runs
+
+    for run_id in runs.closed_run_ids(rt.db):
+        row = runs.get_run(rt.db, run_id)
+        if row is not None and row.student_id not in names:
+            user = roster.get_user(rt.db, row.student_id)
+            names[row.student_id] = full_name(user) if user else row.student_id
+    return guide_report(rt, names)
 
 
 def prepare_qt(offscreen: bool) -> None:
@@ -271,6 +302,7 @@ def run_app(env: str | None, self_test: bool = False) -> int:
 
     urls = [arg for arg in sys.argv[1:] if arg.lower().startswith("timeback-companion://")]
     shell = Shell(app, env, urls=urls)
+    shell.fatal.connect(lambda _message: app.exit(1))
     status = shell.start()
     if status is not None:
         return status

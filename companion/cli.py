@@ -14,6 +14,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+URL_SCHEME = "timeback-companion"
+
 # command name -> (module under companion.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "summarise an exported journal (learning-rules.md section 5)"),
@@ -67,8 +69,13 @@ def _command_named(argv: Sequence[str]) -> str | None:
     return name if name in COMMANDS else None
 
 
+def without_links(argv: Sequence[str]) -> list[str]:
+    """``argv`` less any `timeback-companion://` link: the app reads those itself."""
+    return [a for a in argv if not a.lower().startswith(f"{URL_SCHEME}:")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = without_links(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     if args.command is None:

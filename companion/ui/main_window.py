@@ -1,6 +1,7 @@
 """The main window: environment bar, demo banner, and the screens on a stack
-(sign-in, library, lesson, summary, guide). The lesson screen (Qt WebEngine) is built the
-first time a lesson opens, so start-up stays fast.
+(sign-in, library, lesson, summary, guide). Only the sign-in screen is built before the
+window shows; the others are built (and their signals connected) the first time they are
+used, the lesson screen (Qt WebEngine) when the first lesson opens, so start-up stays fast.
 
 Signals:
     signed_in(object): a student signed in (any way: PIN, launch, Timeback).
@@ -11,7 +12,7 @@ Signals:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,12 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from companion.ui.guide import GuideWidget
-from companion.ui.library import LibraryWidget
 from companion.ui.services import IDLE_SIGN_OUT_MS, Services
 from companion.ui.signin import SignInWidget
-from companion.ui.summary import SummaryWidget
-from companion.ui.sync_bridge import describe
+
+if TYPE_CHECKING:
+    from companion.ui.guide import GuideWidget
+    from companion.ui.library import LibraryWidget
+    from companion.ui.summary import SummaryWidget
 
 log = logging.getLogger("companion.ui")
 
@@ -105,11 +107,10 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.signin = SignInWidget(services.signin)
-        self.library = LibraryWidget(services.library_view)
-        self.summary = SummaryWidget()
-        self.guide_view = GuideWidget(services)
-        for page in (self.signin, self.library, self.summary, self.guide_view):
-            self.stack.addWidget(page)
+        self._library: LibraryWidget | None = None
+        self._summary: SummaryWidget | None = None
+        self._guide_view: GuideWidget | None = None
+        self.stack.addWidget(self.signin)
         self.idle_timer = QTimer(self)
         self.idle_timer.setInterval(IDLE_CHECK_MS)
         self._connect_signals()
@@ -119,18 +120,51 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         self.signin.signed_in.connect(self.on_student_signed_in)
         self.signin.guide_signed_in.connect(self.on_guide_signed_in)
-        self.library.lesson_chosen.connect(self.on_lesson_chosen)
-        self.library.sign_out_requested.connect(self.on_sign_out_clicked)
-        self.summary.done.connect(self.on_summary_done)
-        self.guide_view.sign_out_requested.connect(self.on_sign_out_clicked)
-        self.guide_view.sync_requested.connect(self.on_sync_requested)
         self.idle_timer.timeout.connect(self.on_idle_check)
+
+    # --- pages built on first use ---------------------------------------------------------
+
+    @property
+    def library(self) -> LibraryWidget:
+        """The lesson library (built and connected on first use)."""
+        if self._library is None:
+            from companion.ui.library import LibraryWidget
+
+            self._library = LibraryWidget(self.services.library_view)
+            self.stack.addWidget(self._library)
+            self._library.lesson_chosen.connect(self.on_lesson_chosen)
+            self._library.sign_out_requested.connect(self.on_sign_out_clicked)
+        return self._library
+
+    @property
+    def summary(self) -> SummaryWidget:
+        """The end-of-lesson summary (built and connected on first use)."""
+        if self._summary is None:
+            from companion.ui.summary import SummaryWidget
+
+            self._summary = SummaryWidget()
+            self.stack.addWidget(self._summary)
+            self._summary.done.connect(self.on_summary_done)
+        return self._summary
+
+    @property
+    def guide_view(self) -> GuideWidget:
+        """The guide's report (built and connected on first use)."""
+        if self._guide_view is None:
+            from companion.ui.guide import GuideWidget
+
+            self._guide_view = GuideWidget(self.services)
+            self.stack.addWidget(self._guide_view)
+            self._guide_view.sign_out_requested.connect(self.on_sign_out_clicked)
+            self._guide_view.sync_requested.connect(self.on_sync_requested)
+        return self._guide_view
 
     # --- start-up ---------------------------------------------------------------------
 
     def on_ready(self) -> None:
         """The deferred start-up finished: the roster and the lessons are there."""
-        self.library.view = self.services.library_view
+        if self._library is not None:
+            self._library.view = self.services.library_view
         if self.student is None and self.guide is None:
             self.signin.reload()
 
@@ -139,6 +173,8 @@ class MainWindow(QMainWindow):
         self.signin.class_status.setText(message)
 
     def on_sync_status(self, status: Any) -> None:
+        from companion.ui.sync_bridge import describe
+
         self.sync_label.setText(describe(status))
 
     # --- signing in and out -------------------------------------------------------------

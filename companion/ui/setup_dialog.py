@@ -2,6 +2,8 @@
 client id and secret (to the keyring), the school, a roster pull with a progress bar, the
 classes this computer serves and the guide PINs. Every step runs in a background task.
 
+``SetupLauncher`` opens the dialog over the main window (one at a time).
+
 Signals:
     configured(): set-up finished (credentials stored, roster pulled, config written).
     page_changed(int): the dialog moved to another page (0 credentials, 1 school, 2 classes).
@@ -11,9 +13,9 @@ Signals:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -34,6 +36,11 @@ from companion.core.pins import valid_pin
 from companion.ui.setup_flow import PulledRoster, School, SetupFlow
 from companion.ui.signin import pin_field
 from companion.ui.tasks import BackgroundTask
+
+if TYPE_CHECKING:
+    from companion.app import Runtime
+    from companion.core.clock import Clock
+    from companion.ui.main_window import MainWindow
 
 CREDENTIALS_PAGE, SCHOOL_PAGE, CLASSES_PAGE = 0, 1, 2
 
@@ -255,3 +262,32 @@ class SetupDialog(QDialog):
     def _go(self, page: int) -> None:
         self.pages.setCurrentIndex(page)
         self.page_changed.emit(page)
+
+
+class SetupLauncher(QObject):
+    """Opens the set-up dialog over the main window and passes on its outcome.
+
+    Signals:
+        opened(object): the dialog that was opened.
+        configured(): set-up finished.
+    """
+
+    opened = Signal(object)
+    configured = Signal()
+
+    def __init__(self, window: MainWindow, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.dialog: SetupDialog | None = None
+
+    def open(self, rt: Runtime, clock: Clock, reason: str) -> None:
+        """Show the dialog for ``rt``'s environment with ``reason`` (or raise the open one)."""
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.raise_()
+            return
+        flow = SetupFlow(rt.env_name, rt.environment, rt.db, clock)
+        self.dialog = SetupDialog(flow, reason, self.window)
+        self.dialog.configured.connect(self.configured)
+        self.window.signin.class_status.setText(f"Set-up needed. {reason}")
+        self.dialog.open()
+        self.opened.emit(self.dialog)

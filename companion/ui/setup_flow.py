@@ -16,11 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from companion.core.clock import Clock
-from companion.store.db import Database
-
 if TYPE_CHECKING:
+    from companion.core.clock import Clock
     from companion.session.signin import ClassInfo, GuideInfo
+    from companion.store.db import Database
     from companion.timeback import Credentials, Environment
 
 log = logging.getLogger("companion.ui.setup")

@@ -5,6 +5,7 @@ Signals:
     ready(): the deferred start-up finished (lessons, roster, sync worker).
     failed(str): the deferred start-up failed; the message.
     setup_opened(object): the set-up dialog was opened (it is the argument).
+    fatal(str): the database or the lease could not be opened; the app cannot go on.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from companion.app import DEMO_GUIDE_PIN, DEMO_STUDENT_PIN, StartError, boot_rest, open_runtime
+from companion.app import (
+    DEMO_GUIDE_PIN,
+    DEMO_STUDENT_PIN,
+    StartError,
+    boot_rest,
+    named_guide_report,
+)
 from companion.ui.main_window import MainWindow
 from companion.ui.services import Services
+from companion.ui.startup import open_for_window
 from companion.ui.styles import apply_style
 from companion.ui.tasks import BackgroundTask
 
@@ -41,11 +49,13 @@ class Shell(QObject):
         ready(): lessons and sync are available.
         failed(str): start-up failed after the window showed.
         setup_opened(object): the set-up dialog (a missing or refused credential, no school).
+        fatal(str): the store could not be opened (``run_app`` then exits with status 1).
     """
 
     ready = Signal()
     failed = Signal(str)
     setup_opened = Signal(object)
+    fatal = Signal(str)
 
     def __init__(
         self,
@@ -91,49 +101,77 @@ class Shell(QObject):
         self.tray: Any = None
         self.sync_bridge: Any = None
         self.boot_task: BackgroundTask | None = None
-        self.setup_dialog: Any = None
+        self.open_task: BackgroundTask | None = None
+        self.setup: Any = None  # SetupLauncher
 
     def start(self) -> int | None:
-        """Show the sign-in window; None when running, else an exit status."""
+        """Show the sign-in window; None when running, else an exit status.
+
+        Only the config file and a read-only look at the cached class list come before the
+        window; the database, the lease and the rest open in background tasks after it.
+        """
+        from companion.store.paths import database_path
+        from companion.ui.startup import ConfigError, quick_classes, read_start_config
+
         apply_style(self.app)
-        env_name = self.env or "sandbox"
         try:
-            self.runtime = open_runtime(self.env, self.clock)
-        except StartError as exc:
-            self.report_error(str(exc))
+            start = read_start_config(self.env)
+        except (ConfigError, ValueError) as exc:
+            self.report_error(f"The configuration cannot be used: {exc}")
             return 1
-        env_name = self.runtime.env_name
+        env_name = start.env_name
         if self._single:
             from companion.ui.single_instance import SingleInstance, server_name
 
             self.instance = SingleInstance(server_name(env_name), self)
             if not self.instance.acquire(self._urls):
                 print("Timeback Companion is already running; brought it forward.")
-                self.runtime.close()
-                self.runtime = None
                 return 0
-        from companion.session.signin import SignInService
-
+        qt_input = None
         if self._input is None:
             from companion.ui.sensing_qt import QtInputSource
 
-            self._input = QtInputSource(self.clock)
-            self._input.install(self.app)
+            self._input = qt_input = QtInputSource(self.clock)
         self.services = Services(
             env_name=env_name,
-            demo=self.runtime.demo,
+            demo=env_name == "sandbox",
             clock=self.clock,
-            signin=SignInService(self.runtime.db, self.clock),
+            signin=None,  # set once the store is open (on_opened)
             input_source=self._input,
             demo_pins=(DEMO_STUDENT_PIN, DEMO_GUIDE_PIN),
         )
-        self.services.signin.serve_classes(self.runtime.class_ids)
         self.window = MainWindow(self.services)
         self._make_launch()
         self._connect_signals()
+        self.window.signin.set_classes(quick_classes(database_path(env_name), start.class_ids))
         self.window.show()
-        self._boot()
+        if qt_input is not None:
+            # after the first show: the filter then sees no start-up events (faster)
+            qt_input.install(self.app)
+        served = start.class_ids
+        self.open_task = BackgroundTask(
+            lambda: open_for_window(self.env, self.clock, served), "open", self)
+        self.open_task.succeeded.connect(self.on_opened)
+        self.open_task.failed.connect(self.on_open_failed)
+        self.open_task.start()
         return None
+
+    def on_opened(self, opened: Any) -> None:
+        """The store is open: hand the sign-in service to the window, then boot the rest."""
+        assert self.services is not None and self.window is not None
+        self.runtime, service = opened
+        self.services.signin = service
+        self.window.signin.service = service
+        if self.window.signin.stack.currentIndex() == 0:
+            self.window.signin.reload()
+        self._boot()
+
+    def on_open_failed(self, exc: object) -> None:
+        message = str(exc) if isinstance(exc, StartError) else f"Start-up failed: {exc}"
+        log.error(message)
+        self.report_error(message)
+        self.failed.emit(message)
+        self.fatal.emit(message)
 
     def _boot(self) -> None:
         if self.boot_task is not None:
@@ -148,13 +186,14 @@ class Shell(QObject):
 
         assert self.window is not None
         if self._open_browser is None:
-            import webbrowser
-
-            self._open_browser = webbrowser.open
+            self._open_browser = _system_browser
         self.launch = LaunchController(self.window, self._open_browser, self)
         from companion.ui.progress_bridge import ProgressSync
 
         self.progress = ProgressSync(self.window, self)
+        from companion.ui.setup_dialog import SetupLauncher
+
+        self.setup = SetupLauncher(self.window, self)
 
     def _connect_signals(self) -> None:
         assert self.window is not None
@@ -164,6 +203,8 @@ class Shell(QObject):
         self.failed.connect(self.window.on_start_failed)
         self.window.signin.timeback_requested.connect(self.launch.on_timeback_requested)
         self.window.signed_in.connect(self.progress.on_signed_in)
+        self.setup.opened.connect(self.setup_opened)
+        self.setup.configured.connect(self.on_setup_done)
 
     # --- deferred start-up ------------------------------------------------------------
 
@@ -185,7 +226,7 @@ class Shell(QObject):
         s.library_view = rt.library_view
         s.controller = controller
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
-        s.guide_report = lambda: self._report(names)
+        s.guide_report = lambda: named_guide_report(rt, names)
         if rt.worker is not None:
             from companion.ui.sync_bridge import SyncStatusBridge
 
@@ -226,17 +267,6 @@ class Shell(QObject):
             pickers = Pickers()
         return RunSensing(self.clock, self._input, focus, pickers)
 
-    def _report(self, names: dict[str, str]) -> list[dict[str, Any]]:
-        from companion.app import guide_report
-        from companion.session.signin import full_name
-        from companion.store import roster
-
-        for student_id in _report_students(self.runtime):
-            if student_id not in names:
-                user = roster.get_user(self.runtime.db, student_id)
-                names[student_id] = full_name(user) if user else student_id
-        return guide_report(self.runtime, names)
-
     def on_boot_failed(self, exc: object) -> None:
         from companion.ui.setup_flow import setup_reason
 
@@ -255,20 +285,8 @@ class Shell(QObject):
 
     def open_setup(self, reason: str) -> None:
         """Show the set-up dialog with ``reason`` (start-up failed, or the tray asked)."""
-        from companion.ui.setup_dialog import SetupDialog
-        from companion.ui.setup_flow import SetupFlow
-
-        assert self.runtime is not None and self.window is not None
-        if self.setup_dialog is not None and self.setup_dialog.isVisible():
-            self.setup_dialog.raise_()
-            return
-        rt = self.runtime
-        flow = SetupFlow(rt.env_name, rt.environment, rt.db, self.clock)
-        self.setup_dialog = SetupDialog(flow, reason, self.window)
-        self.setup_dialog.configured.connect(self.on_setup_done)
-        self.window.signin.class_status.setText(f"Set-up needed. {reason}")
-        self.setup_dialog.open()
-        self.setup_opened.emit(self.setup_dialog)
+        assert self.runtime is not None and self.setup is not None
+        self.setup.open(self.runtime, self.clock, reason)
 
     def on_setup_done(self) -> None:
         from companion.app import reload_computer
@@ -306,6 +324,10 @@ class Shell(QObject):
         """End an open lesson as not completed, stop everything, close the database."""
         if self.window is not None:
             self.window.sign_out("quit")
+        if self.open_task is not None:
+            self.open_task.wait(30)
+            if self.runtime is None and self.open_task.result is not None:
+                self.runtime = self.open_task.result[0]
         if self.boot_task is not None:
             self.boot_task.wait(30)
         if self.launch is not None:
@@ -321,17 +343,12 @@ class Shell(QObject):
             self.runtime = None
 
 
+def _system_browser(url: str) -> object:
+    import webbrowser  # imported when first used: it is slow to import
+
+    return webbrowser.open(url)
+
+
 def boot_rest_for(rt: Any) -> Callable[[], Any]:
     """The deferred start-up of ``rt`` as a no-argument function."""
     return lambda: boot_rest(rt)
-
-
-def _report_students(rt: Any) -> set[str]:
-    from companion.store import runs
-
-    found = set()
-    for run_id in runs.closed_run_ids(rt.db):
-        row = runs.get_run(rt.db, run_id)
-        if row is not None:
-            found.add(row.student_id)
-    return found

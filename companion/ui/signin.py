@@ -10,6 +10,7 @@ Signals:
     signed_in(object): a student signed in (the roster user).
     guide_signed_in(object): a guide signed in (the roster user).
     timeback_requested(): the "Sign in with Timeback" button was pressed.
+    classes_loaded(int): the class list was filled (the number of classes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -34,40 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from companion.core.pins import valid_pin
+from companion.ui.pin_text import display_name, pin_change_message, pin_field, result_message
 from companion.ui.styles import make_heading
 
+__all__ = ["SignInWidget", "display_name", "pin_change_message", "pin_field", "result_message"]
+
 GRID_COLUMNS = 4
-
-
-def display_name(user: Any) -> str:
-    """The name shown for a ``StudentInfo``, ``GuideInfo`` or ``SignedIn``."""
-    return str(getattr(user, "display_name", None) or getattr(user, "name", None) or user.id)
-
-
-def pin_field(name: str) -> QLineEdit:
-    """A PIN entry: hidden digits, an accessible name."""
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setMaxLength(12)
-    field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
-    field.setAccessibleName(name)
-    return field
-
-
-def result_message(result: Any) -> str:
-    """Plain words for a sign-in result that is not "ok"."""
-    status = result.status
-    if status == "wrong_pin":
-        left = getattr(result, "remaining_attempts", None)
-        return "That PIN is not right." + (f" {left} tries left." if left is not None else "")
-    if status == "locked_out":
-        wait = int(getattr(result, "retry_after_s", 0) or 0)
-        return f"Too many wrong PINs. Try again in {max(wait, 1)} seconds."
-    if status == "needs_pin":
-        return "You have no PIN on this computer yet. Ask a guide to set one."
-    if status == "disabled":
-        return "This account is disabled. Ask a guide."
-    return "This person is not in the class list on this computer."
 
 
 class SignInWidget(QWidget):
@@ -77,11 +49,13 @@ class SignInWidget(QWidget):
         signed_in(object): a student signed in.
         guide_signed_in(object): a guide signed in.
         timeback_requested(): "Sign in with Timeback" was pressed.
+        classes_loaded(int): the class list was filled.
     """
 
     signed_in = Signal(object)
     guide_signed_in = Signal(object)
     timeback_requested = Signal()
+    classes_loaded = Signal(int)
 
     def __init__(self, service: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -214,8 +188,15 @@ class SignInWidget(QWidget):
 
     def reload(self) -> None:
         """Read the classes again (after a roster refresh) and go back to the first page."""
+        if self.service is None:  # the store is still opening: keep the quick list
+            self.set_classes([])
+            return
+        self.set_classes(self.service.classes())
+
+    def set_classes(self, classes: list[Any]) -> None:
+        """Show ``classes`` (``ClassInfo``-like: ``id``, ``title``) and the first page."""
         self.class_list.clear()
-        for cls in self.service.classes():
+        for cls in classes:
             item = QListWidgetItem(getattr(cls, "title", str(cls)))
             item.setData(Qt.ItemDataRole.UserRole, cls.id)
             self.class_list.addItem(item)
@@ -224,6 +205,8 @@ class SignInWidget(QWidget):
         if not empty:
             self.class_list.setCurrentRow(0)
         self.show_classes()
+        if not empty:
+            self.classes_loaded.emit(self.class_list.count())
 
     def show_classes(self) -> None:
         """Back to the class list, forgetting any half-finished sign-in."""
@@ -282,11 +265,17 @@ class SignInWidget(QWidget):
     # --- slots ------------------------------------------------------------------------
 
     def on_class_chosen(self, item: QListWidgetItem) -> None:
+        if self.service is None:
+            self.class_status.setText("One moment, the class list is still opening…")
+            return
         class_id = item.data(Qt.ItemDataRole.UserRole)
         self._guide_mode = False
         self.show_names(list(self.service.students(class_id)), item.text())
 
     def on_guide_clicked(self) -> None:
+        if self.service is None:
+            self.class_status.setText("One moment, the class list is still opening…")
+            return
         self._guide_mode = True
         self.show_names(list(self.service.guides()), "Which guide are you?")
         self._guide_mode = True
@@ -344,12 +333,3 @@ class SignInWidget(QWidget):
         self.pin_edit.setText(new_pin)
         self.new_pin_edit.clear()
         self.on_pin_submitted()
-
-
-def pin_change_message(result: Any) -> str:
-    """Plain words for a refused PIN change (the statuses are about the guide's PIN)."""
-    if result.status == "wrong_pin":
-        return "The guide PIN is not right."
-    if result.status == "locked_out":
-        return "Too many wrong guide PINs. Wait a little and try again."
-    return f"The PIN was not set. {result.message}".strip()

@@ -112,3 +112,28 @@ def test_single_instance_hands_a_link_to_the_running_one(qtbot: Any) -> None:
         assert got.args == [link]
     finally:
         first.close()
+
+
+def test_sync_status_bridge_throttles_and_delivers_the_last_status(qtbot: Any) -> None:
+    import threading
+
+    from companion.sync.status import StatusBoard
+    from companion.ui.sync_bridge import SyncStatusBridge
+
+    board = StatusBoard()
+    bridge = SyncStatusBridge(board, min_interval_ms=200)
+    got: list[SyncStatus] = []
+    bridge.changed.connect(got.append)
+    try:
+        def work() -> None:
+            for i in range(1, 2001):
+                board.update(pending=2000 - i, sent=i)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: bool(got) and got[-1].sent == 2000, timeout=5_000)
+        assert len(got) <= 5  # 2,000 changes, a handful of UI updates
+        assert got[-1].pending == 0
+    finally:
+        bridge.close()
