@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,6 +268,16 @@ def named_guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any
     return guide_report(rt, names)
 
 
+def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    """Whether a window can be shown: always outside Linux/BSD; there, an X or Wayland
+    display, or a Qt platform chosen on purpose (QT_QPA_PLATFORM)."""
+    environ = os.environ if environ is None else environ
+    platform = platform or sys.platform
+    if platform in ("win32", "darwin", "cygwin"):
+        return True
+    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def prepare_qt(offscreen: bool) -> None:
     """Environment and attributes Qt needs before the QApplication exists."""
     if offscreen:
@@ -289,6 +300,11 @@ def prepare_qt(offscreen: bool) -> None:
 def run_app(env: str | None, self_test: bool = False) -> int:
     """Run the desktop app (or, with ``self_test``, a scripted demo lesson offscreen);
     returns the exit status."""
+    if not self_test and not has_display():
+        print("No display was found, so the window cannot be shown. Running the self-test "
+              "offscreen instead (set QT_QPA_PLATFORM=offscreen to run the app headless).",
+              file=sys.stderr)
+        self_test = True
     prepare_qt(offscreen=self_test)
     from PySide6.QtWidgets import QApplication
 
