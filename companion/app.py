@@ -77,6 +77,9 @@ class Runtime:
         if self.lease is not None and self.lease.held:
             self.lease.release()
         if self.sandbox is not None:
+            from companion.store.meta import EMBEDDED_SANDBOX_URL, set_meta
+
+            set_meta(self.db, EMBEDDED_SANDBOX_URL, None)
             self.sandbox.stop()
         self.db.close()
 
@@ -147,10 +150,13 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.demo:
         from companion.sandbox.seed import DEMO_SCHOOL_ID
         from companion.sandbox.server import start_in_thread
+        from companion.store.meta import EMBEDDED_SANDBOX_URL, set_meta
         from companion.timeback import sandbox_environment
 
         rt.sandbox = start_in_thread(port=0, seed="demo")
         rt.environment = sandbox_environment(rt.sandbox.base_url)
+        # so that `companion doctor`, `sync` and `content push` find it while the app runs
+        set_meta(rt.db, EMBEDDED_SANDBOX_URL, rt.sandbox.base_url)
         rt.school_id = DEMO_SCHOOL_ID
     credentials = load_credentials(rt.env_name)  # CredentialsMissing / KeyringUnavailable
     if not rt.demo:

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
 from companion.config import Config, ConfigError, load_config, save_course_ids
 from companion.content import demo_lessons_path, load_library
 from companion.core.caliper import DEFAULT_APP
@@ -44,7 +45,6 @@ from companion.timeback import (
     sandbox_environment,
 )
 
-SANDBOX_URL_VAR = "COMPANION_SANDBOX_URL"
 NO_SANDBOX = (
     "no sandbox address: start it with `companion sandbox`, then pass --url URL "
     f"(or set {SANDBOX_URL_VAR})"
@@ -121,7 +121,7 @@ def resolve(
     if url and env_name != "sandbox":
         return f"--url is only for the sandbox, not {env_name}"
     if env_name == "sandbox":
-        chosen = url or environ.get(SANDBOX_URL_VAR)
+        chosen = given_sandbox_url(url, environ)
         if chosen:
             return sandbox_environment(chosen)
         if not ("base_url" in config.url_overrides.get("sandbox", {})

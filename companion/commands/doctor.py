@@ -30,6 +30,7 @@ import truststore
 from sqlalchemy import func
 from sqlmodel import select
 
+from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
 from companion.config import Config, ConfigError, load_config
 from companion.core.clock import Clock
 from companion.store import outbox, paths
@@ -55,7 +56,6 @@ from companion.timeback import (
     verify_credentials,
 )
 
-SANDBOX_URL_VAR = "COMPANION_SANDBOX_URL"
 SYNC_SUCCESS_KEY = "sync.last_success_at"  # where the sync worker may record its last success
 ROSTER_MAX_AGE = timedelta(hours=48)
 PENDING_MAX_AGE = timedelta(hours=24)
@@ -132,7 +132,7 @@ class DoctorContext:
             ctx.config_error = str(exc)
             return ctx
         if name == "sandbox":
-            url = sandbox_url or source.get(SANDBOX_URL_VAR)
+            url = given_sandbox_url(sandbox_url, source)
             if url:
                 ctx.environment = sandbox_environment(url)
             elif not (

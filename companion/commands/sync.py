@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from companion.commands._sandbox import SANDBOX_URL_VAR, running_app_sandbox_url
 from companion.config import ConfigError, load_config
 from companion.core.caliper import DEFAULT_APP
 from companion.store import outbox
@@ -32,7 +33,6 @@ from companion.timeback import (
     sandbox_environment,
 )
 
-SANDBOX_URL_VAR = "COMPANION_SANDBOX_URL"
 EXIT_OK, EXIT_FAILED, EXIT_LEASE = 0, 1, 3
 
 
@@ -50,7 +50,7 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
 
 
 def _sandbox_url(args: argparse.Namespace, configured: str | None) -> str | None:
-    return args.url or os.environ.get(SANDBOX_URL_VAR) or configured
+    return args.url or os.environ.get(SANDBOX_URL_VAR) or configured or running_app_sandbox_url()
 
 
 def _environment(args: argparse.Namespace, err: TextIO) -> Environment | None:
@@ -63,7 +63,7 @@ def _environment(args: argparse.Namespace, err: TextIO) -> Environment | None:
         print("error: the sandbox is not running (no --url, no COMPANION_SANDBOX_URL and no "
               "[environments.sandbox] base_url in the config). Start it in another terminal "
               "with `companion sandbox` and pass its address: "
-              "companion sync --url http://127.0.0.1:8765", file=err)
+              "companion sync --url http://127.0.0.1:8787", file=err)
         return None
     return sandbox_environment(url)
 

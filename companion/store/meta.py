@@ -1,0 +1,33 @@
+"""Small key/value facts kept in the database's ``store_meta`` table."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from companion.store.db import Database
+from companion.store.tables import StoreMeta
+
+EMBEDDED_SANDBOX_URL = "app.embedded_sandbox_url"  # where the running app's sandbox listens
+
+
+def get_meta(db: Database, key: str) -> str | None:
+    """The value stored under ``key``, or None."""
+    with db.read() as session:
+        row = session.get(StoreMeta, key)
+        return None if row is None else row.value
+
+
+def set_meta(db: Database, key: str, value: str | None) -> None:
+    """Store ``value`` under ``key``; None removes the key."""
+
+    def write(session: Session) -> None:
+        row = session.get(StoreMeta, key)
+        if value is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(StoreMeta(key=key, value=value))
+        else:
+            row.value = value
+
+    db.write(write)
