@@ -187,7 +187,10 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
     folders = [demo_lessons_path()] if rt.demo else []
     folders += lesson_folders or []
-    library = load_library(folders, data_dir() / "lesson-cache") if folders else None
+    # an external lesson's "{sandbox}" url placeholder is filled only on the sandbox
+    placeholders = {"sandbox": rt.sandbox.base_url} if rt.sandbox is not None else {}
+    library = (load_library(folders, data_dir() / "lesson-cache", placeholders=placeholders)
+               if folders else None)
     if library is None:
         library = _empty_library(Catalogue((), ()))
     for error in library.errors:

@@ -7,6 +7,9 @@ learning rules (``idleTimeout``, ``abandonAfter``, ``expectedXp``, ``masteryThre
 for a bundle with no ``course.json`` beside it, ``courseTitle``. Unknown fields are refused,
 so that a misspelt setting never silently falls back to its default.
 
+A lesson in another application has ``external`` instead of an entry page, and optionally a
+``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html.
+
 The course comes from ``course.json`` (``id``, ``title``, ``subject``, ``grade``) in the
 folder that holds the bundle; without one, from the lesson's own fields.
 """
@@ -15,12 +18,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar, cast
 
 from companion.content.errors import BundleError
+from companion.content.external import (
+    ExternalLessonSpec,
+    QuizQuestion,
+    parse_check_quiz,
+    parse_external,
+)
 from companion.content.zipsafe import DEFAULT_LIMITS, Limits, ZipProblem, extract_zip
 from companion.content.zipsafe import member_problem as _path_problem
 from companion.core.catalogue import SUBJECTS, Course, Lesson, Subject
@@ -34,7 +43,8 @@ _SETTINGS = frozenset(
     {"idleTimeout", "abandonAfter", "expectedXp", "masteryThreshold", "minQuestions"}
 )
 _LESSON_FIELDS = frozenset(
-    {"id", "title", "course", "subject", "grade", "order", "entry", "description", "courseTitle"}
+    {"id", "title", "course", "subject", "grade", "order", "entry", "description", "courseTitle",
+     "external", "checkQuiz"}
     | _SETTINGS
 )
 _COURSE_FIELDS = frozenset({"id", "title", "subject", "grade", "description"})
@@ -46,27 +56,48 @@ class LessonBundle:
     """A loaded lesson: its catalogue entry, its course, and where its files are.
 
     ``root`` is the folder the page is served from (for a zip, its extraction folder);
-    ``entry`` is the absolute path of the entry page, inside ``root``; ``source`` is what
-    was loaded (the folder or the zip file); ``description`` is optional text for the library.
+    ``entry`` is the absolute path of the entry page, inside ``root`` (None for a lesson in
+    another application); ``source`` is what was loaded (the folder or the zip file);
+    ``description`` is optional text for the library; ``external`` says which application
+    or web address is the lesson, and ``check_quiz`` the questions asked when it is done.
     """
 
     lesson: Lesson
     course: Course
     root: Path
-    entry: Path
+    entry: Path | None
     source: Path | None = None
     description: str = ""
+    external: ExternalLessonSpec | None = None
+    check_quiz: tuple[QuizQuestion, ...] = ()
+
+    @property
+    def earns_no_xp(self) -> bool:
+        """True for a lesson in another application that nothing checks: no quiz, and it
+        does not report answers itself (learning-rules.md section 3: ``n = 0`` is XP 0)."""
+        return (
+            self.external is not None
+            and not self.check_quiz
+            and not self.external.reports_answers
+        )
 
 
-def load_bundle(path: Path, cache_dir: Path, limits: Limits = DEFAULT_LIMITS) -> LessonBundle:
+def load_bundle(
+    path: Path,
+    cache_dir: Path,
+    limits: Limits = DEFAULT_LIMITS,
+    placeholders: Mapping[str, str] | None = None,
+) -> LessonBundle:
     """Load the bundle at ``path`` (a folder or a ``.zip``); raises BundleError.
 
     A zip is checked, then extracted into ``cache_dir/<content hash>/`` (reused when it is
     already there). ``lesson.json`` may sit at the top of the zip or inside its only folder.
+    ``placeholders`` fill an external lesson's url (e.g. ``{"sandbox": base_url}``); a url
+    placeholder they do not name is refused; None keeps placeholders as they are.
     """
     name = str(path)
     if path.is_dir():
-        return _load_folder(path.resolve(), path, limits)
+        return _load_folder(path.resolve(), path, limits, placeholders)
     if path.is_file() and path.suffix.lower() == ".zip":
         try:
             extracted = extract_zip(path, cache_dir, limits)
@@ -74,7 +105,7 @@ def load_bundle(path: Path, cache_dir: Path, limits: Limits = DEFAULT_LIMITS) ->
             raise BundleError(name, str(exc)) from None
         except OSError as exc:
             raise BundleError(name, f"cannot be extracted ({exc.strerror or exc})") from None
-        return _load_folder(_zip_root(extracted), path, limits)
+        return _load_folder(_zip_root(extracted), path, limits, placeholders)
     if not path.exists():
         raise BundleError(name, "does not exist")
     raise BundleError(name, "is neither a folder nor a .zip file")
@@ -112,7 +143,9 @@ def _zip_root(extracted: Path) -> Path:
     return extracted
 
 
-def _load_folder(root: Path, source: Path, limits: Limits) -> LessonBundle:
+def _load_folder(
+    root: Path, source: Path, limits: Limits, placeholders: Mapping[str, str] | None
+) -> LessonBundle:
     name = str(source)
     _check_tree(root, name, limits)
     lesson_file = root / LESSON_FILE
@@ -121,7 +154,8 @@ def _load_folder(root: Path, source: Path, limits: Limits) -> LessonBundle:
     obj = _read_json(lesson_file, name)
     where = name
     _refuse_unknown(obj, _LESSON_FIELDS, where)
-    entry = _entry(root, obj, where)
+    external, quiz = _external(obj, where, placeholders)
+    entry = None if external is not None else _entry(root, obj, where)
     try:
         settings = LessonSettings.from_json({k: v for k, v in obj.items() if k in _SETTINGS})
     except JournalError as exc:
@@ -142,7 +176,28 @@ def _load_folder(root: Path, source: Path, limits: Limits) -> LessonBundle:
     description = obj.get("description", "")
     if not isinstance(description, str):
         raise BundleError(where, "'description' in lesson.json must be text")
-    return LessonBundle(lesson, course, root, entry, source, description)
+    reports = external is not None and external.reports_answers
+    if 0 < len(quiz) < lesson.settings.min_questions and not reports:
+        raise BundleError(where, f"'checkQuiz' has {len(quiz)} questions but 'minQuestions' "
+                                 f"is {lesson.settings.min_questions}, so the lesson could "
+                                 "never be mastered")
+    return LessonBundle(lesson, course, root, entry, source, description, external, quiz)
+
+
+def _external(
+    obj: dict[str, Any], where: str, placeholders: Mapping[str, str] | None
+) -> tuple[ExternalLessonSpec | None, tuple[QuizQuestion, ...]]:
+    """The ``external`` declaration and the ``checkQuiz`` (only for external lessons)."""
+    if "external" not in obj:
+        if "checkQuiz" in obj:
+            raise BundleError(where, "'checkQuiz' is only for a lesson in another application "
+                                     "('external'); a lesson page asks its own questions")
+        return None, ()
+    if "entry" in obj:
+        raise BundleError(where, "a lesson with 'external' has no entry page: remove 'entry'")
+    external = parse_external(obj["external"], where, placeholders)
+    quiz = parse_check_quiz(obj["checkQuiz"], where) if "checkQuiz" in obj else ()
+    return external, quiz
 
 
 def _course_for(source: Path, lesson: Lesson, obj: dict[str, Any], where: str) -> Course:

@@ -9,6 +9,7 @@ used is recorded in ``Library.errors`` and the others still load.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +36,20 @@ class Library:
     errors: list[BundleError] = field(default_factory=list)
 
 
-def load_library(folders: list[Path], cache_dir: Path, limits: Limits = DEFAULT_LIMITS) -> Library:
+def load_library(
+    folders: list[Path],
+    cache_dir: Path,
+    limits: Limits = DEFAULT_LIMITS,
+    placeholders: Mapping[str, str] | None = None,
+) -> Library:
     """Read every course folder under each of ``folders`` (in name order).
 
     Refused bundles go to ``errors``; so does a lesson whose id, or whose order within its
     course, is already taken (the first one found keeps it), and a lesson whose course is
-    described differently by an earlier bundle.
+    described differently by an earlier bundle. ``placeholders`` fill external lessons'
+    urls (``load_bundle``).
     """
-    collector = _Collector()
+    collector = _Collector(placeholders)
     for folder in folders:
         if not folder.is_dir():
             collector.refuse(BundleError(str(folder), "lesson folder does not exist"))
@@ -82,7 +89,8 @@ def _entries(folder: Path) -> list[Path]:
 class _Collector:
     """Accumulates bundles, refusing those that clash with what is already loaded."""
 
-    def __init__(self) -> None:
+    def __init__(self, placeholders: Mapping[str, str] | None = None) -> None:
+        self.placeholders = placeholders
         self.bundles: dict[str, LessonBundle] = {}
         self.courses: dict[str, Course] = {}
         self.orders: dict[tuple[str, int], str] = {}
@@ -94,7 +102,7 @@ class _Collector:
 
     def load(self, path: Path, cache_dir: Path, limits: Limits) -> None:
         try:
-            bundle = load_bundle(path, cache_dir, limits)
+            bundle = load_bundle(path, cache_dir, limits, self.placeholders)
             self._check_clashes(bundle)
         except BundleError as exc:
             self.refuse(exc)

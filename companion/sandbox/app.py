@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from companion.sandbox import caliper, gradebook, lti, oneroster
+from companion.sandbox import caliper, demo_pages, gradebook, lti, oneroster
 from companion.sandbox.auth import TokenError
 from companion.sandbox.faults import Decision, Fault, drop_connection
 from companion.sandbox.state import SandboxState
@@ -167,4 +167,5 @@ def build_app(state: SandboxState) -> ASGIApp:
     routes = [_token_route(state), *caliper.routes(state), *oneroster.routes(state.roster),
               *gradebook.routes(state.gradebook, state.roster), *_admin_routes(state)]
     routes += lti.routes(state)  # the LTI 1.3 platform and OpenID provider (lti.py)
+    routes += demo_pages.routes()  # reading pages for the demo's browser lesson
     return SandboxMiddleware(Starlette(routes=routes), state)

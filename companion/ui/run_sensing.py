@@ -4,6 +4,13 @@ Input: the Qt event filter first, then the OS idle time (``pick_input``); with n
 all, an empty ``FallbackInput`` so that the run records sensing unavailable. Lock:
 ``pick_lock``. Focus: the window's own focus plus the foreground application's name
 (``pick_foreground``), or just the window's focus where the foreground cannot be seen.
+
+A lesson in another application (``open(external=...)``) is followed in the foreground
+instead: focus is ``ExternalLessonFocus`` (a matching window in front), plus the session
+window itself only while ``count_own_window(True)`` (the check quiz is showing); input is
+the OS idle time alone, since the Qt filter cannot see input in another application. Where
+the foreground cannot be seen, the run records sensing unavailable (unknown time, never
+active) except while our own window counts, and ``foreground_problem`` says why.
 The pickers are parameters so tests drive this with fakes (no display, D-Bus or pynput).
 """
 
@@ -16,7 +23,12 @@ from typing import Any
 
 from companion.core.clock import Clock
 from companion.core.sampler import Observation
-from companion.system.external import ForegroundReader, FrontAppFocus
+from companion.system.external import (
+    ExternalLesson,
+    ExternalLessonFocus,
+    ForegroundReader,
+    FrontAppFocus,
+)
 from companion.system.select import (
     FallbackInput,
     SensingUnavailable,
@@ -39,14 +51,33 @@ class Pickers:
     foreground: Callable[[], ForegroundReader] = pick_foreground
 
 
-def fixed_pickers(input_source: InputSource, lock: LockSource) -> Pickers:
-    """Pickers that hand out the given sources (tests, and ``Shell``'s injected fakes)."""
+def fixed_pickers(input_source: InputSource, lock: LockSource,
+                  foreground: ForegroundReader | None = None) -> Pickers:
+    """Pickers that hand out the given sources (tests, and ``Shell``'s injected fakes);
+    without ``foreground`` the foreground cannot be seen."""
 
     def no_foreground() -> ForegroundReader:
         raise SensingUnavailable("injected sources: no foreground reader")
 
     return Pickers(input=lambda _clock, _first: FallbackInput([input_source]),
-                   lock=lambda: lock, foreground=no_foreground)
+                   lock=lambda: lock,
+                   foreground=no_foreground if foreground is None else lambda: foreground)
+
+
+class OwnWindowFocus(FocusSource):
+    """The session window's focus, counted only while ``counting`` (the check quiz shows)."""
+
+    def __init__(self, inner: FocusSource) -> None:
+        self.inner = inner
+        self.counting = False
+
+    def focused(self) -> bool:
+        """Whether our window is in front while it counts."""
+        return self.counting and self.inner.focused()
+
+    def front_app(self) -> str | None:
+        """``inner``'s answer."""
+        return self.inner.front_app()
 
 
 class RunSensing:
@@ -59,16 +90,21 @@ class RunSensing:
         self.window_focus = window_focus
         self.pickers = pickers or Pickers()
         self.current: SessionSensing | None = None
+        self.own_window = OwnWindowFocus(window_focus)
+        self.foreground_problem: str | None = None  # why an external lesson can't be followed
         self._reader: ForegroundReader | None = None
 
-    def open(self) -> SessionSensing:
-        """Choose the sources for a run that starts now (closing any left open)."""
+    def count_own_window(self, counting: bool) -> None:
+        """Whether the session window counts as the lesson (the check quiz is showing)."""
+        self.own_window.counting = counting
+
+    def open(self, external: ExternalLesson | None = None) -> SessionSensing:
+        """Choose the sources for a run that starts now (closing any left open); for a lesson
+        in another application, follow its window (``external``)."""
         self.close()
-        try:
-            chain = self.pickers.input(self.clock, [self.qt_input])
-        except SensingUnavailable as exc:
-            log.warning("no input sensing for this run: %s", exc)
-            chain = FallbackInput([])
+        if external is not None:
+            return self._open_external(external)
+        chain = self._input([self.qt_input])
         lock = self.pickers.lock()
         focus: FocusSource = self.window_focus
         # Qt always knows whether our own window is active: focus is always available; the
@@ -81,7 +117,31 @@ class RunSensing:
         else:
             self._reader = reader
             focus = FrontAppFocus(self.window_focus, reader)
-        sensing = SessionSensing(chain, focus, lock, focus_available=focus_available)
+        return self._use(SessionSensing(chain, focus, lock, focus_available=focus_available))
+
+    def _open_external(self, external: ExternalLesson) -> SessionSensing:
+        chain = self._input([])  # OS idle time: input in the other application counts
+        lock = self.pickers.lock()
+        try:
+            reader = self.pickers.foreground()
+        except SensingUnavailable as exc:
+            log.warning("foreground not visible, time in the lesson is unknown: %s", exc)
+            self.foreground_problem = str(exc)
+            own = self.own_window
+            return self._use(SessionSensing(chain, own, lock,
+                                            focus_available=lambda: own.counting))
+        self._reader = reader
+        focus = ExternalLessonFocus(reader, external, also=self.own_window)
+        return self._use(SessionSensing(chain, focus, lock, focus_available=reader.available))
+
+    def _input(self, first: Sequence[InputSource]) -> FallbackInput:
+        try:
+            return self.pickers.input(self.clock, first)
+        except SensingUnavailable as exc:
+            log.warning("no input sensing for this run: %s", exc)
+            return FallbackInput([])
+
+    def _use(self, sensing: SessionSensing) -> SessionSensing:
         self.current = sensing
         log.info("run sensing: %s", sensing.describe())
         return sensing
@@ -94,6 +154,8 @@ class RunSensing:
     def close(self) -> None:
         """Close the run's OS sources (the Qt filter and the window focus stay)."""
         sensing, self.current = self.current, None
+        self.own_window.counting = False
+        self.foreground_problem = None
         if sensing is not None:
             for source in getattr(sensing.input, "sources", []):
                 if source is not self.qt_input:

@@ -187,6 +187,24 @@ def make_window(display: Any, app: str, title: str) -> Any:
     return window
 
 
+def activating(display: Any, window: Any, is_front: Callable[[], bool]) -> Callable[[], bool]:
+    """A wait condition that asks the window manager to activate ``window`` until it is
+    in front: a new window's focus is not left to the window manager's timing."""
+
+    def condition() -> bool:
+        if is_front():
+            return True
+        activate(display, window)
+        return False
+
+    return condition
+
+
+def _title(reader: Any) -> str:
+    front = reader.front()
+    return "" if front is None else str(front.title)
+
+
 def activate(display: Any, window: Any) -> None:
     """Ask the window manager to activate ``window`` (EWMH client message, as a pager)."""
     from Xlib.protocol import event
@@ -369,7 +387,8 @@ def test_foreground_follows_real_window_changes_into_focus_lines(
     reader = foreground_x11.open_source(window_manager)
     try:
         lesson_window = make_window(xclient, "LessonApp", "Fractions — level 2")
-        wait_for(lambda: _app(reader) == "LessonApp", "the lesson window to be active")
+        wait_for(activating(xclient, lesson_window, lambda: _app(reader) == "LessonApp"),
+                 "the lesson window to be active")
         front = reader.front()
         assert front is not None
         assert front.title == "Fractions — level 2"
@@ -387,13 +406,14 @@ def test_foreground_follows_real_window_changes_into_focus_lines(
         assert sampler.tick(clock.monotonic_ms(), sensing.observe()) == []
 
         other = make_window(xclient, "Distraction", "cat videos")
-        wait_for(lambda: _app(reader) == "Distraction", "the other window to be active")
+        wait_for(activating(xclient, other, lambda: _app(reader) == "Distraction"),
+                 "the other window to be active")
         clock.advance(1000)
         lines = sampler.tick(clock.monotonic_ms(), sensing.observe())
         assert lines == [Line(2000, "focus", focused=False, app="Distraction")]
 
-        activate(xclient, lesson_window)
-        wait_for(lambda: _app(reader) == "LessonApp", "the lesson window to come back")
+        wait_for(activating(xclient, lesson_window, lambda: _app(reader) == "LessonApp"),
+                 "the lesson window to come back")
         clock.advance(1000)
         lines = sampler.tick(clock.monotonic_ms(), sensing.observe())
         assert lines == [Line(3000, "focus", focused=True)]
@@ -413,13 +433,13 @@ def test_title_pattern_matches_the_browser_tab_of_a_web_lesson(
     try:
         tab = make_window(xclient, "Browser", "Fractions | Khan Academy — Browser")
         wait_for(
-            lambda: reader.front() is not None and "Khan" in reader.front().title,  # type: ignore[union-attr]
+            activating(xclient, tab, lambda: "Khan" in _title(reader)),
             "the browser window to be active",
         )
         assert focus.focused()
         other_tab = make_window(xclient, "Browser", "Video games — Browser")
         wait_for(
-            lambda: reader.front() is not None and "games" in reader.front().title,  # type: ignore[union-attr]
+            activating(xclient, other_tab, lambda: "games" in _title(reader)),
             "the other tab to be active",
         )
         assert not focus.focused()
