@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from companion.content import QuizQuestion
+from companion.content.external import QUIZ_CHOICES
 from companion.ui.styles import make_heading, set_role
 
 INTRO = ("A few quick questions check what you learned. Choose an answer with the arrow "
@@ -65,7 +66,11 @@ class CheckQuiz(QWidget):
         self.box_layout.addWidget(self.question)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
-        self.radios: list[QRadioButton] = []
+        self.radios: list[QRadioButton] = []  # one per choice of the question showing
+        self._pool = [QRadioButton("") for _ in range(QUIZ_CHOICES[1])]
+        for number, radio in enumerate(self._pool):
+            self.group.addButton(radio, number)
+            self.box_layout.addWidget(radio)
         self.answer_button = QPushButton("Answer")
         self.answer_button.setAccessibleName("Answer this question")
         self.answer_button.setEnabled(False)
@@ -117,7 +122,7 @@ class CheckQuiz(QWidget):
         else:
             self._show_question()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """Return or Enter answers the question (when a choice is selected)."""
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
                 self.answer_button.isEnabled():
@@ -136,16 +141,17 @@ class CheckQuiz(QWidget):
         self.box.setTitle(f"Question {self.index + 1}")
         self.box.setAccessibleName(question.question)
         self.question.setText(question.question)
-        for radio in self.radios:
-            self.group.removeButton(radio)
-            self.box_layout.removeWidget(radio)
-            radio.deleteLater()
-        self.radios = []
-        for number, text in enumerate(question.choices):
-            radio = QRadioButton(text)
+        self.group.setExclusive(False)  # an exclusive group cannot clear its choice
+        for radio in self._pool:
+            radio.setChecked(False)
+        self.group.setExclusive(True)
+        count = len(question.choices)
+        for radio, text in zip(self._pool, question.choices, strict=False):
+            radio.setText(text)
             radio.setAccessibleName(text)
-            self.group.addButton(radio, number)
-            self.box_layout.addWidget(radio)
-            self.radios.append(radio)
+        for number, radio in enumerate(self._pool):
+            radio.setVisible(number < count)
+            radio.setEnabled(number < count)
+        self.radios = self._pool[:count]
         self.answer_button.setEnabled(False)
         self.radios[0].setFocus()

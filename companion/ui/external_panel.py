@@ -24,7 +24,8 @@ from companion.ui.styles import make_heading, repolish, set_role
 
 NO_XP = ("This lesson has no questions to check what you learned, so it earns no XP. "
          "Your focused time is still recorded.")
-QUIZ_NEXT = "When you have finished, come back here and press \u201cI'm done\u201d for a short quiz."
+QUIZ_NEXT = ("When you have finished, come back here and press \u201cI'm done\u201d "
+             "for a short quiz.")
 NO_QUIZ_NEXT = "When you have finished, come back here and press \u201cI'm done\u201d."
 
 

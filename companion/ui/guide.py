@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from companion.core.pins import valid_pin
 from companion.ui.signin import pin_change_message, pin_field
-from companion.ui.styles import make_heading, set_role
+from companion.ui.styles import activate_on_enter, chain_tab_order, make_heading, set_role
 
 REPORT_COLUMNS = ("Student", "Lessons", "Focused minutes", "XP", "Accuracy")
 NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -76,6 +76,7 @@ class GuideWidget(QWidget):
         self.report.setAlternatingRowColors(True)
         self.report.setShowGrid(False)
         self.report.verticalHeader().setVisible(False)
+        self.report.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         header = self.report.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(len(REPORT_COLUMNS)):
@@ -109,7 +110,11 @@ class GuideWidget(QWidget):
         self.sync_button.setAccessibleName("Sync now")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
+        activate_on_enter(self.set_pin_button, self.sync_button, self.sign_out_button)
         self._build_layout(pin_box)
+        chain_tab_order(self.report, self.class_combo, self.student_combo, self.new_pin_edit,
+                        self.guide_pin_edit, self.set_pin_button, self.sync_button,
+                        self.sign_out_button)
         self._connect_signals()
 
     def _build_layout(self, pin_box: QGroupBox) -> None:
@@ -141,6 +146,7 @@ class GuideWidget(QWidget):
     def _connect_signals(self) -> None:
         self.class_combo.currentIndexChanged.connect(self.on_class_changed)
         self.set_pin_button.clicked.connect(self.on_set_pin)
+        self.guide_pin_edit.returnPressed.connect(self.on_set_pin)
         self.sync_button.clicked.connect(self.sync_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
 
@@ -181,7 +187,8 @@ class GuideWidget(QWidget):
         if class_id is None:
             return
         for student in self.services.signin.students(class_id):
-            self.student_combo.addItem(student.display_name, student.id)
+            if getattr(student, "can_sign_in", True):  # a turned-off account takes no PIN
+                self.student_combo.addItem(student.display_name, student.id)
 
     def on_set_pin(self) -> None:
         student_id = self.student_combo.currentData()

@@ -35,7 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from companion.ui import styles
-from companion.ui.styles import make_heading, repolish, scaled_font, set_role
+from companion.ui.styles import (
+    activate_on_enter,
+    chain_tab_order,
+    make_heading,
+    repolish,
+    scaled_font,
+    set_role,
+)
 
 STATE_WORDS = {"locked": "Locked", "open": "Open", "mastered": "Mastered ✓"}
 
@@ -266,8 +273,8 @@ class LibraryWidget(QWidget):
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
         self._build_layout(intro)
-        QWidget.setTabOrder(self.tree, self.open_button)
-        QWidget.setTabOrder(self.open_button, self.sign_out_button)
+        activate_on_enter(self.open_button, self.sign_out_button)
+        chain_tab_order(self.tree, self.open_button, self.sign_out_button)
         self._set_hint("")
         self._connect_signals()
 

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._student_web: Any = None
         self.session: Any = None  # SessionWidget, built on first use
         self.run_sensing: Any = None  # RunSensing, set by the shell with the controller
+        self.launcher: Any = None  # starts lessons in other applications (None: the default)
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -248,7 +249,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             from companion.ui.session_window import SessionWidget
 
-            self.session = SessionWidget(self.services.controller, sensing=self.run_sensing)
+            self.session = SessionWidget(self.services.controller, sensing=self.run_sensing,
+                                         launcher=self.launcher)
             self.stack.addWidget(self.session)
             self.session.finished.connect(self.on_session_finished)
             self.session.abandoned.connect(self.on_session_abandoned)

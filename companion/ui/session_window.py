@@ -1,6 +1,13 @@
 """The session window: the lesson page under a slim header (title, focused time, state,
 accuracy). A 1 s QTimer drives ``SessionController.tick()``.
 
+A lesson in another application (``bundle.external``) shows the ``ExternalPanel`` instead of
+the page: the lesson is started with the injected ``launcher`` (``launch`` by default) and
+followed in the foreground (``RunSensing.open(external)``); "I'm done" asks the lesson's
+``CheckQuiz`` here (its answers go to the controller, and the session window counts as the
+lesson meanwhile), then completes the run. A lesson that cannot be started ends at once as
+not completed, the summary saying why.
+
 This module imports Qt WebEngine; import it only when a lesson opens.
 
 Signals:
@@ -11,6 +18,8 @@ Signals:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +27,22 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 from shiboken6 import Shiboken
 
+from companion.system.external import ExternalLesson, LaunchFailed, launch
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
+from companion.ui.check_quiz import CheckQuiz
+from companion.ui.external_panel import ExternalPanel, to_external_lesson
 
 if TYPE_CHECKING:
     from companion.ui.run_sensing import RunSensing
@@ -37,6 +57,8 @@ STATE_WORDS = {
     "off-task": "Off task",
     "unknown": "Not sure",
 }
+NOTHING_CHECKED = ("Nothing checked what you learned in this lesson (it has no check quiz), "
+                   "so it earns 0 XP. Your focused time is still recorded.")
 
 
 def clock_text(seconds: int) -> str:
@@ -87,10 +109,15 @@ class SessionWidget(QWidget):
     abandoned = Signal(object)
 
     def __init__(self, controller: Any, parent: QWidget | None = None,
-                 sensing: RunSensing | None = None) -> None:
+                 sensing: RunSensing | None = None,
+                 launcher: Callable[[ExternalLesson], object] | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.sensing = sensing  # the run's OS sensing, opened per run (None: the controller's)
+        self.launcher = launcher or launch  # starts a lesson in another application
+        self.bundle: Any = None  # the open lesson's bundle
+        self.external: ExternalLesson | None = None  # set while such a lesson is open
+        self._launch_failure: Any = None  # the summary of a run that could not start
         self.bridge = LessonBridge(self)
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
@@ -124,11 +151,16 @@ class SessionWidget(QWidget):
         header.addWidget(self.quit_button)
         self.view = QWebEngineView()
         self.view.setAccessibleName("Lesson content")
+        self.panel = ExternalPanel()
+        self.quiz = CheckQuiz()
+        self.content = QStackedWidget()
+        for part in (self.view, self.panel, self.quiz):
+            self.content.addWidget(part)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header_bar)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.content, 1)
         self.student_web: StudentWeb | None = None
         self._blank: QWebEnginePage | None = None
         self.confirm_quit = self._ask_quit
@@ -136,10 +168,14 @@ class SessionWidget(QWidget):
 
     def _connect_signals(self) -> None:
         self.timer.timeout.connect(self.on_tick)
-        self.bridge.answered.connect(self.on_answered)
+        self.bridge.answered.connect(self.on_page_answered)
         self.bridge.media_changed.connect(self.on_media_changed)
-        self.bridge.completed.connect(self.on_completed)
+        self.bridge.completed.connect(self.on_page_completed)
         self.quit_button.clicked.connect(self.on_quit_clicked)
+        self.panel.reopen_requested.connect(self.on_reopen_requested)
+        self.panel.done_requested.connect(self.on_done_requested)
+        self.quiz.answered.connect(self.on_answered)
+        self.quiz.finished.connect(self.on_completed)
 
     @property
     def running(self) -> bool:
@@ -147,11 +183,25 @@ class SessionWidget(QWidget):
         return self.controller.run is not None
 
     def open_lesson(self, student_web: StudentWeb, student_id: str, bundle: Any) -> Any:
-        """Start the run (LessonLocked / RunAlreadyOpen propagate) and load the page."""
+        """Start the run (LessonLocked / RunAlreadyOpen propagate) and load the page, or
+        start the lesson's application."""
         handle = self.controller.start(student_id, bundle.lesson.id)
+        self.bundle = bundle
+        self.external = None
+        failure: str | None = None
+        if bundle.external is not None:
+            try:
+                self.external = to_external_lesson(bundle.external)
+            except LaunchFailed as exc:
+                failure = str(exc)
         if self.sensing is not None:
-            self.sensing.open()
+            self.sensing.open(self.external)
         self.controller.tick()  # the first observation at t=0
+        self.title.setText(bundle.lesson.title)
+        if bundle.external is not None:
+            self._open_external(bundle, failure)
+            return handle
+        self.content.setCurrentWidget(self.view)
         self.student_web = student_web
         page = student_web.page
         assert page is not None
@@ -159,11 +209,32 @@ class SessionWidget(QWidget):
         if self.view.page() is not page:
             self.view.setPage(page)
         entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
-        self.title.setText(bundle.lesson.title)
         self._show_live(self.controller.live())
         self.view.load(web.lesson_url(bundle.lesson.id, entry))
         self.timer.start()
         return handle
+
+    def _open_external(self, bundle: Any, failure: str | None) -> None:
+        """Show the panel and start the lesson's application (or end the run at once)."""
+        self.content.setCurrentWidget(self.panel)
+        problem = None if self.sensing is None else self.sensing.foreground_problem
+        self.panel.show_lesson(bundle.external, bool(bundle.check_quiz), bundle.earns_no_xp,
+                               problem)
+        self._show_live(self.controller.live())
+        try:
+            if self.external is None:
+                raise LaunchFailed(failure or "the lesson names nothing to start")
+            self.launcher(self.external)
+        except LaunchFailed as exc:
+            log.warning("lesson %s could not be started: %s", bundle.lesson.id, exc)
+            summary = self.controller.quit()
+            self._close_sensing()
+            self._launch_failure = replace(
+                summary, reason=f"The lesson could not be opened: {exc}. Nothing was counted; "
+                                "ask your guide for help.")
+            QTimer.singleShot(0, self.on_launch_failed)  # after the window shows the run
+            return
+        self.timer.start()
 
     def detach(self) -> None:
         """Let go of the student's page (before it is disposed at sign-out)."""
@@ -187,6 +258,14 @@ class SessionWidget(QWidget):
             self._close_sensing()
             self.abandoned.emit(result.summary)
 
+    def on_page_answered(self, item: str, correct: bool) -> None:
+        if self.external is None:  # a page left behind cannot answer for another lesson
+            self.on_answered(item, correct)
+
+    def on_page_completed(self) -> None:
+        if self.external is None:
+            self.on_completed()
+
     def on_answered(self, item: str, correct: bool) -> None:
         if not self.running:
             return
@@ -198,7 +277,7 @@ class SessionWidget(QWidget):
         self._show_live(self.controller.live())
 
     def on_media_changed(self, playing: bool) -> None:
-        if self.running:
+        if self.running and self.external is None:
             self.controller.media(playing)
 
     def on_completed(self) -> None:
@@ -207,7 +286,37 @@ class SessionWidget(QWidget):
         self.timer.stop()
         summary = self.controller.complete()
         self._close_sensing()
+        if self.external is not None and summary.questions == 0 and summary.completed:
+            summary = replace(summary, reason=NOTHING_CHECKED)
         self.finished.emit(summary)
+
+    def on_done_requested(self) -> None:
+        """The "I'm done" button: the check quiz here, or (with none) the end of the run."""
+        if not self.running:
+            return
+        questions = self.bundle.check_quiz if self.bundle is not None else ()
+        if not questions:
+            self.on_completed()
+            return
+        if self.sensing is not None:
+            self.sensing.count_own_window(True)  # answering here is part of the lesson
+        self.content.setCurrentWidget(self.quiz)
+        self.quiz.start(questions)  # shown first, so that its first choice takes the focus
+
+    def on_reopen_requested(self) -> None:
+        if not self.running or self.external is None:
+            return
+        try:
+            self.launcher(self.external)
+        except LaunchFailed as exc:
+            self.panel.show_problem(f"It could not be opened again: {exc}")
+        else:
+            self.panel.show_problem("")
+
+    def on_launch_failed(self) -> None:
+        summary, self._launch_failure = self._launch_failure, None
+        if summary is not None:
+            self.finished.emit(summary)
 
     def on_quit_clicked(self) -> None:
         if not self.running or not self.confirm_quit():

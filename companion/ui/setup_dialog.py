@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from companion.core.pins import valid_pin
 from companion.ui.setup_flow import PulledRoster, School, SetupFlow
 from companion.ui.signin import pin_field
+from companion.ui.styles import chain_tab_order, set_role
 from companion.ui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class SetupDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._connect_signals()
+        self._go(CREDENTIALS_PAGE)
 
     # --- pages ------------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ class SetupDialog(QDialog):
         self.secret.setAccessibleName("Client secret")
         self.check_button = QPushButton("Check and continue")
         self.check_button.setAccessibleName("Check the credentials")
-        self.check_button.setDefault(True)
+        set_role(self.check_button, "primary")
         form = QFormLayout(page)
         form.addRow("Environment", self.env_label)
         form.addRow("Client id", self.client_id)
@@ -138,7 +140,6 @@ class SetupDialog(QDialog):
 
     def _connect_signals(self) -> None:
         self.check_button.clicked.connect(self.on_check_clicked)
-        self.secret.returnPressed.connect(self.on_check_clicked)
         self.pull_button.clicked.connect(self.on_pull_clicked)
         self.finish_button.clicked.connect(self.on_finish_clicked)
         self.buttons.rejected.connect(self.reject)
@@ -190,6 +191,8 @@ class SetupDialog(QDialog):
                 field.setEnabled(False)
             self.guides_form.addRow(guide.display_name, field)
             self.guide_pins[guide.id] = field
+        # the PIN fields are made after the Finish button: put them before it for Tab
+        chain_tab_order(self.class_list, *self.guide_pins.values(), self.finish_button)
         self.message.setText(f"Pulled {pulled.records} roster records.")
         self._go(CLASSES_PAGE)
 
@@ -261,6 +264,12 @@ class SetupDialog(QDialog):
 
     def _go(self, page: int) -> None:
         self.pages.setCurrentIndex(page)
+        first, action = {CREDENTIALS_PAGE: (self.client_id, self.check_button),
+                         SCHOOL_PAGE: (self.school_combo, self.pull_button),
+                         CLASSES_PAGE: (self.class_list, self.finish_button)}[page]
+        # Enter in a field presses the page's own button (set once the dialog owns it)
+        action.setDefault(True)
+        first.setFocus()
         self.page_changed.emit(page)
 
 

@@ -66,6 +66,8 @@ class Shell(QObject):
         input_source: Any = None,
         focus_source: Any = None,
         lock_source: Any = None,
+        foreground: Any = None,
+        launch_lesson: Callable[[Any], object] | None = None,
         single_instance: bool = True,
         tray: bool = True,
         launch_port: int | None = DEFAULT_LAUNCH_PORT,
@@ -85,6 +87,8 @@ class Shell(QObject):
         self._input = input_source
         self._focus = focus_source
         self._lock = lock_source
+        self._foreground = foreground  # a ForegroundReader (tests); None: the OS's own
+        self._launch_lesson = launch_lesson  # starts external lessons; None: system launch
         self._single = single_instance
         self._tray_wanted = tray
         self._start_sync = start_sync
@@ -216,6 +220,7 @@ class Shell(QObject):
         assert self.services is not None and self.window is not None
         sensing = self._run_sensing()
         self.window.run_sensing = sensing
+        self.window.launcher = self._launch_lesson
         controller = SessionController(
             rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input,
             sensing.window_focus, NoLockSensing(), observe=sensing.observe,
@@ -262,9 +267,12 @@ class Shell(QObject):
         if injected:
             from companion.system.sensing import NoLockSensing
 
-            pickers = fixed_pickers(self._input, self._lock or NoLockSensing())
+            pickers = fixed_pickers(self._input, self._lock or NoLockSensing(), self._foreground)
         else:
             pickers = Pickers()
+            if self._foreground is not None:
+                reader = self._foreground
+                pickers.foreground = lambda: reader
         return RunSensing(self.clock, self._input, focus, pickers)
 
     def on_boot_failed(self, exc: object) -> None:
@@ -308,10 +316,7 @@ class Shell(QObject):
         self.tray = Tray.create(self)
         if self.tray is None:
             return
-        self.tray.open_requested.connect(self.window.bring_forward)
-        self.tray.sync_requested.connect(self.window.on_sync_requested)
-        self.tray.guide_requested.connect(self.window.on_guide_requested)
-        self.tray.quit_requested.connect(self.app.quit)
+        self.tray.attach(self.window, self.app.quit)
         self.tray.setup_requested.connect(self.on_setup_requested)
         self.tray.setup_action.setVisible(not self.runtime.demo)
         if self.sync_bridge is not None:

@@ -1,5 +1,10 @@
 """The sign-in screen: class → a grid of the students' names → PIN, on the cached roster.
 
+Keyboard: arrows and Enter choose a class; arrows move through the name grid (up and down
+by a row) and Enter picks a name; Enter in the PIN field signs in; Escape goes back a page.
+A student who cannot sign in (turned off in the roster) keeps a greyed-out button that says
+so in words, not only in a tooltip.
+
 A student's first PIN on this computer needs a guide's PIN; that form appears when the
 service answers "needs_pin". "Sign in as guide" lists the roster's teachers.
 
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -35,11 +41,23 @@ from PySide6.QtWidgets import (
 
 from companion.core.pins import valid_pin
 from companion.ui.pin_text import display_name, pin_change_message, pin_field, result_message
-from companion.ui.styles import make_heading
+from companion.ui.styles import activate_on_enter, chain_tab_order, make_heading, set_role
 
 __all__ = ["SignInWidget", "display_name", "pin_change_message", "pin_field", "result_message"]
 
 GRID_COLUMNS = 4
+TURNED_OFF = "turned off — ask a guide"
+# arrow key → (step through the grid, in columns)
+GRID_STEPS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
+              Qt.Key.Key_Up: -GRID_COLUMNS, Qt.Key.Key_Down: GRID_COLUMNS}
+
+
+def name_button_text(user: Any) -> str:
+    """A name button's text: the name, and on a second line why it cannot be used."""
+    name = display_name(user)
+    if getattr(user, "can_sign_in", True):
+        return name
+    return f"{name}\n({TURNED_OFF})"
 
 
 class SignInWidget(QWidget):
@@ -97,6 +115,8 @@ class SignInWidget(QWidget):
         layout.addWidget(self.class_status)
         layout.addLayout(buttons)
         self.stack.addWidget(page)
+        activate_on_enter(self.guide_button, self.timeback_button)
+        chain_tab_order(self.class_list, self.timeback_button, self.guide_button)
 
     def _build_names_page(self) -> None:
         page = QWidget()
@@ -109,8 +129,11 @@ class SignInWidget(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.names_grid_host)
+        scroll.setAccessibleName("Names")
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the names take the focus, not it
         self.names_back = QPushButton("Back to classes")
         self.names_back.setAccessibleName("Back to classes")
+        activate_on_enter(self.names_back)
         layout = QVBoxLayout(page)
         layout.addWidget(self.names_title)
         layout.addWidget(scroll, 1)
@@ -125,6 +148,7 @@ class SignInWidget(QWidget):
         self.pin_button = QPushButton("Sign in")
         self.pin_button.setAccessibleName("Sign in")
         self.pin_button.setDefault(True)
+        set_role(self.pin_button, "primary")
         self.error_label = QLabel("")
         self.error_label.setObjectName("error_label")
         self.error_label.setWordWrap(True)
@@ -160,12 +184,10 @@ class SignInWidget(QWidget):
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.stack.addWidget(page)
-        QWidget.setTabOrder(self.pin_edit, self.pin_button)
-        QWidget.setTabOrder(self.pin_button, self.pin_back)
-        QWidget.setTabOrder(self.pin_back, self.guide_combo)
-        QWidget.setTabOrder(self.guide_combo, self.guide_pin_edit)
-        QWidget.setTabOrder(self.guide_pin_edit, self.new_pin_edit)
-        QWidget.setTabOrder(self.new_pin_edit, self.set_pin_button)
+        activate_on_enter(self.pin_button, self.pin_back, self.set_pin_button)
+        # top to bottom, left to right, as on the screen
+        chain_tab_order(self.pin_edit, self.guide_combo, self.guide_pin_edit,
+                        self.new_pin_edit, self.set_pin_button, self.pin_back, self.pin_button)
 
     def _connect_signals(self) -> None:
         self.class_list.itemActivated.connect(self.on_class_chosen)
@@ -176,6 +198,7 @@ class SignInWidget(QWidget):
         self.pin_back.clicked.connect(self.on_pin_back)
         self.pin_button.clicked.connect(self.on_pin_submitted)
         self.pin_edit.returnPressed.connect(self.on_pin_submitted)
+        self.new_pin_edit.returnPressed.connect(self.on_set_pin)
         self.set_pin_button.clicked.connect(self.on_set_pin)
 
     # --- navigation -------------------------------------------------------------------
@@ -226,21 +249,25 @@ class SignInWidget(QWidget):
         self.names_title.setText(title)
         previous: QWidget | None = None
         for i, user in enumerate(users):
-            button = QPushButton(display_name(user))
+            button = QPushButton(name_button_text(user))
             button.setObjectName("student_button")
             button.setAccessibleName(f"Sign in as {display_name(user)}")
             button.clicked.connect(lambda _=False, u=user: self.choose_user(u))
+            activate_on_enter(button)
+            button.installEventFilter(self)
             if not getattr(user, "can_sign_in", True):
                 button.setEnabled(False)
+                button.setAccessibleName(f"{display_name(user)}: cannot sign in")
+                button.setAccessibleDescription("This account is turned off. Ask a guide.")
                 button.setToolTip("This account is turned off. Ask a guide.")
             self.names_grid.addWidget(button, i // GRID_COLUMNS, i % GRID_COLUMNS)
             if previous is not None:
                 QWidget.setTabOrder(previous, button)
             previous = button
+        if previous is not None:
+            QWidget.setTabOrder(previous, self.names_back)
         self.stack.setCurrentIndex(1)
-        buttons = self.name_buttons()
-        if buttons:
-            buttons[0].setFocus()
+        self._focus_name(None)
 
     def name_buttons(self) -> list[QPushButton]:
         """The name buttons currently shown (for tests and keyboard navigation)."""
@@ -251,6 +278,50 @@ class SignInWidget(QWidget):
             if isinstance(widget, QPushButton):
                 found.append(widget)
         return found
+
+    def _focus_name(self, user: Any) -> None:
+        """Focus ``user``'s name button (after "Back"), else the first one that works."""
+        buttons = [b for b in self.name_buttons() if b.isEnabled()]
+        wanted = None if user is None else f"Sign in as {display_name(user)}"
+        chosen = next((b for b in buttons if b.accessibleName() == wanted), None)
+        if chosen is None and buttons:
+            chosen = buttons[0]
+        (chosen or self.names_back).setFocus()
+
+    def move_in_grid(self, button: QPushButton, key: Qt.Key) -> bool:
+        """Move the focus from ``button`` by an arrow ``key`` (skipping turned-off names);
+        False if there is nowhere to go that way."""
+        buttons = self.name_buttons()
+        if button not in buttons or key not in GRID_STEPS:
+            return False
+        step = GRID_STEPS[key]
+        i = buttons.index(button) + step
+        while 0 <= i < len(buttons):
+            if buttons[i].isEnabled():
+                buttons[i].setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+            i += step
+        return False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Arrow keys on a name button move through the grid."""
+        if (event.type() == QEvent.Type.KeyPress and isinstance(watched, QPushButton)
+                and isinstance(event, QKeyEvent) and event.key() in GRID_STEPS
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            self.move_in_grid(watched, Qt.Key(event.key()))
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape goes back a page (PIN → names → classes)."""
+        if event.key() == Qt.Key.Key_Escape and self.stack.currentIndex() > 0:
+            if self.stack.currentIndex() == 2:
+                self.on_pin_back()
+            else:
+                self.show_classes()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def choose_user(self, user: Any) -> None:
         """Go to the PIN page for ``user``."""
@@ -281,7 +352,11 @@ class SignInWidget(QWidget):
         self._guide_mode = True
 
     def on_pin_back(self) -> None:
+        user = self._user
+        self._user = None
+        self.pin_edit.clear()
         self.stack.setCurrentIndex(1)
+        self._focus_name(user)
 
     def on_pin_submitted(self) -> None:
         if self._user is None:

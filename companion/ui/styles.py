@@ -15,12 +15,17 @@ other windows keep a plain look.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 TEXT_SCALE = 1.2  # the app's text is this much larger than the system font
 _BASE_PT_PROPERTY = "companion_system_pt"
+_APPLIED_PT_PROPERTY = "companion_applied_pt"  # the size the style sheet was made for
+_FOLLOWING_PROPERTY = "companion_follows_font"
+_HEADING_PROPERTY = "companion_heading"  # a heading's size factor
 
 # Palette (contrast on white in brackets).
 INK = "#1f2933"  # body text (14.7:1)
@@ -78,18 +83,16 @@ QPushButton:hover {{ background: {PRIMARY_SOFT}; }}
 QPushButton:pressed {{ background: #cddff5; }}
 QPushButton:focus {{ border: 3px solid {FOCUS}; }}
 QPushButton:disabled {{ color: {MUTED}; background: #eceff3; border: 2px dashed #9aa5b1; }}
-QPushButton:default, QPushButton[role="primary"] {{
+QPushButton[role="primary"] {{
     background: {PRIMARY}; color: #ffffff; border: 2px solid {PRIMARY};
+    font-weight: bold; font-size: {pt(1.1)}; padding: 0.5em 1.5em;
 }}
-QPushButton[role="primary"] {{ font-weight: bold; font-size: {pt(1.1)}; padding: 0.5em 1.5em; }}
-QPushButton:default:hover, QPushButton[role="primary"]:hover {{ background: {PRIMARY_HOVER}; }}
-QPushButton:default:focus, QPushButton[role="primary"]:focus {{
-    border: 3px solid {FOCUS}; background: {PRIMARY_HOVER};
-}}
+QPushButton[role="primary"]:hover {{ background: {PRIMARY_HOVER}; }}
+QPushButton[role="primary"]:focus {{ border: 3px solid {FOCUS}; background: {PRIMARY_HOVER}; }}
 
 QPushButton#student_button {{
     font-size: {pt(1.4)}; font-weight: bold; min-height: 2.4em; padding: 0.6em 0.6em;
-    background: {CARD}; border: 2px solid {LINE}; border-radius: 16px;
+    background: {CARD}; color: {INK}; border: 2px solid {LINE}; border-radius: 16px;
 }}
 QPushButton#student_button:hover {{ background: {PRIMARY_SOFT}; border-color: {PRIMARY}; }}
 QPushButton#student_button:focus {{ border: 3px solid {FOCUS}; background: {PRIMARY_SOFT}; }}
@@ -203,8 +206,27 @@ def scaled_font(base: QFont, factor: float, bold: bool = False) -> QFont:
 
 
 def make_heading(widget: QWidget, factor: float = 1.5) -> None:
-    """Show ``widget``'s text as a heading: larger and bold, relative to the app font."""
+    """Show ``widget``'s text as a heading: larger and bold, relative to the app font.
+
+    The factor is remembered on the widget, so the heading follows a later change of the
+    application font (``follow_font``)."""
+    widget.setProperty(_HEADING_PROPERTY, factor)
     widget.setFont(scaled_font(QApplication.font(), factor, bold=True))
+
+
+def chain_tab_order(*widgets: QWidget) -> None:
+    """Tab visits ``widgets`` in this order (the order they appear on the screen)."""
+    for first, second in pairwise(widgets):
+        QWidget.setTabOrder(first, second)
+
+
+def activate_on_enter(*buttons: QPushButton) -> None:
+    """Let Enter (as well as Space) press ``buttons`` when they have the keyboard focus.
+
+    Outside a dialog a focused push button ignores Enter unless it is an auto-default one.
+    """
+    for button in buttons:
+        button.setAutoDefault(True)
 
 
 def set_role(widget: QWidget, role: str) -> None:
@@ -224,7 +246,8 @@ def apply_style(app: QApplication) -> None:
     """Make the app's text ``TEXT_SCALE`` times the system font and install the style sheet.
 
     The system size is remembered on the application, so calling this again (a second
-    window, a test) does not grow the text again.
+    window, a test) does not grow the text again. Later changes of the application font
+    render the style sheet and the headings again at the new size (``follow_font``).
     """
     system_pt = app.property(_BASE_PT_PROPERTY)
     if not system_pt:
@@ -235,8 +258,29 @@ def apply_style(app: QApplication) -> None:
     font = app.font()
     base_pt = float(system_pt) * TEXT_SCALE
     font.setPointSizeF(base_pt)
+    app.setProperty(_APPLIED_PT_PROPERTY, base_pt)
     app.setFont(font)
     app.setStyleSheet(style_sheet(base_pt))
+    if not app.property(_FOLLOWING_PROPERTY):
+        app.setProperty(_FOLLOWING_PROPERTY, True)
+        app.fontChanged.connect(follow_font)
+
+
+def follow_font(font: QFont) -> None:
+    """The application font changed (a larger text setting, an accessibility tool, a
+    test): render the style sheet and the headings again at the new size."""
+    app = QApplication.instance()
+    pt = font.pointSizeF()
+    if not isinstance(app, QApplication) or pt <= 0:
+        return
+    if app.property(_APPLIED_PT_PROPERTY) == pt:
+        return
+    app.setProperty(_APPLIED_PT_PROPERTY, pt)
+    app.setStyleSheet(style_sheet(pt))
+    for widget in QApplication.allWidgets():
+        factor = widget.property(_HEADING_PROPERTY)
+        if factor:
+            widget.setFont(scaled_font(font, float(factor), bold=True))
 
 
 # --- state icons (drawn, so they need no emoji font) ----------------------------------

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from companion.ui.styles import make_heading, repolish, set_role
+from companion.ui.styles import activate_on_enter, make_heading, repolish, set_role
 
 VERDICTS = ("gate", "mastery")  # rows whose value is a yes/no badge
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -184,6 +184,7 @@ class SummaryWidget(QWidget):
         self.back_button.setAccessibleName("Back to lessons")
         self.back_button.setDefault(True)
         set_role(self.back_button, "primary")
+        activate_on_enter(self.back_button)
         self._build_layout(facts)
         self._connect_signals()
 
@@ -232,6 +233,8 @@ class SummaryWidget(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setAccessibleName("Lesson summary")
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its rows take the focus, not it
         scroll.setWidget(content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 16, 24, 20)

@@ -24,8 +24,8 @@ def describe(status: SyncStatus) -> str:
     """A short phrase for the status: up to date, N pending, offline, error."""
     if status.state == SyncState.OFFLINE:
         return f"Offline, {status.pending} waiting" if status.pending else "Offline"
-    if status.state in (SyncState.ERROR, SyncState.STOPPED) and status.reason:
-        return f"Sync problem: {status.reason}"
+    if status.state in (SyncState.ERROR, SyncState.STOPPED):
+        return f"Sync problem: {status.reason}" if status.reason else "Sync problem"
     if status.dead:
         return f"{status.dead} events need attention"
     waiting = status.pending + status.in_flight

@@ -1,4 +1,5 @@
-"""The demo course: it loads cleanly, unlocks in order, and its pages stay inside their bundles."""
+"""The demo course: it loads cleanly, unlocks in order, its pages stay inside their bundles,
+and its fifth lesson runs in the system browser on a page the sandbox serves."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from companion.content import LessonBundle, Library, demo_lessons_path, load_library
+from companion.content import (
+    ExternalLessonSpec,
+    LessonBundle,
+    Library,
+    demo_lessons_path,
+    load_library,
+)
 from companion.core.catalogue import lesson_state, unlocks_after
 
 COURSE_ID = "demo-course-1"
-DEMO_IDS = ["demo-math-drill", "demo-reading-passage", "demo-listening-bees", "demo-mastery-check"]
+PAGE_IDS = ["demo-math-drill", "demo-reading-passage", "demo-listening-bees", "demo-mastery-check"]
+BROWSER_ID = "demo-browser-reading"
+DEMO_IDS = [*PAGE_IDS, BROWSER_ID]
 URL_ATTRS = {"src", "href", "poster", "data", "action", "srcset", "formaction"}
 
 
@@ -24,14 +33,15 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     return load_library([demo_lessons_path()], tmp_path_factory.mktemp("cache"))
 
 
-def test_demo_course_loads_four_lessons_in_order(library: Library) -> None:
+def test_demo_course_loads_five_lessons_in_order(library: Library) -> None:
     assert library.errors == []
     course = library.catalogue.course(COURSE_ID)
     assert (course.title, course.grade) == ("Companion Demo Course", "05")
     lessons = library.catalogue.lessons_in_course(COURSE_ID)
     assert [lesson.id for lesson in lessons] == DEMO_IDS
-    assert [lesson.order for lesson in lessons] == [1, 2, 3, 4]
-    assert [lesson.subject for lesson in lessons] == ["Math", "Reading", "Science", "Math"]
+    assert [lesson.order for lesson in lessons] == [1, 2, 3, 4, 5]
+    assert [lesson.subject for lesson in lessons] == [
+        "Math", "Reading", "Science", "Math", "Science"]
     assert set(library.bundles) == set(DEMO_IDS)
 
 
@@ -63,12 +73,14 @@ def test_settings_are_parsed_exactly(library: Library) -> None:
         "demo-reading-passage": (300_000, 600_000, Decimal(3), ninety, 3),
         "demo-listening-bees": (120_000, 600_000, Decimal(3), ninety, 3),
         "demo-mastery-check": (90_000, 450_000, Decimal(4), ninety, 5),
+        "demo-browser-reading": (300_000, 600_000, Decimal(3), ninety, 3),
     }
 
 
 def test_entry_pages_are_inside_their_bundles(library: Library) -> None:
-    for bundle in library.bundles.values():
-        assert bundle.entry.name == "index.html"
+    for lesson_id in PAGE_IDS:
+        bundle = library.bundles[lesson_id]
+        assert bundle.entry is not None and bundle.entry.name == "index.html"
         assert bundle.entry.is_relative_to(bundle.root)
         assert bundle.root.parent == demo_lessons_path().resolve() / COURSE_ID
 
@@ -124,9 +136,15 @@ class _Page(HTMLParser):
 
 def _page(bundle: LessonBundle) -> _Page:
     page = _Page()
+    assert bundle.entry is not None
     page.feed(bundle.entry.read_text(encoding="utf-8"))
     page.close()
     return page
+
+
+def _folder(bundle: LessonBundle) -> Path:
+    assert bundle.entry is not None
+    return bundle.entry.parent
 
 
 def _inside(bundle: LessonBundle, base: Path, ref: str) -> Path:
@@ -139,13 +157,13 @@ def _inside(bundle: LessonBundle, base: Path, ref: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("lesson_id", DEMO_IDS)
+@pytest.mark.parametrize("lesson_id", PAGE_IDS)
 def test_page_references_only_files_in_its_bundle(library: Library, lesson_id: str) -> None:
     bundle = library.bundles[lesson_id]
     page = _page(bundle)
     assert page.urls, "the page links its own style and script"
     for ref in page.urls:
-        target = _inside(bundle, bundle.entry.parent, ref)
+        target = _inside(bundle, _folder(bundle), ref)
         if target.suffix == ".css":
             for css_ref in re.findall(r"url\(\s*['\"]?([^'\")]+)", target.read_text("utf-8")):
                 _inside(bundle, target.parent, css_ref)
@@ -155,12 +173,12 @@ def test_page_references_only_files_in_its_bundle(library: Library, lesson_id: s
             assert not re.search(r"https?:|//[a-z]", text.split("*/", 1)[-1], re.I), file
 
 
-@pytest.mark.parametrize("lesson_id", DEMO_IDS)
+@pytest.mark.parametrize("lesson_id", PAGE_IDS)
 def test_page_reports_answers_and_completion(library: Library, lesson_id: str) -> None:
     bundle = library.bundles[lesson_id]
     page = _page(bundle)
     code = "\n".join(
-        _inside(bundle, bundle.entry.parent, s).read_text(encoding="utf-8") for s in page.scripts
+        _inside(bundle, _folder(bundle), s).read_text(encoding="utf-8") for s in page.scripts
     )
     assert "window.companion.answer(item, correct)" in code
     assert "window.companion.complete()" in code
@@ -193,7 +211,8 @@ def test_media_lesson_has_small_media_and_reports_it(library: Library) -> None:
 
 def test_shared_files_are_identical_copies(library: Library) -> None:
     for name in ("style.css", "quiz.js"):
-        copies = {b.root.name: (b.root / name).read_bytes() for b in library.bundles.values()}
+        pages = [library.bundles[lesson_id] for lesson_id in PAGE_IDS]
+        copies = {b.root.name: (b.root / name).read_bytes() for b in pages}
         assert len(set(copies.values())) == 1, f"{name} differs between bundles: {sorted(copies)}"
 
 
@@ -209,3 +228,35 @@ def test_course_json_matches_the_sandbox_course() -> None:
 
     obj = json.loads((demo_lessons_path() / COURSE_ID / "course.json").read_text("utf-8"))
     assert (obj["id"], obj["title"]) == (DEMO_COURSE_ID, DEMO_COURSE_TITLE)
+
+
+def test_browser_lesson_opens_the_sandbox_reading_page_then_asks_its_quiz(
+    library: Library,
+) -> None:
+    from companion.sandbox.demo_pages import PAGES
+
+    bundle = library.bundles[BROWSER_ID]
+    assert bundle.entry is None
+    assert sorted(p.name for p in bundle.root.iterdir()) == ["lesson.json"]
+    # loaded without placeholders (as tools do): the url keeps "{sandbox}" until the app fills it
+    assert bundle.external == ExternalLessonSpec(
+        title_pattern="Rain Gardens", url="{sandbox}/demo/external/rain-gardens")
+    assert re.search(bundle.external.title_pattern or "", f"{PAGES['rain-gardens'].title} — "
+                     "Mozilla Firefox", re.IGNORECASE)
+    assert [q.item for q in bundle.check_quiz] == ["rain-1", "rain-2", "rain-3"]
+    assert [q.answer for q in bundle.check_quiz] == [1, 2, 0]
+    assert len(bundle.check_quiz) == bundle.lesson.settings.min_questions
+    assert not bundle.earns_no_xp
+    assert unlocks_after(library.catalogue, "demo-mastery-check") == bundle.lesson
+
+
+def test_browser_lesson_is_refused_off_the_sandbox(tmp_path: Path) -> None:
+    library = load_library([demo_lessons_path()], tmp_path, placeholders={})
+    assert list(library.bundles) == PAGE_IDS
+    assert [e.problem for e in library.errors] == [
+        "'url' in 'external' uses {sandbox}, which is filled only on the sandbox environment"]
+    filled = load_library([demo_lessons_path()], tmp_path,
+                          placeholders={"sandbox": "http://127.0.0.1:8123"})
+    external = filled.bundles[BROWSER_ID].external
+    assert external is not None
+    assert external.url == "http://127.0.0.1:8123/demo/external/rain-gardens"

@@ -97,6 +97,7 @@ def test_sync_status_words() -> None:
     assert describe(SyncStatus(state=SyncState.SENDING, pending=3, in_flight=2)) == "5 pending"
     assert describe(SyncStatus(state=SyncState.OFFLINE, pending=4)) == "Offline, 4 waiting"
     assert describe(SyncStatus(state=SyncState.ERROR, reason="403")) == "Sync problem: 403"
+    assert describe(SyncStatus(state=SyncState.ERROR, pending=2)) == "Sync problem"
 
 
 def test_single_instance_hands_a_link_to_the_running_one(qtbot: Any) -> None:
