@@ -92,6 +92,24 @@ class SessionSummary:
     next_unlocked: Lesson | None  # the lesson this mastery opens, if any
     explain: tuple[str, ...]
     reason: str | None = None  # why the run ended early (abandonment), if it did
+    # time that did not count, in ms by kind: "off-task", "idle", "away", "unknown"
+    not_counted_ms: tuple[tuple[str, int], ...] = ()
+
+
+def not_counted(classification: rules.Classification) -> tuple[tuple[str, int], ...]:
+    """The run's time that earned nothing, by kind in the student's words, largest first."""
+    kinds: dict[str, int] = {}
+    for seg in classification.segments:
+        if seg.category == "active":
+            continue
+        if seg.category == "waste":
+            kind = "off-task"
+        elif seg.category == "unknown":
+            kind = "unknown"
+        else:
+            kind = "idle" if seg.sub_type == "idle" else "away"
+        kinds[kind] = kinds.get(kind, 0) + seg.end - seg.start
+    return tuple(sorted(((k, v) for k, v in kinds.items() if v > 0), key=lambda kv: -kv[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +367,7 @@ class SessionController:
             next_unlocked=nxt,
             explain=tuple(_explain(score, nxt)),
             reason=reason,
+            not_counted_ms=not_counted(classification),
         )
 
     def _live_of(

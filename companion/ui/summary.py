@@ -61,6 +61,24 @@ def _minutes(summary: Any) -> str:
     return f"{text} minute" if text == "1" else f"{text} minutes"
 
 
+NOT_COUNTED_WORDS = {
+    "off-task": "in other windows",
+    "idle": "with nothing happening",
+    "away": "with the screen locked or asleep",
+    "unknown": "that could not be seen",
+}
+
+
+def not_counted_text(summary: Any) -> str:
+    """What did not count, e.g. " Not counted: 3 minutes in other windows."; "" if none."""
+    parts = []
+    for kind, ms in getattr(summary, "not_counted_ms", ()):
+        minutes = f"{ms / 60_000:.1f}".removesuffix(".0")
+        unit = "minute" if minutes == "1" else "minutes"
+        parts.append(f"{minutes} {unit} {NOT_COUNTED_WORDS.get(kind, kind)}")
+    return f" Not counted: {', '.join(parts)}." if parts else ""
+
+
 def message(summary: Any) -> str:
     """A warm sentence under the XP: well done, or kindly why there is no XP."""
     if summary.abandoned:
@@ -264,7 +282,8 @@ class SummaryWidget(QWidget):
 
     def _fill_facts(self, summary: Any) -> None:
         self._set_fact("minutes", _minutes(summary),
-                       "Time you were working in the lesson. 1 focused minute = 1 XP.")
+                       "Time you were working in the lesson. 1 focused minute = 1 XP."
+                       + not_counted_text(summary))
         if summary.accuracy is None or summary.questions == 0:
             self._set_fact("accuracy", "No answers", "No questions were answered.")
         else:
