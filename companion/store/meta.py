@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlmodel import Session
 
 from companion.store.db import Database
@@ -17,10 +19,9 @@ def get_meta(db: Database, key: str) -> str | None:
         return None if row is None else row.value
 
 
-def set_meta(db: Database, key: str, value: str | None) -> None:
-    """Store ``value`` under ``key``; None removes the key."""
-
-    def write(session: Session) -> None:
+def put_meta(session: Session, values: Mapping[str, str | None]) -> None:
+    """Inside a write: set each key to its value; None removes the key."""
+    for key, value in values.items():
         row = session.get(StoreMeta, key)
         if value is None:
             if row is not None:
@@ -30,4 +31,7 @@ def set_meta(db: Database, key: str, value: str | None) -> None:
         else:
             row.value = value
 
-    db.write(write)
+
+def set_meta(db: Database, key: str, value: str | None) -> None:
+    """Store ``value`` under ``key``; None removes the key."""
+    db.write(lambda session: put_meta(session, {key: value}))

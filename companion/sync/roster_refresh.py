@@ -26,11 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from companion.core.clock import Clock
 from companion.store import roster
 from companion.store.db import Database
+from companion.store.meta import put_meta
 from companion.store.tables import (
     RosterClass,
     RosterCourse,
@@ -166,19 +167,6 @@ def roster_status(db: Database) -> RosterStatus:
         watermark=meta.get(KEY_WATERMARK),
         delta_supported=meta.get(KEY_DELTA_UNSUPPORTED) != "true",
     )
-
-
-def _put(session: Session, values: Mapping[str, str | None]) -> None:
-    """Set (or, for None, delete) ``store_meta`` keys inside a write."""
-    for key, value in values.items():
-        row = session.get(StoreMeta, key)
-        if value is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(StoreMeta(key=key, value=value))
-        else:
-            row.value = value
 
 
 # --- comparing a pull with the cache ---------------------------------------------------------
@@ -439,7 +427,7 @@ class RosterRefresher:
         }
         if full:
             values[KEY_LAST_FULL] = stamp
-        self.db.write(lambda session: _put(session, values))
+        self.db.write(lambda session: put_meta(session, values))
         result = RefreshResult(full, added, changed, removed, pull.total, watermark, finished)
         log.info(
             "roster %s pull of %s: %d added, %d changed, %d removed (%d records)",
@@ -453,7 +441,7 @@ class RosterRefresher:
         message = f"{type(exc).__name__}: {exc}"
         values = {KEY_LAST_ATTEMPT: stamp, KEY_LAST_ERROR: message, KEY_LAST_ERROR_AT: stamp}
         try:
-            self.db.write(lambda session: _put(session, values))
+            self.db.write(lambda session: put_meta(session, values))
         except Exception:
             log.exception("could not record the roster refresh failure")
 

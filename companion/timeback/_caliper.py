@@ -14,7 +14,7 @@ from companion.core.clock import Clock
 
 from ._clock import SystemClock
 from ._errors import MalformedResponseError, NotFoundError, RejectedError
-from ._transport import HttpSession, json_object
+from ._transport import ServiceClient, json_object
 
 CALIPER_DATA_VERSION = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 MAX_EVENTS = 100
@@ -106,7 +106,7 @@ def _event_errors(raw: Any) -> tuple[EventError, ...]:
     return tuple(out)
 
 
-class CaliperClient:
+class CaliperClient(ServiceClient):
     """Talks to the Caliper service at ``base_url`` (the host root) as ``sensor``."""
 
     def __init__(
@@ -119,18 +119,9 @@ class CaliperClient:
         timeout: httpx.Timeout | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._http = HttpSession(base_url, auth=auth, transport=transport, timeout=timeout)
+        super().__init__(base_url, auth=auth, transport=transport, timeout=timeout)
         self.sensor = sensor
         self._clock: Clock = clock or SystemClock()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> CaliperClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def envelope(self, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The envelope for 1..100 events, stamped with the clock's time."""

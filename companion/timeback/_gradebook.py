@@ -15,7 +15,7 @@ import httpx
 from ._environments import Environment
 from ._errors import MalformedResponseError
 from ._filters import Filter, eq
-from ._transport import HttpSession, json_object
+from ._transport import ServiceClient, json_object
 
 GRADEBOOK_PATH = "/ims/oneroster/gradebook/v1p2"
 GRADEBOOK_PAGE_SIZE = 1000
@@ -23,7 +23,7 @@ GRADEBOOK_PAGE_SIZE = 1000
 Record = dict[str, Any]
 
 
-class GradebookClient:
+class GradebookClient(ServiceClient):
     """Reads and writes the gradebook at ``base_url`` (the OneRoster host root)."""
 
     def __init__(
@@ -34,17 +34,8 @@ class GradebookClient:
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        self._http = HttpSession(base_url, auth=auth, transport=transport, timeout=timeout)
+        super().__init__(base_url, auth=auth, transport=transport, timeout=timeout)
         self.requests_made = 0
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> GradebookClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- line items -------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from ._records import (
     User,
     build,
 )
-from ._transport import HttpSession, json_object
+from ._transport import ServiceClient, json_object
 
 log = logging.getLogger("companion.timeback.oneroster")
 
@@ -86,7 +86,7 @@ def _next_link(response: httpx.Response) -> str | None:
     return None
 
 
-class OneRosterClient:
+class OneRosterClient(ServiceClient):
     """Reads OneRoster 1.2 rostering data from ``base_url`` (the host root).
 
     ``auth`` is normally a ``ClientCredentialsAuth``; ``transport`` is the test seam.
@@ -100,17 +100,8 @@ class OneRosterClient:
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
-        self._http = HttpSession(base_url, auth=auth, transport=transport, timeout=timeout)
+        super().__init__(base_url, auth=auth, transport=transport, timeout=timeout)
         self.requests_made = 0
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> OneRosterClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- generic reads ---------------------------------------------------------------------
 

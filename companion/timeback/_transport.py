@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.request
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import truststore
@@ -115,3 +115,28 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedResponseError(f"the answer from {url} is not a JSON object", url=url)
     return body
+
+
+class ServiceClient:
+    """What every Timeback client shares: one ``HttpSession`` for its base URL, closed by
+    ``close()`` or by leaving a ``with`` block."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self._http = HttpSession(base_url, auth=auth, transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
