@@ -9,6 +9,7 @@ message handler, so they cannot fail a test.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,20 @@ def harness(qapp: Any, qtbot: Any) -> Iterator[Harness]:
     qtbot.addWidget(window)
     yield Harness(shell, window, clock, fake_input, focus, lock)
     shell.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests() -> Iterator[None]:
+    """Collect reference cycles only between tests, on the main thread, outside any event
+    loop: a collection that happens to run inside a nested Qt loop or on a worker thread
+    can free Qt objects there, which crashes PySide."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 # Known-harmless messages of Qt's offscreen platform plugin (it has no window manager).
