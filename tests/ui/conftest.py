@@ -62,7 +62,6 @@ def _collect_garbage_between_tests() -> Iterator[None]:
     """Collect reference cycles only between tests, on the main thread, outside any event
     loop: a collection that happens to run inside a nested Qt loop or on a worker thread
     can free Qt objects there, which crashes PySide."""
-    gc.collect()
     gc.disable()
     try:
         yield
