@@ -40,9 +40,6 @@ class NonceStore:
         self._db = db
         self._clock = clock
         self._ttl = ttl
-        # Databases made before this table existed get it now (create is idempotent).
-        db.write(lambda s: LaunchNonce.__table__.create(s.connection(),  # type: ignore[attr-defined]
-                                                         checkfirst=True))
 
     def begin(self, purpose: str, data: dict[str, Any] | None = None) -> Attempt:
         """Record a new attempt with a fresh random state and nonce."""

@@ -135,7 +135,6 @@ class SignInService:
         self._clock = clock
         self._served: frozenset[str] | None = None
         self._verified: dict[str, int] = {}  # user id -> monotonic ms of a verified sign-in
-        pin_store.ensure_table(db)
 
     def serve_classes(self, class_ids: list[str] | tuple[str, ...] | None) -> None:
         """List only these classes (those this computer serves); None or empty: all."""
@@ -349,7 +348,6 @@ def seed_demo_pins(
     from datetime import UTC
 
     when = now or datetime.now(UTC)
-    pin_store.ensure_table(db)
     with db.read() as session:
         users = list(
             session.exec(select(RosterUser).where(RosterUser.status != roster.TO_BE_DELETED)).all()

@@ -25,12 +25,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-import companion.store.launch_tables  # the launch nonce/state table
-import companion.store.pins  # registers the PIN table
-import companion.store.run_tables  # registers the run tables in SQLModel.metadata
-import companion.store.tables  # noqa: F401  (the same, for this package's own tables)
+from companion.store.migrations import MIGRATIONS, Migration
 from companion.store.paths import ensure_private_dir
 
 log = logging.getLogger("companion.store")
@@ -39,10 +36,6 @@ T = TypeVar("T")
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 ENV_KEY = "environment"
-
-Migration = tuple[int, Callable[[Connection], None]]
-"""A forward migration step: the schema version it produces and what it runs."""
-
 
 class StoreError(Exception):
     """Base of the store's errors."""
@@ -58,14 +51,6 @@ class CorruptDatabaseError(StoreError):
 
 class EnvironmentMismatchError(StoreError):
     """The database belongs to another Timeback environment."""
-
-
-def _create_all(conn: Connection) -> None:
-    """Schema version 1: every table known to ``SQLModel.metadata``."""
-    SQLModel.metadata.create_all(conn)
-
-
-MIGRATIONS: tuple[Migration, ...] = ((1, _create_all),)
 
 
 def latest_version(migrations: Sequence[Migration]) -> int:

@@ -7,7 +7,6 @@ consecutive failures and until when sign-in is refused. A row may exist with no 
 
 from __future__ import annotations
 
-import weakref
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from companion.core.pins import PinHash, lockout_seconds
 from companion.store.tables import UtcDateTime
 
-if TYPE_CHECKING:  # db.py imports this module to create the table
+if TYPE_CHECKING:
     from companion.store.db import Database
 
 
@@ -42,30 +41,12 @@ class PinRow(SQLModel, table=True):
         return PinHash(salt=self.salt, hash=self.hash, n=self.n, r=self.r, p=self.p)
 
 
-_READY: weakref.WeakSet[Database] = weakref.WeakSet()
-
-
-def _create_table(session: Session) -> None:
-    PinRow.__table__.create(session.connection(), checkfirst=True)  # type: ignore[attr-defined]
-
-
-def ensure_table(db: Database) -> None:
-    """Create the table in a database made before it existed (schema 1 ran create_all once).
-
-    Needed until the lead adds a migration step; a no-op after the first call per database.
-    """
-    if db not in _READY:
-        db.write(_create_table)
-        _READY.add(db)
-
-
 def _copy(row: PinRow) -> PinRow:
     return PinRow.model_validate(row.model_dump())
 
 
 def get(db: Database, user_id: str) -> PinRow | None:
     """The user's row (a detached copy), or None."""
-    ensure_table(db)
     with db.read() as session:
         row = session.get(PinRow, user_id)
         return None if row is None else _copy(row)
@@ -73,8 +54,6 @@ def get(db: Database, user_id: str) -> PinRow | None:
 
 def set_pin(db: Database, user_id: str, pin_hash: PinHash, now: datetime) -> None:
     """Store a new PIN hash for the user and clear their failures."""
-
-    ensure_table(db)
 
     def work(session: Session) -> None:
         row = session.get(PinRow, user_id) or PinRow(user_id=user_id)
@@ -91,8 +70,6 @@ def set_pin(db: Database, user_id: str, pin_hash: PinHash, now: datetime) -> Non
 def set_many(db: Database, hashes: dict[str, PinHash], now: datetime) -> None:
     """Store several PIN hashes in one transaction (demo seeding)."""
 
-    ensure_table(db)
-
     def work(session: Session) -> None:
         for user_id, pin_hash in hashes.items():
             row = session.get(PinRow, user_id) or PinRow(user_id=user_id)
@@ -108,8 +85,6 @@ def set_many(db: Database, hashes: dict[str, PinHash], now: datetime) -> None:
 
 def record_failure(db: Database, user_id: str, now: datetime) -> PinRow:
     """Count one more failure; lock the user out as ``lockout_seconds`` says. Returns the row."""
-
-    ensure_table(db)
 
     def work(session: Session) -> PinRow:
         row = session.get(PinRow, user_id) or PinRow(user_id=user_id)
@@ -128,8 +103,6 @@ def record_failure(db: Database, user_id: str, now: datetime) -> PinRow:
 def reset_failures(db: Database, user_id: str, now: datetime) -> None:
     """Forget the user's failures (after a correct PIN)."""
 
-    ensure_table(db)
-
     def work(session: Session) -> None:
         row = session.get(PinRow, user_id)
         if row is None or (row.failures == 0 and row.locked_until is None):
@@ -145,8 +118,6 @@ def reset_failures(db: Database, user_id: str, now: datetime) -> None:
 def clear_pin(db: Database, user_id: str, now: datetime) -> None:
     """Remove the user's PIN (a reset: a guide must set a new one)."""
 
-    ensure_table(db)
-
     def work(session: Session) -> None:
         row = session.get(PinRow, user_id)
         if row is None:
@@ -160,7 +131,6 @@ def clear_pin(db: Database, user_id: str, now: datetime) -> None:
 
 def users_with_pin(db: Database, user_ids: list[str]) -> set[str]:
     """Which of ``user_ids`` have a PIN set."""
-    ensure_table(db)
     if not user_ids:
         return set()
     with db.read() as session:

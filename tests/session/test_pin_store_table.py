@@ -1,12 +1,9 @@
-"""The PIN table: rows round-trip, failures count up, and older databases get the table."""
+"""The PIN table: rows round-trip and failures count up."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlmodel import Session
 
 from companion.core.pins import hash_pin
 from companion.store import pins as pin_store
@@ -32,16 +29,3 @@ def test_rows_failures_and_reset(tmp_path: Path) -> None:
         failed = pin_store.record_failure(db, "nobody", NOW)  # no PIN yet: still counted
         assert failed.failures == 1 and failed.pin_hash() is None
         assert pin_store.users_with_pin(db, ["u1", "nobody", "x"]) == {"u1"}
-
-
-def test_a_database_made_before_the_pin_table_gets_it(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    with Database.open(path, "sandbox") as db:
-
-        def drop(session: Session) -> None:
-            session.execute(text("DROP TABLE pins"))
-
-        db.write(drop)
-    with Database.open(path, "sandbox") as db:
-        pin_store.set_pin(db, "u1", hash_pin("1234", n=2**4, r=1, p=1), NOW)
-        assert pin_store.get(db, "u1") is not None

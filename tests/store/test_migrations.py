@@ -1,0 +1,96 @@
+"""Schema migrations: version 1 is frozen; every later step upgrades it and keeps the data.
+
+``tests/data/v1-sample.sqlite3`` was written by the code of commit 53cac6f (see
+``make_v1_sample``): closed runs with delivered, pending and refused events, a run left
+open by a crash, a PIN and a stale lease. Opening it with today's code must migrate it to
+the latest version, keep every run, journal line and outbox row, and audit clean.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sqlmodel import SQLModel
+
+import companion.store.launch_tables
+import companion.store.pins
+import companion.store.run_tables
+import companion.store.tables  # noqa: F401  (all four register their tables)
+from companion.commands.audit import audit_run
+from companion.store import runs
+from companion.store.db import Database, latest_version
+from companion.store.migrations import MIGRATIONS
+from companion.store.schema_v1 import V1_DDL
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "v1-sample.sqlite3"
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f'PRAGMA table_info("{table}")')}
+
+
+def _tables(con: sqlite3.Connection) -> set[str]:
+    rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {row[0] for row in rows if not row[0].startswith("sqlite_")}
+
+
+def _snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every run, journal line and outbox row, by the columns version 1 has."""
+    with sqlite3.connect(path) as con:
+        return {
+            "runs": con.execute(
+                "SELECT run_id, student_id, lesson_id, attempt, state, xp FROM runs ORDER BY run_id"
+            ).fetchall(),
+            "journal": con.execute(
+                "SELECT run_id, seq, t_ms, kind, data FROM journal_lines ORDER BY run_id, seq"
+            ).fetchall(),
+            "outbox": con.execute(
+                "SELECT event_id, kind, payload, run_id FROM outbox ORDER BY id"
+            ).fetchall(),
+            "pins": con.execute("SELECT user_id, hash FROM pins").fetchall(),
+        }
+
+
+def test_the_frozen_ddl_is_version_one_of_the_steps() -> None:
+    first_version = MIGRATIONS[0][0]
+    assert first_version == 1
+    versions = [version for version, _ in MIGRATIONS]
+    assert versions == list(range(1, len(MIGRATIONS) + 1)), "steps are numbered 1, 2, 3, ..."
+    assert "CREATE TABLE runs" in V1_DDL and "CREATE TABLE outbox" in V1_DDL
+
+
+def test_the_sample_is_a_version_one_database() -> None:
+    with sqlite3.connect(SAMPLE) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        made = con.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'runs'"
+        ).fetchone()[0]
+    assert " ".join(made.split()) in " ".join(V1_DDL.split())
+
+
+def test_the_models_describe_the_migrated_schema(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.sqlite3"
+    Database.open(path, "sandbox").close()
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == latest_version(MIGRATIONS)
+        assert _tables(con) == set(SQLModel.metadata.tables)
+        for name, table in SQLModel.metadata.tables.items():
+            assert _columns(con, name) == {c.name for c in table.columns}, name
+
+
+def test_a_version_one_database_upgrades_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "companion-sandbox.sqlite3"
+    shutil.copyfile(SAMPLE, path)
+    before = _snapshot(path)
+    assert len(before["runs"]) == 3 and len(before["outbox"]) == 7
+
+    with Database.open(path, "sandbox") as db:
+        assert db.schema_version() == latest_version(MIGRATIONS)
+        closed = runs.closed_run_ids(db, None)
+        assert len(closed) == 2
+        for run_id in closed:
+            report = audit_run(db, run_id)
+            assert report.mismatches == [], report.lines
+    assert _snapshot(path) == before
