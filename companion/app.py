@@ -186,6 +186,9 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.demo:
         seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
     folders = [demo_lessons_path()] if rt.demo else []
+    added = data_dir() / "lessons"  # course folders added to this computer's library
+    if added.is_dir():
+        folders.append(added)
     folders += lesson_folders or []
     # an external lesson's "{sandbox}" url placeholder is filled only on the sandbox
     placeholders = {"sandbox": rt.sandbox.base_url} if rt.sandbox is not None else {}

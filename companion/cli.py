@@ -79,7 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     if args.command is None:
+        import faulthandler
+
         from companion.app import run_app  # the desktop app: Qt is imported only here
+
+        if sys.stderr is not None:
+            faulthandler.enable()  # a native crash prints every thread's Python stack
 
         app_status: int = run_app(args.env, self_test=args.self_test)
         return app_status

@@ -20,7 +20,7 @@ from typing import Literal
 from companion.core import rules, timespent
 from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_for, unlocks_after
 from companion.core.clock import Clock
-from companion.core.journal import Line
+from companion.core.journal import DEFAULT_IDLE_TIMEOUT_MS, Line
 from companion.core.sampler import Observation, Sampler
 from companion.session.library import mastered_lessons
 from companion.store import runs
@@ -63,12 +63,16 @@ class RunHandle:
 class LiveStats:
     """Figures for the session window's status line, as the rules see the run right now."""
 
-    focused_s: int  # active seconds so far
+    focused_s: int  # active seconds that count whatever happens next (never decreases)
     state: LiveState
     answered: int
     correct: int
     accuracy: float | None  # None before the first answer
     elapsed_s: int = 0
+    # seconds since the last input that count only if the student carries on before the
+    # idle timeout (idle is retroactive: the whole gap then becomes idle)
+    pending_s: int = 0
+    idle_in_s: int | None = None  # seconds until the quiet gap turns idle; None if not quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,14 +379,30 @@ class SessionController:
     ) -> LiveStats:
         answered = len(run.answered)
         correct = sum(1 for ok in run.answered.values() if ok)
+        active_ms = classification.total("active")
+        certain_ms = _certain_active_ms(run.lines, now)
+        pending_ms = max(0, active_ms - certain_ms)
+        settings = run.lines[0].settings if run.lines and run.lines[0].settings else None
+        idle_ms = settings.idle_timeout_ms if settings is not None else DEFAULT_IDLE_TIMEOUT_MS
         return LiveStats(
-            focused_s=classification.total("active") // 1000,
+            focused_s=certain_ms // 1000,
             state=_state(run.last_obs, classification, now),
             answered=answered,
             correct=correct,
             accuracy=correct / answered if answered else None,
             elapsed_s=now // 1000,
+            pending_s=pending_ms // 1000,
+            idle_in_s=(max(0, idle_ms - pending_ms) + 999) // 1000 if pending_ms else None,
         )
+
+
+def _certain_active_ms(lines: list[Line], now: int) -> int:
+    """Active time up to ``now`` that no later line can take back: the run classified as
+    if nothing at all happened after ``now`` until the quiet gap had turned idle."""
+    settings = lines[0].settings if lines and lines[0].settings else None
+    idle_ms = settings.idle_timeout_ms if settings is not None else DEFAULT_IDLE_TIMEOUT_MS
+    worst = rules.classify(lines, now + idle_ms + 1)
+    return worst.total("active", 0, now)
 
 
 def _state(obs: Observation, classification: rules.Classification, now: int) -> LiveState:

@@ -217,6 +217,9 @@ class SessionSensing:
         }
 
 
+OS_INPUT_VAR = "COMPANION_OS_INPUT"
+
+
 def on_wayland(environ: dict[str, str] | None = None) -> bool:
     """Whether the desktop session is Wayland (X11 sources then see only XWayland apps)."""
     env = os.environ if environ is None else environ
@@ -261,8 +264,16 @@ def pick_input(
     available (they handle every event; the idle time is one query a tick).
 
     Raises ``SensingUnavailable`` when none of them can see input.
+    ``COMPANION_OS_INPUT=off`` leaves out the OS idle time and pynput (for support, and for
+    tests that prove what the app's own windows see).
     """
+    env = os.environ if environ is None else environ
     sources: list[InputSource] = [s for s in first if s.available()]
+    if env.get(OS_INPUT_VAR, "").lower() == "off":
+        if not sources:
+            raise SensingUnavailable(f"{OS_INPUT_VAR}=off and the app's windows see no input")
+        log.info("input sources: %s only (%s=off)", [s.name for s in sources], OS_INPUT_VAR)
+        return FallbackInput(sources)
     os_sources = _os_idle_inputs(clock, environ)
     sources += os_sources
     if use_pynput and not os_sources:  # listeners cost CPU per event: only as a last resort

@@ -51,7 +51,7 @@ class CheckQuiz(QWidget):
         self.index = 0
         self.heading = QLabel("Check what you learned")
         make_heading(self.heading, 1.4)
-        self.heading.setAccessibleName("Check quiz")
+        self.heading.setAccessibleDescription("Check quiz")
         self.intro = QLabel(INTRO)
         self.intro.setWordWrap(True)
         self.intro.setAccessibleName("How the check quiz works")

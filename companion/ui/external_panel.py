@@ -79,7 +79,7 @@ class ExternalPanel(QWidget):
         self.next_step.setAccessibleName("What to do when you finish")
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
-        self.notice.setAccessibleName("Please note")
+        self.notice.setAccessibleDescription("Please note")
         set_role(self.notice, "notice")
         self.problem = QLabel("")
         self.problem.setWordWrap(True)

@@ -59,7 +59,7 @@ class OwnPinDialog(QDialog):
         self.repeat_edit = pin_field("New PIN again")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setAccessibleName("PIN message")
+        self.message.setAccessibleDescription("PIN message")
         self.buttons = QDialogButtonBox()
         self.set_button = self.buttons.addButton("Set PIN", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton("Not now", QDialogButtonBox.ButtonRole.RejectRole)

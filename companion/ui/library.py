@@ -234,15 +234,15 @@ class LibraryWidget(QWidget):
         self.student: Any = None
         self.greeting = QLabel("")
         make_heading(self.greeting, 1.7)
-        self.greeting.setAccessibleName("Greeting")
+        self.greeting.setAccessibleDescription("Greeting")
         intro = QLabel("Choose a lesson with the arrow keys or the mouse, then press Start.")
         intro.setObjectName("subtitle")
         intro.setWordWrap(True)
         self.today_label = QLabel("")
         self.today_label.setObjectName("today_big")
-        self.today_label.setAccessibleName("Today's progress")
+        self.today_label.setAccessibleDescription("Today's progress")
         self.minutes_label = QLabel("")
-        self.minutes_label.setAccessibleName("Focused minutes today")
+        self.minutes_label.setAccessibleDescription("Focused minutes today")
         self.goal_bar = QProgressBar()
         self.goal_bar.setObjectName("goal_bar")
         self.goal_bar.setAccessibleName("Daily XP goal")
@@ -250,7 +250,7 @@ class LibraryWidget(QWidget):
         self.goal_label = QLabel("")
         self.goal_label.setObjectName("muted")
         self.goal_label.setWordWrap(True)
-        self.goal_label.setAccessibleName("Daily goal")
+        self.goal_label.setAccessibleDescription("Daily goal")
         self.tree = QTreeWidget()
         self.tree.setObjectName("lesson_list")
         self.tree.setColumnCount(1)
@@ -264,7 +264,7 @@ class LibraryWidget(QWidget):
         self.tree.setItemDelegate(LessonCardDelegate(self.tree))
         self.hint_label = QLabel("")
         self.hint_label.setWordWrap(True)
-        self.hint_label.setAccessibleName("Lesson message")
+        self.hint_label.setAccessibleDescription("Lesson message")
         set_role(self.hint_label, "notice")
         self.open_button = QPushButton("Start lesson")
         self.open_button.setAccessibleName("Start lesson")
@@ -441,8 +441,11 @@ class LibraryWidget(QWidget):
 
     def on_current_changed(self, item: QTreeWidgetItem | None, _prev: Any = None) -> None:
         if item is None:
+            self.open_button.setEnabled(False)
             return
         hint = item.data(0, HINT_ROLE)
+        # Start only for a lesson that can start (not a locked one, not a course heading)
+        self.open_button.setEnabled(not hint and bool(item.data(0, Qt.ItemDataRole.UserRole)))
         if hint:
             self._set_hint(f"{hint}. This lesson is locked for now.")
         else:

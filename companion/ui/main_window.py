@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -86,11 +87,11 @@ class MainWindow(QMainWindow):
         bar.setContentsMargins(8, 4, 8, 4)
         self.env_label = QLabel(env_text(services.env_name, services.demo))
         self.env_label.setObjectName("env_label")
-        self.env_label.setAccessibleName("Environment")
+        self.env_label.setAccessibleDescription("Environment")
         self.user_label = QLabel("")
-        self.user_label.setAccessibleName("Signed in")
+        self.user_label.setAccessibleDescription("Signed in")
         self.sync_label = QLabel("")
-        self.sync_label.setAccessibleName("Sync state")
+        self.sync_label.setAccessibleDescription("Sync state")
         bar.addWidget(self.env_label)
         bar.addStretch(1)
         bar.addWidget(self.user_label)
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.setContentsMargins(8, 6, 8, 6)
-        self.banner.setAccessibleName("Demo notice")
+        self.banner.setAccessibleDescription("Demo notice")
         self.banner.setVisible(services.demo)
         outer.addWidget(self.banner)
         self.stack = QStackedWidget()
@@ -243,6 +244,19 @@ class MainWindow(QMainWindow):
             self.sign_out("idle")
 
     # --- lessons ----------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the window (window manager close, Alt+F4) during a lesson asks first,
+        as "End lesson" does; a yes ends the run as not completed, its time reported.
+        A close the app itself makes (quitting, which asked already) just ends the run."""
+        session = self.session
+        if session is not None and session.running:
+            if event.spontaneous() and not session.confirm_quit():
+                event.ignore()
+                return
+            if session.running:  # it may have ended while the question was open
+                session.end_not_completed()
+        super().closeEvent(event)
 
     def ensure_session(self) -> Any:
         """Build the lesson screen (imports Qt WebEngine) the first time it is needed."""

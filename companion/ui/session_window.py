@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -50,13 +50,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("companion.ui")
 
 TICK_MS = 1000
+# the state chip: the one word list (core/words), each kind with its own border style
+# (styles.py), so the states differ in text and shape, not colour alone
 STATE_WORDS = {
-    "active": "Active",
+    "active": "Focused",
     "idle": "Idle",
     "away": "Away",
-    "off-task": "Off task",
-    "unknown": "Not sure",
+    "off-task": "Off-task",
+    "unknown": "Not seen",
 }
+STATE_KINDS = {"active": "focused", "idle": "idle", "away": "away", "off-task": "off-task",
+               "unknown": "not seen"}
+STILL_THERE = "Are you still there? Move the mouse or press a key, or this time won't count."
+PAUSED = "Your focused time is paused while nothing happens. Carry on when you're back."
+WARN_BEFORE_S = 20  # "Are you still there?" this long before the quiet time turns idle
 NOTHING_CHECKED = ("Nothing checked what you learned in this lesson (it has no check quiz), "
                    "so it earns 0 XP. Your focused time is still recorded.")
 
@@ -125,15 +132,25 @@ class SessionWidget(QWidget):
         self.timer.setInterval(TICK_MS)
         self.title = QLabel("")
         self.title.setObjectName("lesson_title")
-        self.title.setAccessibleName("Lesson title")
+        self.title.setAccessibleDescription("Lesson title")
         self.focused_label = QLabel("0:00")
         self.focused_label.setObjectName("focused_time")
-        self.focused_label.setAccessibleName("Focused time")
+        self.focused_label.setAccessibleDescription("Focused time")
         self.state_label = QLabel("Active")
         self.state_label.setObjectName("state_label")
-        self.state_label.setAccessibleName("State")
+        self.state_label.setAccessibleDescription("State")
+        self.pending_label = QLabel("")
+        self.pending_label.setObjectName("pending_time")
+        self.pending_label.setAccessibleDescription(
+            "Time since your last action: it counts once you carry on")
+        self.pending_label.setToolTip("Time since your last action: it counts once you carry on")
+        self.still_there = QLabel("")
+        self.still_there.setObjectName("still_there")
+        self.still_there.setAccessibleDescription("Are you still there?")
+        self.still_there.setWordWrap(True)
+        self.still_there.hide()
         self.accuracy_label = QLabel("Accuracy –")
-        self.accuracy_label.setAccessibleName("Accuracy so far")
+        self.accuracy_label.setAccessibleDescription("Accuracy so far")
         self.quit_button = QPushButton("End lesson")
         self.quit_button.setAccessibleName("End lesson")
         header_bar = QWidget()
@@ -146,6 +163,7 @@ class SessionWidget(QWidget):
         focused_word.setObjectName("muted")
         header.addWidget(focused_word)
         header.addWidget(self.focused_label)
+        header.addWidget(self.pending_label)
         header.addWidget(self.state_label)
         header.addWidget(self.accuracy_label)
         header.addWidget(self.quit_button)
@@ -160,6 +178,7 @@ class SessionWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header_bar)
+        layout.addWidget(self.still_there)
         layout.addWidget(self.content, 1)
         self.student_web: StudentWeb | None = None
         self._blank: QWebEnginePage | None = None
@@ -211,6 +230,7 @@ class SessionWidget(QWidget):
         entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
         self._show_live(self.controller.live())
         self.view.load(web.lesson_url(bundle.lesson.id, entry))
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # typing goes to the lesson
         self.timer.start()
         return handle
 
@@ -347,7 +367,23 @@ class SessionWidget(QWidget):
 
     def _show_live(self, live: Any) -> None:
         self.focused_label.setText(clock_text(live.focused_s))
+        pending = getattr(live, "pending_s", 0)
+        self.pending_label.setText(f"+{clock_text(pending)}?" if pending else "")
         self.state_label.setText(STATE_WORDS.get(live.state, str(live.state)))
+        kind = STATE_KINDS.get(live.state, "not seen")
+        if self.state_label.property("kind") != kind:
+            self.state_label.setProperty("kind", kind)
+            self.state_label.style().unpolish(self.state_label)
+            self.state_label.style().polish(self.state_label)
+        idle_in = getattr(live, "idle_in_s", None)
+        prompt = ""
+        if live.state == "idle":
+            prompt = PAUSED
+        elif idle_in is not None and idle_in <= WARN_BEFORE_S and live.state == "active":
+            prompt = STILL_THERE
+        if prompt != self.still_there.text():
+            self.still_there.setText(prompt)
+            self.still_there.setVisible(bool(prompt))
         if live.accuracy is None:
             self.accuracy_label.setText("Accuracy –")
         else:

@@ -68,7 +68,7 @@ class SetupDialog(QDialog):
         self.guide_pins: dict[str, QLineEdit] = {}
         self.reason_label = QLabel(reason)
         self.reason_label.setWordWrap(True)
-        self.reason_label.setAccessibleName("Why set-up is needed")
+        self.reason_label.setAccessibleDescription("Why set-up is needed")
         self.pages = QStackedWidget()
         self._build_credentials_page()
         self._build_school_page()
@@ -80,7 +80,7 @@ class SetupDialog(QDialog):
         self.message = QLabel("")
         self.message.setObjectName("error_label")
         self.message.setWordWrap(True)
-        self.message.setAccessibleName("Set-up message")
+        self.message.setAccessibleDescription("Set-up message")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         layout = QVBoxLayout(self)
         layout.addWidget(self.reason_label)
@@ -96,7 +96,7 @@ class SetupDialog(QDialog):
     def _build_credentials_page(self) -> None:
         page = QWidget()
         self.env_label = QLabel(self.flow.env_name)
-        self.env_label.setAccessibleName("Environment")
+        self.env_label.setAccessibleDescription("Environment")
         self.client_id = QLineEdit()
         self.client_id.setAccessibleName("Client id")
         self.secret = QLineEdit()

@@ -80,6 +80,7 @@ class SignInWidget(QWidget):
         self.service = service
         self._user: Any = None
         self._guide_mode = False
+        self._pending_class: str | None = None  # chosen before the store was open
         self.stack = QStackedWidget()
         self._build_classes_page()
         self._build_names_page()
@@ -152,7 +153,7 @@ class SignInWidget(QWidget):
         self.error_label = QLabel("")
         self.error_label.setObjectName("error_label")
         self.error_label.setWordWrap(True)
-        self.error_label.setAccessibleName("Sign-in message")
+        self.error_label.setAccessibleDescription("Sign-in message")
         form = QFormLayout()
         form.addRow("PIN", self.pin_edit)
         # the guide's form for a first PIN or a reset
@@ -210,14 +211,32 @@ class SignInWidget(QWidget):
                                         "Available once this computer is online.")
 
     def reload(self) -> None:
-        """Read the classes again (after a roster refresh) and go back to the first page."""
+        """Read the classes again (after a roster refresh).
+
+        A student already past the class list (choosing a name, typing a PIN) stays where
+        they are; on the class list the selection is kept, and a class chosen while the
+        store was still opening is opened now.
+        """
         if self.service is None:  # the store is still opening: keep the quick list
             self.set_classes([])
             return
-        self.set_classes(self.service.classes())
+        pending, self._pending_class = self._pending_class, None
+        current = self.class_list.currentItem()
+        keep = pending or (current.data(Qt.ItemDataRole.UserRole) if current else None)
+        self.set_classes(self.service.classes(), show=self.stack.currentIndex() == 0)
+        for row in range(self.class_list.count()):
+            item = self.class_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == keep:
+                self.class_list.setCurrentRow(row)
+                if pending is not None and self.stack.currentIndex() == 0:
+                    self.on_class_chosen(item)
+                break
+        else:
+            self._pending_class = pending  # not listed yet: the next reload tries again
 
-    def set_classes(self, classes: list[Any]) -> None:
-        """Show ``classes`` (``ClassInfo``-like: ``id``, ``title``) and the first page."""
+    def set_classes(self, classes: list[Any], show: bool = True) -> None:
+        """Fill the class list with ``classes`` (``ClassInfo``-like: ``id``, ``title``);
+        with ``show``, go to the class list."""
         self.class_list.clear()
         for cls in classes:
             item = QListWidgetItem(getattr(cls, "title", str(cls)))
@@ -227,7 +246,8 @@ class SignInWidget(QWidget):
         self.class_status.setText("Loading the class list…" if empty else "")
         if not empty:
             self.class_list.setCurrentRow(0)
-        self.show_classes()
+        if show:
+            self.show_classes()
         if not empty:
             self.classes_loaded.emit(self.class_list.count())
 
@@ -336,7 +356,8 @@ class SignInWidget(QWidget):
     # --- slots ------------------------------------------------------------------------
 
     def on_class_chosen(self, item: QListWidgetItem) -> None:
-        if self.service is None:
+        if self.service is None:  # remembered: the names show as soon as the store is open
+            self._pending_class = item.data(Qt.ItemDataRole.UserRole)
             self.class_status.setText("One moment, the class list is still opening…")
             return
         class_id = item.data(Qt.ItemDataRole.UserRole)

@@ -168,8 +168,25 @@ QWidget#session_header {{ background: {CARD}; border-bottom: 1px solid {LINE}; }
 QLabel#lesson_title {{ font-size: {pt(1.3)}; font-weight: bold; }}
 QLabel#focused_time {{ font-size: {pt(1.3)}; font-weight: bold; color: #1e6b34; }}
 QLabel#state_label {{
-    font-weight: bold; color: #1d4f86; background: {PRIMARY_SOFT}; border: 1px solid #8fb3df;
+    font-weight: bold; color: #1e6b34; background: #e3f3e6; border: 1px solid #8cc59a;
     border-radius: 8px; padding: 0.15em 0.6em;
+}}
+QLabel#state_label[kind="idle"] {{
+    color: #7a4b00; background: #fff3d6; border: 2px dashed #d9a441;
+}}
+QLabel#state_label[kind="away"] {{
+    color: #3d4756; background: #e6e9ee; border: 2px dotted #8a94a3;
+}}
+QLabel#state_label[kind="off-task"] {{
+    color: #8a1c1c; background: #fde4e4; border: 2px solid #d77a7a;
+}}
+QLabel#state_label[kind="not seen"] {{
+    color: #3d4756; background: #f1f3f6; border: 2px dotted #8a94a3;
+}}
+QLabel#pending_time {{ color: {MUTED}; font-style: italic; }}
+QLabel#still_there {{
+    background: #fff3d6; color: #5c3a00; border-bottom: 1px solid #d9a441;
+    padding: 0.4em 1em; font-weight: bold;
 }}
 
 QTableWidget#report {{

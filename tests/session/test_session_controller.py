@@ -308,3 +308,22 @@ def test_an_observer_can_replace_the_sources(world: World) -> None:
     assert result.live.state == "unknown"
     ctl.quit()
     assert runs.get_run(world.db, handle.run_id) is not None
+
+
+def test_the_focused_clock_never_runs_backwards(world: World) -> None:
+    """30 s of input, then 90 s of nothing (idle timeout 60 s): the quiet seconds are shown
+    as pending, never counted and then taken back when the gap turns idle."""
+    ctl = world.controller()
+    ctl.start(ADA, L1.id)
+    shown: list[tuple[int, int, int | None, str]] = []
+    for result in world.seconds(ctl, 30, input_every=1) + world.seconds(ctl, 90):
+        live = result.live
+        shown.append((live.focused_s, live.pending_s, live.idle_in_s, live.state))
+    focused = [s[0] for s in shown]
+    assert focused == sorted(focused), "the focused time went down"
+    assert shown[29] == (30, 0, None, "active")  # the last input was this second
+    assert shown[59] == (30, 30, 30, "active")  # 30 s quiet: pending, idle in 30 s
+    assert shown[88] == (30, 59, 1, "active")
+    assert shown[90][0] == 30 and shown[90][1] == 0 and shown[90][3] == "idle"
+    back = world.seconds(ctl, 2, input_every=1)[-1].live  # back at work
+    assert (back.focused_s, back.pending_s, back.state) == (31, 0, "active")

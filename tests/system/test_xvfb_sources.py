@@ -8,16 +8,9 @@ an injected journal clock, and the journal lines are checked.
 from __future__ import annotations
 
 import importlib.util
-import os
-import select
-import shutil
-import subprocess
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,6 +23,7 @@ from companion.system.external import ExternalLesson, ExternalLessonFocus, launc
 from companion.system.fakes import FakeFocus, FakeLock
 from companion.system.input_pynput import PynputInput
 from companion.system.select import DEFAULT_JITTER_MS, FallbackInput, SessionSensing
+from tests import xdisplay
 
 pytest.importorskip("Xlib")
 import Xlib.display
@@ -38,102 +32,32 @@ import Xlib.ext.xtest
 import Xlib.X
 import Xlib.XK
 
-WAIT_S = 10.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    """Poll a real condition (an X server state) until it holds, for at most ``timeout``."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        pause.wait(0.02)
-
-
-@dataclass
-class XServer:
-    """A running Xvfb (and, once ``window_manager`` ran, openbox)."""
-
-    display: str
-    process: subprocess.Popen[bytes]
-
-
-def _read_display_number(fd: int, process: subprocess.Popen[bytes]) -> str:
-    data = b""
-    deadline = time.monotonic() + WAIT_S
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            raise RuntimeError("Xvfb did not report its display number")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            chunk = os.read(fd, 64)
-            if not chunk:
-                raise RuntimeError("Xvfb closed -displayfd without a display number")
-            data += chunk
-    return ":" + data.decode().strip()
+WAIT_S = xdisplay.WAIT_S
+wait_for = xdisplay.wait_for
+XServer = xdisplay.XServer
 
 
 @pytest.fixture(scope="module")
 def xserver() -> Iterator[XServer]:
     """A fresh Xvfb on a free display number (-displayfd), kept across resets (-noreset)."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
+    server = xdisplay.start_xvfb()
+    if server is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb xauth)")
-    read_fd, write_fd = os.pipe()
-    process = subprocess.Popen(
-        [
-            xvfb,
-            "-displayfd",
-            str(write_fd),
-            "-noreset",
-            "-nolisten",
-            "tcp",
-            "-screen",
-            "0",
-            "800x600x24",
-        ],
-        pass_fds=(write_fd,),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
     try:
-        display = _read_display_number(read_fd, process)
-        yield XServer(display, process)
+        yield server
     finally:
-        os.close(read_fd)
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
 def window_manager(xserver: XServer) -> Iterator[str]:
     """openbox on the Xvfb display (``_NET_ACTIVE_WINDOW`` needs a window manager)."""
-    openbox = shutil.which("openbox")
-    if openbox is None:
+    process = xdisplay.start_window_manager(xserver.display)
+    if process is None:
         pytest.skip("openbox is not installed (apt-get install openbox)")
-    env = dict(os.environ, DISPLAY=xserver.display)
-    process = subprocess.Popen(
-        [openbox, "--sm-disable"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    display = Xlib.display.Display(xserver.display)
-    check = display.intern_atom("_NET_SUPPORTING_WM_CHECK")
-    root = display.screen().root
     try:
-        wait_for(
-            lambda: root.get_full_property(check, Xlib.X.AnyPropertyType) is not None,
-            "openbox to manage the display",
-        )
         yield xserver.display
     finally:
-        display.close()
         process.terminate()
         process.wait(timeout=10)
 

@@ -154,17 +154,17 @@ def test_browser_lesson_time_off_task_quiz_and_xp(qtbot: Any, make_shell: Maker)
     assert not session.panel.notice.isVisibleTo(session)
 
     study(qtbot, h, 60)  # reading in the browser
-    assert (session.focused_label.text(), session.state_label.text()) == ("1:00", "Active")
+    assert (session.focused_label.text(), session.state_label.text()) == ("1:00", "Focused")
 
     foreground.window = GAME  # seen at the next tick: 5 s later, for the next 30 s
     study(qtbot, h, 30)
-    assert (session.focused_label.text(), session.state_label.text()) == ("1:05", "Off task")
+    assert (session.focused_label.text(), session.state_label.text()) == ("1:05", "Off-task")
     focus_lines = [line for line in runs_journal(h, run_id) if line.kind == "focus"]
     assert [(line.focused, line.app) for line in focus_lines] == [(False, "Game")]
 
     foreground.window = BROWSER
     study(qtbot, h, 30)
-    assert (session.focused_label.text(), session.state_label.text()) == ("1:30", "Active")
+    assert (session.focused_label.text(), session.state_label.text()) == ("1:30", "Focused")
     session.panel.reopen_button.click()
     assert len(ext.launched) == 2
 
@@ -241,7 +241,7 @@ def test_unseen_foreground_means_unknown_time_and_the_student_is_told(
     assert session.panel.notice.isVisibleTo(session)
     assert "cannot be tracked here" in session.panel.notice.text()
     study(qtbot, h, 30)
-    assert (session.focused_label.text(), session.state_label.text()) == ("0:00", "Not sure")
+    assert (session.focused_label.text(), session.state_label.text()) == ("0:00", "Not seen")
     session.panel.done_button.click()
     study(qtbot, h, 10)  # the quiz in our own window: Qt sees that, so it counts
     summary = answer_quiz(qtbot, h, right=3)

@@ -74,7 +74,7 @@ def test_study_a_lesson_to_mastery(qtbot: Any, harness: Harness) -> None:
         assert answered.args == [f"q{i}", True]
     assert session.accuracy_label.text() == "Accuracy 100%"
     assert session.focused_label.text() == "1:40"
-    assert session.state_label.text() == "Active"
+    assert session.state_label.text() == "Focused"
     with qtbot.waitSignal(session.finished, timeout=10_000) as done:
         run_js(qtbot, h, "window.companion.complete(); 1")
     summary = done.args[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from companion.ui.library import goal_text, lesson_lines
 from tests.ui.conftest import Harness
@@ -36,7 +37,9 @@ def test_cards_say_state_and_what_unlocks_a_locked_lesson(harness: Harness) -> N
     assert "Locked" in spoken and "Master 'Quick Maths Drill' to unlock" in spoken
     for widget in (lib.tree, lib.open_button, lib.sign_out_button, lib.goal_bar,
                    lib.today_label, lib.hint_label):
-        assert widget.accessibleName()
+        # a label speaks its own text (its role is the description); controls have names
+        spoken = widget.accessibleName() or (widget.text() if isinstance(widget, QLabel) else "")
+        assert spoken and (widget.accessibleName() or widget.accessibleDescription())
 
 
 def test_keyboard_moves_explains_and_refuses_locked(qtbot: Any, harness: Harness) -> None:

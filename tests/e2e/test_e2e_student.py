@@ -1,0 +1,105 @@
+"""A student on a real desktop: the real ``companion`` program, real X input, checked from
+outside (the accessibility tree, the database file, the embedded sandbox's store)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests import xdisplay
+from tests.e2e.desktop import RunningApp, find
+from tests.e2e.student import (
+    DEMO,
+    answer,
+    answers_journaled,
+    finish,
+    open_lesson,
+    sign_in_by_keyboard,
+    sign_in_by_mouse,
+    typed,
+)
+
+pytestmark = pytest.mark.slow
+AVA = "ava.johnson@demo.school"
+
+Launch = Callable[..., RunningApp]
+
+
+def closed_runs(app: RunningApp) -> list[tuple[str, int, int, str]]:
+    """(lesson, completed, attempt, xp) of every closed run, oldest first."""
+    return [(r[0], int(r[1]), int(r[2]), str(r[3])) for r in app.query(
+        "SELECT lesson_id, completed, attempt, xp FROM runs WHERE state = 'closed' "
+        "ORDER BY created_at")]
+
+
+def delivered(app: RunningApp) -> bool:
+    """Nothing is left to send to the sandbox."""
+    rows = app.query("SELECT count(*) FROM outbox WHERE kind = 'caliper' AND state != 'acked'")
+    return int(rows[0][0]) == 0
+
+
+def test_a_student_studies_the_demo_lessons_by_keyboard(launch: Launch) -> None:
+    app = launch()
+    sign_in_by_keyboard(app)
+    app.wait_text("Hi, Ava Johnson!")
+    assert find(app.screen(), "Quick Maths Drill, Open")
+
+    # first try: one sum wrong (4 of 5 = 80 %: XP, but not mastery)
+    open_lesson(app, "Quick Maths Drill")
+    wrong = typed("13", "9", "42", "7", "100")
+    answer(app, wrong)
+    assert answers_journaled(app) == 5
+    summary = finish(app)
+    assert find(summary, "80"), summary.words()
+    app.key("Return")  # Back to lessons
+    app.wait_text("Start lesson")
+
+    for title in ("Quick Maths Drill", "The Lighthouse Cat", "Listen: How Bees Make Honey",
+                  "Mastery Check"):
+        open_lesson(app, title)
+        answer(app, DEMO[title])
+        summary = finish(app)
+        assert find(summary, "Mastered") or find(summary, "mastered"), summary.words()
+        app.key("Return")
+        app.wait_text("Start lesson")
+
+    runs = closed_runs(app)
+    assert [(lesson, done, attempt) for lesson, done, attempt, _ in runs] == [
+        ("demo-math-drill", 1, 1), ("demo-math-drill", 1, 2), ("demo-reading-passage", 1, 1),
+        ("demo-listening-bees", 1, 1), ("demo-mastery-check", 1, 1)]
+    app.click_text("Sign out", role="push button")
+    app.wait_text("Choose your class")
+
+    xdisplay.wait_for(lambda: delivered(app), "every event delivered", timeout=60)
+    events = app.sandbox_events(AVA)
+    completed = [e for e in events if e["type"] == "ActivityEvent"]
+    assert len(completed) == 5
+    items = {i["type"]: i["value"] for i in completed[0]["generated"]["items"]}
+    assert (items["totalQuestions"], items["correctQuestions"]) == (5, 4)
+
+
+def test_closing_the_window_mid_lesson_asks_and_ends_the_run(launch: Launch) -> None:
+    app = launch()
+    sign_in_by_mouse(app, "Math Lab A", "Mateo")
+    app.wait_text("Hi, Mateo")
+    open_lesson(app, "Quick Maths Drill")
+    answer(app, typed("13"))
+    xdisplay.wait_for(lambda: answers_journaled(app) == 1, "the answer in the journal")
+
+    app.key("alt+F4")  # the window manager's close
+    app.wait_text("End this lesson now?")
+    app.key("Escape")  # No: the lesson goes on
+    app.wait_text("End lesson")
+    assert app.query("SELECT state FROM runs") == [("open",)]
+
+    app.key("alt+F4")
+    app.wait_text("End this lesson now?")
+    app.key("alt+y")  # Yes
+    xdisplay.wait_for(lambda: closed_runs(app) != [], "the run to close")
+    lesson, done, attempt, _ = closed_runs(app)[0]
+    assert (lesson, done, attempt) == ("demo-math-drill", 0, 1)
+    rows = app.query("SELECT payload FROM outbox WHERE kind = 'caliper'")
+    types = [json.loads(r[0])["type"] for r in rows]
+    assert "TimeSpentEvent" in types, types
