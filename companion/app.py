@@ -222,7 +222,8 @@ def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
 
 
 def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Today's runs on this computer per student: runs, focused minutes, XP, accuracy."""
+    """Today's runs on this computer per student: attempts (``runs``), focused minutes (of
+    every run), XP, accuracy."""
     from collections import defaultdict
     from datetime import datetime
     from decimal import Decimal
@@ -245,7 +246,8 @@ def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
         classification = rules.classify(lines)
         score = rules.score(lines, classification)
         entry = per[row.student_id]
-        entry["runs"] += 1
+        if rules.counts_as_attempt(score.questions, score.completed):
+            entry["runs"] += 1  # a run killed before any answer is not an attempt
         entry["active_ms"] += classification.total("active")
         entry["xp"] += score.xp
         entry["n"] += score.questions

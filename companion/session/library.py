@@ -50,7 +50,8 @@ class CourseRow:
 
 @dataclass(frozen=True, slots=True)
 class TodayStats:
-    """Today's focused minutes and XP (runs closed today, local date) against the goal."""
+    """Today's focused minutes and XP (runs closed today, local date) against the goal;
+    ``runs`` counts only the runs that were attempts (``rules.counts_as_attempt``)."""
 
     focused_minutes: float
     xp: Decimal
@@ -141,11 +142,16 @@ class LibraryView:
             ]
         active_ms = 0
         xp = Decimal(0)
+        attempts = 0
         for run_id, run_xp in todays:
             xp += Decimal(run_xp or "0")
-            active_ms += rules.classify(runs.journal(self._db, run_id)).total("active")
+            lines = runs.journal(self._db, run_id)
+            classification = rules.classify(lines)
+            active_ms += classification.total("active")
+            score = rules.score(lines, classification)
+            attempts += rules.counts_as_attempt(score.questions, score.completed)
         minutes = float(Fraction(active_ms, 60_000))
-        return TodayStats(round(minutes, 1), xp, self.daily_goal_xp, len(todays))
+        return TodayStats(round(minutes, 1), xp, self.daily_goal_xp, attempts)
 
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self._tz).date()

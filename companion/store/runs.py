@@ -141,7 +141,9 @@ def open_run(
     """Open a run and write its `start` line; returns the new run id (a UUID).
 
     ``anchor`` is the run's wall-clock start (timezone-aware). ``attempt`` defaults to the
-    student's attempts at this lesson plus one. Raises RunAlreadyOpen when any run is open
+    student's attempts at this lesson plus one; runs that were not attempts
+    (`rules.counts_as_attempt`) are not counted, so a run killed before any answer gives
+    its number to the next one. Raises RunAlreadyOpen when any run is open
     in this database, UnknownLesson when the lesson is not stored.
     """
     if anchor.utcoffset() is None:
@@ -461,7 +463,8 @@ def _update_progress(session: Session, run: RunRow, result: rules.Score, when: s
     progress = session.get(ProgressRow, (run.student_id, run.lesson_id))
     if progress is None:
         progress = ProgressRow(student_id=run.student_id, lesson_id=run.lesson_id)
-    progress.attempts = max(progress.attempts, run.attempt)
+    if rules.counts_as_attempt(result.questions, result.completed):
+        progress.attempts = max(progress.attempts, run.attempt)
     progress.total_xp = str(Decimal(progress.total_xp) + result.xp)
     if result.accuracy is not None:
         accuracy = float(result.accuracy)

@@ -1,0 +1,109 @@
+"""A run killed before any answer does not use up an attempt (a real SIGKILLed recorder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from companion.core.catalogue import Catalogue, Course, Lesson
+from companion.core.clock import FakeClock
+from companion.session.controller import SessionController
+from companion.session.library import LibraryView
+from companion.store import outbox, runs
+from companion.store.db import Database
+from companion.store.lease import Lease
+from companion.store.results import RESULT_KIND
+from companion.system.fakes import FakeFocus, FakeInput, FakeLock
+from tests.store.run_child import CTX, LESSON, NEXT_LESSON, SETTINGS, STUDENT, seed
+from tests.store.test_run_recovery import start_child
+
+COURSE = Course("math-g3", "Math G3", "Math", "3")
+CATALOGUE = Catalogue(
+    (COURSE,),
+    (
+        Lesson(LESSON, "Fractions 1", "math-g3", "Math", "3", 0, SETTINGS),
+        Lesson(NEXT_LESSON, "Fractions 2", "math-g3", "Math", "3", 1, SETTINGS),
+    ),
+)
+
+
+def killed_run(db_path: Path, *args: str) -> str:
+    """A recorder opens a run, journals a little, and is SIGKILLed; returns its run id."""
+    child, run_id = start_child(db_path, *args)
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    return run_id
+
+
+def recover(db: Database) -> list[str]:
+    later = time.time() + 120  # past the dead recorder's lease
+    lease = Lease(db, ttl_s=30, clock=lambda: later)
+    assert lease.try_acquire()
+    return runs.recover_orphaned_runs(db, lease, CTX)
+
+
+def results_of(db: Database) -> list[dict[str, object]]:
+    """The metadata of the gradebook results in the outbox, oldest first."""
+    rows = [row for row in outbox.list_items(db) if row.kind == RESULT_KIND]
+    return [json.loads(row.payload)["assessmentResult"]["metadata"] for row in rows]
+
+
+def study_perfectly(db: Database) -> tuple[int, float]:
+    """Ten focused minutes with four right answers through the session controller."""
+    clock = FakeClock(monotonic_ms=9_000_000)
+    keys = FakeInput(clock)
+    ctl = SessionController(db, clock, CTX, CATALOGUE, keys, FakeFocus(), FakeLock())
+    handle = ctl.start(STUDENT, LESSON)
+    for i in range(600):
+        clock.advance(1000)
+        if i % 5 == 0:
+            keys.touch()
+        ctl.tick()
+        if i % 150 == 149:
+            ctl.answer(f"q{i}", True)
+    summary = ctl.complete()
+    return handle.attempt, summary.multiplier
+
+
+def test_a_run_killed_before_any_answer_is_not_an_attempt(tmp_path: Path) -> None:
+    db_path = tmp_path / "companion-sandbox.sqlite3"
+    with Database.open(db_path, "sandbox") as db:
+        seed(db)
+    lost = killed_run(db_path, "--no-answer")
+
+    with Database.open(db_path, "sandbox") as db:
+        assert recover(db) == [lost]
+        # Its time is still reported; it yields no gradebook result and counts no attempt.
+        types = [e["type"] for e in runs.run_events(db, lost)]
+        assert types.count("TimeSpentEvent") == 1
+        assert results_of(db) == []
+        progress = runs.get_progress(db, STUDENT, LESSON)
+        assert progress is not None and progress.attempts == 0
+
+        # The first real attempt is attempt 1 and earns the first-attempt multiplier.
+        attempt, multiplier = study_perfectly(db)
+        assert (attempt, multiplier) == (1, 1.25)
+        [metadata] = results_of(db)
+        assert metadata["attempt"] == 1
+        view = LibraryView(db, CATALOGUE, FakeClock())
+        [course] = view.lessons_for(STUDENT)
+        assert course.lessons[0].attempts == 1  # "Tried 1 time", not 2
+
+
+def test_a_run_killed_after_an_answer_is_an_attempt(tmp_path: Path) -> None:
+    db_path = tmp_path / "companion-sandbox.sqlite3"
+    with Database.open(db_path, "sandbox") as db:
+        seed(db)
+    lost = killed_run(db_path)
+
+    with Database.open(db_path, "sandbox") as db:
+        assert recover(db) == [lost]
+        [metadata] = results_of(db)
+        assert metadata["attempt"] == 1
+        attempt, multiplier = study_perfectly(db)
+        assert (attempt, multiplier) == (2, 1.0)
+        assert sorted(m["attempt"] for m in results_of(db)) == [1, 2]
