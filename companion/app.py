@@ -90,6 +90,7 @@ def open_runtime(env: str | None, clock: Clock) -> Runtime:
     from companion.store.db import Database, StoreError
     from companion.store.lease import Lease, LeaseKeeper
     from companion.store.paths import database_path
+    from companion.system.processes import ThisComputer
 
     try:
         config = load_config()
@@ -102,7 +103,7 @@ def open_runtime(env: str | None, clock: Clock) -> Runtime:
         db = Database.open(database_path(name), name)
     except StoreError as exc:
         raise StartError(f"The database cannot be opened: {exc}") from exc
-    lease = Lease(db)
+    lease = Lease(db, processes=ThisComputer())
     if not lease.try_acquire():
         holder = lease.holder()
         where = f"pid {holder.pid} on {holder.host}" if holder else "another process"
