@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from datetime import UTC
 from pathlib import Path
 
 from companion.core.catalogue import Catalogue, Course, Lesson
@@ -107,3 +108,25 @@ def test_a_run_killed_after_an_answer_is_an_attempt(tmp_path: Path) -> None:
         attempt, multiplier = study_perfectly(db)
         assert (attempt, multiplier) == (2, 1.0)
         assert sorted(m["attempt"] for m in results_of(db)) == [1, 2]
+
+
+def test_the_student_is_told_once_what_happened_to_the_interrupted_lesson(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "companion-sandbox.sqlite3"
+    with Database.open(db_path, "sandbox") as db:
+        seed(db)
+    lost = killed_run(db_path, "--no-answer")
+
+    with Database.open(db_path, "sandbox") as db:
+        assert recover(db) == [lost]
+        view = LibraryView(db, CATALOGUE, FakeClock(), tz=UTC)
+        assert view.take_notices("someone-else") == []
+        [text] = view.take_notices(STUDENT)
+        # 90 s of the child's journal, all focused; closed at its last line, 09:01:30 UTC.
+        assert text == (
+            "Your lesson 'Fractions 1' stopped at 09:01 on Monday because the app closed "
+            "unexpectedly. Its 1.5 focused minutes were kept and reported; it ended without "
+            "XP. It did not count as an attempt. You can start it again."
+        )
+        assert view.take_notices(STUDENT) == []  # shown once
