@@ -294,9 +294,6 @@ def prepare_qt(offscreen: bool) -> None:
     """Environment and attributes Qt needs before the QApplication exists."""
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if offscreen and hasattr(os, "geteuid") and os.geteuid() == 0:
-        # Chromium cannot sandbox its renderers for root; the self-test may run as root.
-        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
@@ -309,6 +306,21 @@ def prepare_qt(offscreen: bool) -> None:
     register_scheme()
 
 
+def say_cannot_start(message: str, window: bool) -> None:
+    """Say on stderr (and, with ``window``, in a message box) why the app cannot start.
+
+    Called before any WebEngine object exists: the box is a plain widget.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    if not window:
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    QMessageBox.critical(None, "Timeback Companion cannot start", message)
+
+
 def run_app(env: str | None, self_test: bool = False) -> int:
     """Run the desktop app (or, with ``self_test``, a scripted demo lesson offscreen);
     returns the exit status."""
@@ -317,6 +329,12 @@ def run_app(env: str | None, self_test: bool = False) -> int:
               "offscreen instead (set QT_QPA_PLATFORM=offscreen to run the app headless).",
               file=sys.stderr)
         self_test = True
+    from companion.system.webengine import root_refusal
+
+    refusal = root_refusal()
+    if refusal is not None:
+        say_cannot_start(refusal, window=not self_test)
+        return 1
     prepare_qt(offscreen=self_test)
     from PySide6.QtWidgets import QApplication
 
