@@ -6,9 +6,10 @@ import json
 import os
 import signal
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
+from companion.app import Runtime, guide_report
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.clock import FakeClock
 from companion.session.controller import SessionController
@@ -18,6 +19,7 @@ from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.results import RESULT_KIND
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
+from companion.timeback import sandbox_environment
 from tests.store.run_child import CTX, LESSON, NEXT_LESSON, SETTINGS, STUDENT, seed
 from tests.store.test_run_recovery import start_child
 
@@ -93,6 +95,11 @@ def test_a_run_killed_before_any_answer_is_not_an_attempt(tmp_path: Path) -> Non
         view = LibraryView(db, CATALOGUE, FakeClock())
         [course] = view.lessons_for(STUDENT)
         assert course.lessons[0].attempts == 1  # "Tried 1 time", not 2
+        # The guide's report counts one attempt, and the time of both runs.
+        rt = Runtime("sandbox", sandbox_environment("http://127.0.0.1:9"), db,
+                     Lease(db), FakeClock(datetime(2026, 1, 5, 9, 30, tzinfo=UTC)))
+        [row] = guide_report(rt, {STUDENT: "Ada L"})
+        assert (row["runs"], row["focused_minutes"]) == (1, 11.5)
 
 
 def test_a_run_killed_after_an_answer_is_an_attempt(tmp_path: Path) -> None:
