@@ -2,10 +2,11 @@
 
 A pid alone is not an identity (the system reuses pids, and a restart starts counting
 again), so a process is named by its pid and a *start token*: on Linux the boot id
-(``/proc/sys/kernel/random/boot_id``) and the start time in clock ticks since boot
-(``/proc/PID/stat`` field 22), which together never repeat. Elsewhere there is no token
-and only the pid is checked (``os.kill(pid, 0)`` on POSIX); on Windows nothing is known
-and the answer is always "maybe alive", so callers fall back to their timeouts.
+(``/proc/sys/kernel/random/boot_id``), the pid namespace it is seen from, and the start
+time in clock ticks since boot (``/proc/PID/stat`` field 22), which together never
+repeat. Elsewhere there is no token and only the pid is checked (``os.kill(pid, 0)`` on
+POSIX); on Windows nothing is known and the answer is always "maybe alive", so callers
+fall back to their timeouts.
 """
 
 from __future__ import annotations
@@ -36,13 +37,23 @@ def _stat_fields(pid: int, proc: Path) -> list[str] | None:
     return text.rpartition(")")[2].split()
 
 
+def _pid_namespace(proc: Path) -> str:
+    """This process's pid namespace (``pid:[4026531836]``), or "" if it cannot be read."""
+    try:
+        return os.readlink(proc / "self" / "ns" / "pid")
+    except OSError:
+        return ""
+
+
 def start_token(pid: int, proc: Path = PROC) -> str | None:
-    """``"<boot id>:<start ticks>"`` of process ``pid``, or None where it cannot be known."""
+    """``"<boot id> <pid namespace> <start ticks>"`` of process ``pid`` (as this process
+    sees it), or None where it cannot be known."""
     boot = _read(proc / "sys" / "kernel" / "random" / "boot_id")
     fields = _stat_fields(pid, proc)
     if boot is None or fields is None or len(fields) < 20:
         return None
-    return f"{boot.strip()}:{fields[19]}"  # field 22 is the 20th after the name
+    namespace = _pid_namespace(proc) or "-"
+    return f"{boot.strip()} {namespace} {fields[19]}"  # field 22 is the 20th after the name
 
 
 def is_gone(pid: int, token: str | None, proc: Path = PROC, platform: str = sys.platform) -> bool:
@@ -50,18 +61,24 @@ def is_gone(pid: int, token: str | None, proc: Path = PROC, platform: str = sys.
 
     With a token (Linux): gone when the computer restarted since (another boot id), when
     no process has that pid, when the pid's start time differs (the pid was reused) or when
-    it is a zombie. Without one, on POSIX: gone when no process has that pid. Anything
-    unknown (no /proc, Windows) counts as not gone.
+    it is a zombie; a process of another pid namespace (a container or a Flatpak beside
+    us) cannot be checked, and counts as not gone. Without a token, on POSIX: gone when no
+    process has that pid. Anything unknown (no /proc, Windows) counts as not gone.
     """
     if pid <= 0:
         return False
     if token is not None and (proc / "self").exists():
-        boot, _, ticks = token.partition(":")
+        parts = token.split(" ")
+        if len(parts) != 3:
+            return False
+        boot, namespace, ticks = parts
         current = _read(proc / "sys" / "kernel" / "random" / "boot_id")
         if current is None:
             return False
         if current.strip() != boot:
             return True
+        if namespace != (_pid_namespace(proc) or "-"):
+            return False
         fields = _stat_fields(pid, proc)
         if fields is None:
             return True

@@ -91,12 +91,14 @@ def test_a_reused_pid_is_not_its_old_process(tmp_path: Path) -> None:
     me = os.getpid()
     token = processes.start_token(me)
     assert token is not None and not processes.is_gone(me, token)
-    boot, _, ticks = token.partition(":")
-    assert processes.is_gone(me, f"{boot}:{int(ticks) + 1}")  # same pid, later start
-    assert processes.is_gone(me, f"another-boot:{ticks}")  # the computer restarted since
+    boot, namespace, ticks = token.split(" ")
+    later = f"{boot} {namespace} {int(ticks) + 1}"
+    assert processes.is_gone(me, later)  # same pid, later start: the pid was reused
+    assert processes.is_gone(me, f"another-boot {namespace} {ticks}")  # restarted since
+    assert not processes.is_gone(gone_pid(), f"{boot} pid:[1] {ticks}")  # another namespace
     assert processes.is_gone(gone_pid(), token)
     with Database.open(tmp_path / "companion-sandbox.sqlite3", "sandbox") as db:
-        _stale_lease(db, me, socket.gethostname(), f"{boot}:{int(ticks) + 1}")
+        _stale_lease(db, me, socket.gethostname(), later)
         assert Lease(db, clock=lambda: 1_010.0, processes=ThisComputer()).try_acquire()
 
 
@@ -109,10 +111,13 @@ def test_a_zombie_is_gone_and_the_stat_name_may_hold_parentheses(tmp_path: Path)
     for pid, state in ((7, "S"), (8, "Z")):
         (proc / str(pid)).mkdir()
         (proc / str(pid) / "stat").write_text(f"{pid} (a (b) c) {state} 1 1 {rest}\n")
-    assert processes.start_token(7, proc) == "b00t:4242"
-    assert not processes.is_gone(7, "b00t:4242", proc)
-    assert processes.is_gone(8, "b00t:4242", proc)
-    assert processes.is_gone(9, "b00t:4242", proc)
+    (proc / "self/ns").mkdir()
+    (proc / "self/ns/pid").symlink_to("pid:[4026531836]")
+    token = "b00t pid:[4026531836] 4242"
+    assert processes.start_token(7, proc) == token
+    assert not processes.is_gone(7, token, proc)
+    assert processes.is_gone(8, token, proc)  # a zombie
+    assert processes.is_gone(9, token, proc)  # no such process
 
 
 def test_without_a_start_token_only_the_pid_is_checked() -> None:
