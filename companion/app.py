@@ -333,7 +333,8 @@ def run_app(env: str | None, self_test: bool = False) -> int:
 
     refusal = root_refusal()
     if refusal is not None:
-        say_cannot_start(refusal, window=not self_test)
+        headless = os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal")
+        say_cannot_start(refusal, window=not (self_test or headless))
         return 1
     prepare_qt(offscreen=self_test)
     from PySide6.QtWidgets import QApplication

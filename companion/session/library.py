@@ -169,10 +169,12 @@ class LibraryView:
         unit = "minute" if minutes == "1" else "minutes"
         attempt = ("It counts as an attempt." if notice.attempt_counted
                    else "It did not count as an attempt.")
+        kept = (f"Its {minutes} focused {unit} were kept and reported"
+                if tenths else "Its time was kept and reported")
         return (
             f"Your lesson '{title}' stopped at {ended:%H:%M} on {ended:%A} because the app "
-            f"closed unexpectedly. Its {minutes} focused {unit} were kept and reported; "
-            f"it ended without XP. {attempt} You can start it again."
+            f"closed unexpectedly. {kept}; it ended without XP. {attempt} You can start it "
+            "again."
         )
 
     def _local_date(self, moment: datetime) -> date:

@@ -20,7 +20,7 @@ from companion.store.lease import Lease
 from companion.store.results import RESULT_KIND
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
 from companion.timeback import sandbox_environment
-from tests.store.run_child import CTX, LESSON, NEXT_LESSON, SETTINGS, STUDENT, seed
+from tests.store.run_child import ANCHOR, CTX, LESSON, NEXT_LESSON, SETTINGS, STUDENT, seed
 from tests.store.test_run_recovery import start_child
 
 COURSE = Course("math-g3", "Math G3", "Math", "3")
@@ -137,3 +137,13 @@ def test_the_student_is_told_once_what_happened_to_the_interrupted_lesson(
             "XP. It did not count as an attempt. You can start it again."
         )
         assert view.take_notices(STUDENT) == []  # shown once
+
+
+def test_a_run_with_no_focused_time_is_told_without_minutes(tmp_path: Path) -> None:
+    with Database.open(tmp_path / "companion-sandbox.sqlite3", "sandbox") as db:
+        seed(db)
+        runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)  # then the process died at once
+        recover(db)
+        [text] = LibraryView(db, CATALOGUE, FakeClock(), tz=UTC).take_notices(STUDENT)
+        assert "Its time was kept and reported; it ended without XP." in text
+        assert "focused" not in text

@@ -48,11 +48,12 @@ def test_the_doctor_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
-def test_as_root_the_app_says_why_and_exits_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("args", [[], ["--self-test"]])
+def test_as_root_the_app_says_why_and_exits_1(tmp_path: Path, args: list[str]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in (SANDBOX_VAR, FLAGS_VAR)}
     env.update(QT_QPA_PLATFORM="offscreen", COMPANION_DATA_DIR=str(tmp_path / "data"),
                COMPANION_CONFIG_DIR=str(tmp_path / "config"))
-    done = subprocess.run([sys.executable, "-m", "companion.cli", "--self-test"], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "companion.cli", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip() == f"error: {ROOT_MESSAGE}"
