@@ -146,7 +146,8 @@ def test_the_version_one_sample_lease_of_a_gone_process_is_taken_at_once(
         assert not Lease(db, clock=lambda: before_expiry).try_acquire()  # no probe: waits
         lease = Lease(db, clock=lambda: before_expiry, processes=ThisComputer())
         assert lease.try_acquire()
-        assert lease.holder() is not None and lease.holder().pid == os.getpid()  # type: ignore[union-attr]
+        holder = lease.holder()
+        assert holder is not None and holder.pid == os.getpid()
         with sqlite3.connect(path) as con:
             [(start,)] = con.execute("SELECT pid_start FROM lease").fetchall()
         assert start == processes.start_token(os.getpid())

@@ -8,6 +8,7 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from companion.app import Runtime, guide_report
 from companion.core.catalogue import Catalogue, Course, Lesson
@@ -49,7 +50,7 @@ def recover(db: Database) -> list[str]:
     return runs.recover_orphaned_runs(db, lease, CTX)
 
 
-def results_of(db: Database) -> list[dict[str, object]]:
+def results_of(db: Database) -> list[dict[str, Any]]:
     """The metadata of the gradebook results in the outbox, oldest first."""
     rows = [row for row in outbox.list_items(db) if row.kind == RESULT_KIND]
     return [json.loads(row.payload)["assessmentResult"]["metadata"] for row in rows]
