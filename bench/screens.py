@@ -25,6 +25,9 @@ SIZE = (1366, 768)
 
 
 def main() -> int:
+    # As the tests do: WebEngine refuses to start as root unless this is set (the app
+    # itself never sets it; see companion/system/webengine.py).
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     tmp = tempfile.mkdtemp(prefix="companion-screens-")
     os.environ["COMPANION_DATA_DIR"] = tmp
     os.environ["COMPANION_CONFIG_DIR"] = tmp

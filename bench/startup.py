@@ -160,6 +160,9 @@ def ui_stall(events: int) -> float:
 
 
 def main() -> int:
+    # As the tests do: WebEngine refuses to start as root unless this is set (the app
+    # itself never sets it; see companion/system/webengine.py).
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--events", type=int, default=10_000)

@@ -90,6 +90,7 @@ def open_runtime(env: str | None, clock: Clock) -> Runtime:
     from companion.store.db import Database, StoreError
     from companion.store.lease import Lease, LeaseKeeper
     from companion.store.paths import database_path
+    from companion.system.processes import ThisComputer
 
     try:
         config = load_config()
@@ -102,7 +103,7 @@ def open_runtime(env: str | None, clock: Clock) -> Runtime:
         db = Database.open(database_path(name), name)
     except StoreError as exc:
         raise StartError(f"The database cannot be opened: {exc}") from exc
-    lease = Lease(db)
+    lease = Lease(db, processes=ThisComputer())
     if not lease.try_acquire():
         holder = lease.holder()
         where = f"pid {holder.pid} on {holder.host}" if holder else "another process"
@@ -225,7 +226,8 @@ def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
 
 
 def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Today's runs on this computer per student: runs, focused minutes, XP, accuracy."""
+    """Today's runs on this computer per student: attempts (``runs``), focused minutes (of
+    every run), XP, accuracy."""
     from collections import defaultdict
     from datetime import datetime
     from decimal import Decimal
@@ -248,7 +250,8 @@ def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
         classification = rules.classify(lines)
         score = rules.score(lines, classification)
         entry = per[row.student_id]
-        entry["runs"] += 1
+        if rules.counts_as_attempt(score.questions, score.completed):
+            entry["runs"] += 1  # a run killed before any answer is not an attempt
         entry["active_ms"] += classification.total("active")
         entry["xp"] += score.xp
         entry["n"] += score.questions
@@ -294,9 +297,6 @@ def prepare_qt(offscreen: bool) -> None:
     """Environment and attributes Qt needs before the QApplication exists."""
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if offscreen and hasattr(os, "geteuid") and os.geteuid() == 0:
-        # Chromium cannot sandbox its renderers for root; the self-test may run as root.
-        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
@@ -309,6 +309,21 @@ def prepare_qt(offscreen: bool) -> None:
     register_scheme()
 
 
+def say_cannot_start(message: str, window: bool) -> None:
+    """Say on stderr (and, with ``window``, in a message box) why the app cannot start.
+
+    Called before any WebEngine object exists: the box is a plain widget.
+    """
+    print(f"error: {message}", file=sys.stderr)
+    if not window:
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    QMessageBox.critical(None, "Timeback Companion cannot start", message)
+
+
 def run_app(env: str | None, self_test: bool = False) -> int:
     """Run the desktop app (or, with ``self_test``, a scripted demo lesson offscreen);
     returns the exit status."""
@@ -317,6 +332,13 @@ def run_app(env: str | None, self_test: bool = False) -> int:
               "offscreen instead (set QT_QPA_PLATFORM=offscreen to run the app headless).",
               file=sys.stderr)
         self_test = True
+    from companion.system.webengine import root_refusal
+
+    refusal = root_refusal()
+    if refusal is not None:
+        headless = os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal")
+        say_cannot_start(refusal, window=not (self_test or headless))
+        return 1
     prepare_qt(offscreen=self_test)
     from PySide6.QtWidgets import QApplication
 

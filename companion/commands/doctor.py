@@ -1,6 +1,7 @@
 """``companion doctor``: check, in order, everything the app needs, one pass/fail line each.
 
-Checks: configuration and environment; keyring and stored credentials; proxy and TLS;
+Checks: configuration and environment; whether the web engine can show lessons (not as
+root with its sandbox on); keyring and stored credentials; proxy and TLS;
 connectivity to the token, OneRoster and Caliper hosts; a token; roster freshness; outbox
 counts; last successful sync; database integrity. Each check is a small function taking a
 ``DoctorContext`` and returning a ``CheckResult`` (name, ok, detail, hint), so the UI can show
@@ -19,7 +20,7 @@ import ssl
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from companion.store import outbox, paths
 from companion.store.db import Database, StoreError
 from companion.store.tables import OutboxItem, OutboxState, RosterClass, RosterUser, StoreMeta
 from companion.sync.roster_refresh import roster_status
+from companion.system import webengine
 from companion.timeback import (
     ROSTERING_PATH,
     Credentials,
@@ -103,6 +105,8 @@ class DoctorContext:
     db_error: str | None = None
     transport: httpx.BaseTransport | None = None
     probes: dict[str, Probe] = field(default_factory=dict)
+    euid: int | None = None  # the user id to judge (None: this process's)
+    environ: Mapping[str, str] | None = None  # the environment to judge (None: os.environ)
     _credentials: Credentials | CredentialsError | None = None
 
     @classmethod
@@ -238,6 +242,23 @@ def check_configuration(ctx: DoctorContext) -> CheckResult:
     if ctx.sandbox_url_missing:
         return CheckResult(name, True, f"{env.name} environment; {source}; sandbox URL not given")
     return CheckResult(name, True, f"{env.name} environment at {env.oneroster_base}; {source}")
+
+
+def check_lesson_pages(ctx: DoctorContext) -> CheckResult:
+    """Qt WebEngine can start: as root only with its sandbox turned off on purpose."""
+    name = "lesson pages (web engine)"
+    environ = os.environ if ctx.environ is None else ctx.environ
+    euid = webengine.current_euid() if ctx.euid is None else ctx.euid
+    if webengine.root_refusal(euid, environ) is not None:
+        return CheckResult(name, False, "running as root: the web engine refuses to start, "
+                           "so the app cannot show lessons",
+                           "run the app from a normal user account, or set "
+                           f"{webengine.SANDBOX_VAR}=1 to run lesson pages without the "
+                           "web engine's sandbox")
+    if euid == 0:
+        return CheckResult(name, True, f"running as root with {webengine.SANDBOX_VAR} set: "
+                                       "lesson pages run without the web engine's sandbox")
+    return CheckResult(name, True, "can start (not running as root)")
 
 
 def check_credentials(ctx: DoctorContext) -> CheckResult:
@@ -480,6 +501,7 @@ def check_database(ctx: DoctorContext) -> CheckResult:
 Check = Callable[[DoctorContext], CheckResult]
 CHECKS: tuple[Check, ...] = (
     check_configuration,
+    check_lesson_pages,
     check_credentials,
     check_proxy_tls,
     check_token_host,

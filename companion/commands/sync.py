@@ -24,6 +24,7 @@ from companion.store.paths import database_path
 from companion.sync.settings import SyncSettings
 from companion.sync.status import SyncState, SyncStatus
 from companion.sync.worker import SyncWorker
+from companion.system.processes import ThisComputer
 from companion.timeback import (
     Environment,
     TimebackError,
@@ -123,6 +124,7 @@ def _deliver(args: argparse.Namespace, db: Database, environment: Environment,
                         transport=transport) as client, gradebook_client(
                             environment, auth, transport=transport) as gradebook:
         worker = SyncWorker(db, client, settings=settings, on_unauthorised=auth.invalidate,
+                            processes=ThisComputer(),
                             results_api=gradebook)
         try:
             if not worker.acquire():

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from companion.core import rules
 from companion.core.catalogue import Lesson
 from companion.core.rules import Score
 
@@ -165,6 +166,7 @@ class SeenResult:
     mastered: bool
     accuracy: Fraction | None  # 0..1
     score_date: str | None
+    is_attempt: bool = True  # rules.counts_as_attempt of its metadata (True when unknown)
 
 
 def _ref_id(raw: Mapping[str, Any], key: str) -> str | None:
@@ -207,6 +209,10 @@ def parse_result(raw: Mapping[str, Any]) -> SeenResult | None:
         accuracy = Fraction(percent) / 100
     run_id = meta.get("runId")
     score_date = raw.get("scoreDate")
+    questions = meta.get("totalQuestions")
+    if not isinstance(questions, int) or isinstance(questions, bool):
+        questions = 1  # a result that does not say is taken as an attempt
+    completed = meta.get("completed") is True
     return SeenResult(
         sourced_id=sourced_id,
         student_id=student,
@@ -217,6 +223,7 @@ def parse_result(raw: Mapping[str, Any]) -> SeenResult | None:
         mastered=mastered_units is not None and mastered_units >= 1,
         accuracy=accuracy,
         score_date=score_date if isinstance(score_date, str) else None,
+        is_attempt=rules.counts_as_attempt(questions, completed),
     )
 
 
@@ -241,7 +248,8 @@ def merge_progress(
 ) -> ProgressFacts:
     """Local progress with the results seen anywhere merged in; never lower than ``local``.
 
-    Mastered anywhere is mastered; attempts are the highest attempt seen; the best accuracy
+    Mastered anywhere is mastered; attempts are the highest attempt seen among results that
+    were attempts (``rules.counts_as_attempt``); the best accuracy
     is the best seen. Total XP counts every run once: this computer's runs
     (``local_run_xp`` by run id) and the seen results of other runs (by run id, or by
     sourcedId when a result names no run); it only ever grows. Merging the same results
@@ -254,7 +262,8 @@ def merge_progress(
         key = result.run_id or f"result:{result.sourced_id}"
         if key not in xp_by_run:
             remote[key] = max(remote.get(key, Decimal(0)), result.xp)
-        merged = replace(merged, attempts=max(merged.attempts, result.attempt))
+        if result.is_attempt:
+            merged = replace(merged, attempts=max(merged.attempts, result.attempt))
         if result.accuracy is not None:
             value = float(result.accuracy)
             if merged.best_accuracy is None or value > merged.best_accuracy:

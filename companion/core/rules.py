@@ -282,6 +282,19 @@ def _abandonment(items: list[list[Any]], abandon_after: int) -> int | None:
     return None
 
 
+def counts_as_attempt(questions: int, completed: bool) -> bool:
+    """Whether a closed run used up an attempt: it got at least one answer or completed.
+
+    A run that ended by a crash, a kill or "End lesson" before any answer is not an
+    attempt: it does not raise the attempt number of the next run (so the first real
+    attempt keeps the first-attempt multiplier), yields no gradebook result and is not
+    counted as an attempt anywhere; its time is still reported. The one rule for
+    numbering attempts, used by the store, the library, the guide's report and the
+    progress merge.
+    """
+    return questions > 0 or completed
+
+
 def multiplier_for(attempt: int, accuracy: Fraction) -> Fraction:
     """The XP multiplier of section 3 for a run that passed the 80 % gate."""
     perfect = accuracy == 1

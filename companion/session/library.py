@@ -22,7 +22,7 @@ from companion.core.catalogue import (
     required_for,
 )
 from companion.core.clock import Clock
-from companion.store import runs
+from companion.store import notices, runs
 from companion.store.db import Database
 from companion.store.run_tables import ProgressRow, RunRow
 
@@ -50,7 +50,8 @@ class CourseRow:
 
 @dataclass(frozen=True, slots=True)
 class TodayStats:
-    """Today's focused minutes and XP (runs closed today, local date) against the goal."""
+    """Today's focused minutes and XP (runs closed today, local date) against the goal;
+    ``runs`` counts only the runs that were attempts (``rules.counts_as_attempt``)."""
 
     focused_minutes: float
     xp: Decimal
@@ -141,11 +142,40 @@ class LibraryView:
             ]
         active_ms = 0
         xp = Decimal(0)
+        attempts = 0
         for run_id, run_xp in todays:
             xp += Decimal(run_xp or "0")
-            active_ms += rules.classify(runs.journal(self._db, run_id)).total("active")
+            lines = runs.journal(self._db, run_id)
+            classification = rules.classify(lines)
+            active_ms += classification.total("active")
+            score = rules.score(lines, classification)
+            attempts += rules.counts_as_attempt(score.questions, score.completed)
         minutes = float(Fraction(active_ms, 60_000))
-        return TodayStats(round(minutes, 1), xp, self.daily_goal_xp, len(todays))
+        return TodayStats(round(minutes, 1), xp, self.daily_goal_xp, attempts)
+
+    def take_notices(self, student_id: str) -> list[str]:
+        """What happened to this student's lessons that a crash interrupted, in words for
+        the student; each is given once (taken from the store)."""
+        return [self._recovered_text(n) for n in notices.take_recovered(self._db, student_id)]
+
+    def _recovered_text(self, notice: notices.RecoveredRun) -> str:
+        try:
+            title = self._catalogue.get(notice.lesson_id).title
+        except KeyError:
+            title = notice.lesson_id
+        ended = datetime.fromisoformat(notice.ended_at).astimezone(self._tz)
+        tenths = notice.active_ms // 6_000
+        minutes = f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+        unit = "minute" if minutes == "1" else "minutes"
+        attempt = ("It counts as an attempt." if notice.attempt_counted
+                   else "It did not count as an attempt.")
+        kept = (f"Its {minutes} focused {unit} were kept and reported"
+                if tenths else "Its time was kept and reported")
+        return (
+            f"Your lesson '{title}' stopped at {ended:%H:%M} on {ended:%A} because the app "
+            f"closed unexpectedly. {kept}; it ended without XP. {attempt} You can start it "
+            "again."
+        )
 
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self._tz).date()

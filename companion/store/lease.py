@@ -4,6 +4,11 @@ Two processes on one database (the app and the command line beside it) must neve
 recover, close or send the same thing. The owner holds a row in ``lease`` and renews it;
 when it stops renewing (it crashed or was killed), the lease expires and another process
 may take it. Times are seconds on the injected clock (``time.time`` by default).
+
+Given a ``ProcessProbe`` (``companion.system.processes.ThisComputer``, passed in by the
+composition root), a lease also records its holder's process start token, and a lease
+whose holder on this computer no longer exists is taken over at once, without waiting for
+it to expire: a restart right after a crash is never turned away.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -23,6 +29,16 @@ from companion.store.db import Database
 from companion.store.tables import LeaseRow
 
 log = logging.getLogger("companion.store.lease")
+
+
+class ProcessProbe(Protocol):
+    """What the lease needs to know about this computer's processes."""
+
+    def start_token(self, pid: int) -> str | None:
+        """An identity of the start of process ``pid`` (None if it cannot be known)."""
+
+    def is_gone(self, pid: int, token: str | None) -> bool:
+        """True only when process ``pid`` started as ``token`` surely no longer exists."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class LeaseInfo:
     acquired_at: float
     heartbeat_at: float
     expires_at: float
+    pid_start: str | None = None
 
 
 def _info(row: LeaseRow) -> LeaseInfo:
@@ -47,6 +64,7 @@ def _info(row: LeaseRow) -> LeaseInfo:
         acquired_at=row.acquired_at,
         heartbeat_at=row.heartbeat_at,
         expires_at=row.expires_at,
+        pid_start=row.pid_start,
     )
 
 
@@ -59,8 +77,10 @@ class Lease:
         name: str = "owner",
         ttl_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        processes: ProcessProbe | None = None,
     ) -> None:
-        """Nothing is taken yet: call ``try_acquire``."""
+        """Nothing is taken yet: call ``try_acquire``. Without ``processes`` a lease is
+        taken from another holder only once it has expired."""
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         self.db = db
@@ -68,6 +88,10 @@ class Lease:
         self.ttl_s = ttl_s
         self.clock = clock
         self.holder_id = uuid.uuid4().hex
+        self.processes = processes
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.pid_start = processes.start_token(self.pid) if processes is not None else None
         self._expires_at: float | None = None
 
     @property
@@ -87,22 +111,26 @@ class Lease:
                     LeaseRow(
                         name=self.name,
                         holder_id=self.holder_id,
-                        pid=os.getpid(),
-                        host=socket.gethostname(),
+                        pid=self.pid,
+                        host=self.host,
                         acquired_at=now,
                         heartbeat_at=now,
                         expires_at=expires,
+                        pid_start=self.pid_start,
                     )
                 )
                 return expires
-            if row.holder_id != self.holder_id and row.expires_at > now:
-                return None
             if row.holder_id != self.holder_id:
-                log.info("taking expired lease %r from pid %d on %s", self.name, row.pid, row.host)
+                if row.expires_at > now and not self._holder_gone(row):
+                    return None
+                why = "expired" if row.expires_at <= now else "held by a process that is gone"
+                log.info("taking lease %r (%s) from pid %d on %s", self.name, why, row.pid,
+                         row.host)
                 row.acquired_at = now
             row.holder_id = self.holder_id
-            row.pid = os.getpid()
-            row.host = socket.gethostname()
+            row.pid = self.pid
+            row.host = self.host
+            row.pid_start = self.pid_start
             row.heartbeat_at = now
             row.expires_at = expires
             return expires
@@ -139,12 +167,21 @@ class Lease:
         self._expires_at = None
 
     def holder(self) -> LeaseInfo | None:
-        """The current holder, or None if the lease is free or has expired."""
+        """The current holder, or None if the lease is free, has expired or is held by a
+        process of this computer that is gone."""
         with self.db.read() as session:
             row = session.get(LeaseRow, self.name)
-            if row is None or row.expires_at <= self.clock():
+            if row is None or row.expires_at <= self.clock() or self._holder_gone(row):
                 return None
             return _info(row)
+
+    def _holder_gone(self, row: LeaseRow) -> bool:
+        """Whether the row's holder is a process of this computer that no longer exists."""
+        if self.processes is None or row.host != self.host:
+            return False  # another computer's process cannot be checked from here
+        if row.pid == self.pid and row.pid_start == self.pid_start:
+            return False  # this very process (another Lease object in it)
+        return self.processes.is_gone(row.pid, row.pid_start)
 
 
 class LeaseKeeper:

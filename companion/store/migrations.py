@@ -39,4 +39,7 @@ def sql_step(script: str) -> Callable[[Connection], None]:
 
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
+    # The lease holder's process start token, so that a lease held by a process that is
+    # gone is taken over at once (issue 11). Old rows keep NULL: only their pid is checked.
+    (2, sql_step("ALTER TABLE lease ADD COLUMN pid_start VARCHAR")),
 )

@@ -26,7 +26,7 @@ from companion.core import caliper, rules, timespent
 from companion.core.caliper import ActivityInfo, Actor, AppInfo, MissingEmail, RunInfo
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
-from companion.store import outbox, results
+from companion.store import notices, outbox, results
 from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.run_tables import JournalLineRow, LessonRow, ProgressRow, RunRow
@@ -92,6 +92,8 @@ class CloseResult:
     mastered: bool
     events: int  # outbox rows written: events and the gradebook result (0 when pending)
     pending_reason: str | None
+    active_ms: int = 0  # focused time of the run
+    questions: int = 0  # items answered (first answers before any abandonment)
 
 
 # ---------------------------------------------------------------- lessons
@@ -141,7 +143,9 @@ def open_run(
     """Open a run and write its `start` line; returns the new run id (a UUID).
 
     ``anchor`` is the run's wall-clock start (timezone-aware). ``attempt`` defaults to the
-    student's attempts at this lesson plus one. Raises RunAlreadyOpen when any run is open
+    student's attempts at this lesson plus one; runs that were not attempts
+    (`rules.counts_as_attempt`) are not counted, so a run killed before any answer gives
+    its number to the next one. Raises RunAlreadyOpen when any run is open
     in this database, UnknownLesson when the lesson is not stored.
     """
     if anchor.utcoffset() is None:
@@ -294,15 +298,24 @@ def close_run(
     size = window_ms or ctx.window_ms
 
     def work(session: Session) -> CloseResult:
-        run = _open_run_row(session, run_id)
-        seq, last_t = _journal_tail(session, run_id)
-        if at_ms < last_t:
-            raise ValueError(f"cannot close at {at_ms} ms, before the last line ({last_t} ms)")
-        _add_lines(session, run_id, [Line(at_ms, "end", completed=completed)], seq, last_t)
-        return _finish(session, run, ctx, size)
+        return _close(session, run_id, completed, at_ms, ctx, size)
 
     result: CloseResult = db.write(work)
     return result
+
+
+def _close(
+    session: Session, run_id: str, completed: bool, at_ms: int | None, ctx: EventContext,
+    size: int,
+) -> CloseResult:
+    """Inside a write: append `end` at ``at_ms`` (None: at the last line) and finish."""
+    run = _open_run_row(session, run_id)
+    seq, last_t = _journal_tail(session, run_id)
+    at = last_t if at_ms is None else at_ms
+    if at < last_t:
+        raise ValueError(f"cannot close at {at} ms, before the last line ({last_t} ms)")
+    _add_lines(session, run_id, [Line(at, "end", completed=completed)], seq, last_t)
+    return _finish(session, run, ctx, size)
 
 
 def check_abandoned(db: Database, run_id: str, now_ms: int, ctx: EventContext) -> bool:
@@ -327,9 +340,10 @@ def check_abandoned(db: Database, run_id: str, now_ms: int, ctx: EventContext) -
 def recover_orphaned_runs(db: Database, lease: Lease, ctx: EventContext) -> list[str]:
     """Close runs left open by a process that is gone; returns their ids.
 
-    The caller must hold the lease (so the previous owner's lease has expired) and must not
-    have opened a run of its own yet. Each run is closed with ``completed: false`` at the
-    ``t`` of its last journal line, through the same path as `close_run`.
+    The caller must hold the lease (so the previous owner's lease has expired or its
+    process is gone) and must not have opened a run of its own yet. Each run is closed
+    with ``completed: false`` at the ``t`` of its last journal line, through the same path
+    as `close_run`, and leaves a notice for its student (``notices``) in the same write.
     """
     if not lease.held:
         raise RunError("recovery needs the lease; another process may own the open run")
@@ -341,12 +355,25 @@ def recover_orphaned_runs(db: Database, lease: Lease, ctx: EventContext) -> list
     recovered: list[str] = []
     ids: list[str] = db.write(open_ids)
     for run_id in ids:
-        last_t = journal(db, run_id)[-1].t
+
+        def work(session: Session, run_id: str = run_id) -> CloseResult:
+            closed = _close(session, run_id, False, None, ctx, ctx.window_ms)
+            run = _open_or_closed_row(session, run_id)
+            notices.leave_recovered(session, notices.RecoveredRun(
+                run_id=run_id,
+                student_id=run.student_id,
+                lesson_id=run.lesson_id,
+                active_ms=closed.active_ms,
+                attempt_counted=rules.counts_as_attempt(closed.questions, closed.completed),
+                ended_at=run.closed_at or run.anchor,
+            ))
+            return closed
+
         try:
-            close_run(db, run_id, completed=False, at_ms=last_t, ctx=ctx)
+            closed: CloseResult = db.write(work)
         except RunClosed:
             continue
-        log.info("recovered run %s, closed at %d ms", run_id, last_t)
+        log.info("recovered run %s, closed at %d ms", run_id, closed.end_ms)
         recovered.append(run_id)
     return recovered
 
@@ -421,6 +448,8 @@ def _finish(session: Session, run: RunRow, ctx: EventContext, size: int) -> Clos
         mastered=result.mastered,
         events=events,
         pending_reason=reason,
+        active_ms=classification.total("active"),
+        questions=result.questions,
     )
 
 
@@ -461,7 +490,8 @@ def _update_progress(session: Session, run: RunRow, result: rules.Score, when: s
     progress = session.get(ProgressRow, (run.student_id, run.lesson_id))
     if progress is None:
         progress = ProgressRow(student_id=run.student_id, lesson_id=run.lesson_id)
-    progress.attempts = max(progress.attempts, run.attempt)
+    if rules.counts_as_attempt(result.questions, result.completed):
+        progress.attempts = max(progress.attempts, run.attempt)
     progress.total_xp = str(Decimal(progress.total_xp) + result.xp)
     if result.accuracy is not None:
         accuracy = float(result.accuracy)
@@ -524,6 +554,13 @@ def _run_info(session: Session, run: RunRow, actor: Actor, ctx: EventContext) ->
 
 
 # ---------------------------------------------------------------- journal rows
+
+
+def _open_or_closed_row(session: Session, run_id: str) -> RunRow:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise UnknownRun(run_id)
+    return run
 
 
 def _open_run_row(session: Session, run_id: str) -> RunRow:

@@ -67,6 +67,7 @@ class LeaseRow(SQLModel, table=True):
     acquired_at: float
     heartbeat_at: float
     expires_at: float
+    pid_start: str | None = None  # the holder's start token (system.processes); step 2
 
 
 class OutboxState(StrEnum):

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from companion.store import outbox
 from companion.store.db import Database
-from companion.store.lease import Lease, LeaseKeeper
+from companion.store.lease import Lease, LeaseKeeper, ProcessProbe
 from companion.store.outbox import Claimed
 from companion.sync.crashpoints import AFTER_CLAIM, crash_point
 from companion.sync.delivery import BatchResult, NextClaim, Sender
@@ -65,8 +65,10 @@ class SyncWorker:
         lease: Lease | None = None,
         on_unauthorised: Callable[[], None] | None = None,
         results_api: GradebookClient | None = None,
+        processes: ProcessProbe | None = None,
     ) -> None:
-        """``lease``: a lease the caller already holds and keeps; None: take our own."""
+        """``lease``: a lease the caller already holds and keeps; None: take our own (which
+        ``processes`` lets take over at once from a holder that is gone)."""
         self.db = db
         self.settings = settings or SyncSettings()
         self.time: SyncTime = time or RealTime()
@@ -75,7 +77,8 @@ class SyncWorker:
         self.sender = Sender(db, api, self.settings, self.rng, on_unauthorised)
         self.settler = Settler(db, api, self.settings)
         self._own_lease = lease is None
-        self.lease = lease or Lease(db, LEASE_NAME, ttl_s=self.settings.lease_ttl_s)
+        self.lease = lease or Lease(db, LEASE_NAME, ttl_s=self.settings.lease_ttl_s,
+                                    processes=processes)
         self._keeper: LeaseKeeper | None = None
         self._recovered = False
         self._failures = 0  # failed attempts in a row: drives the backoff

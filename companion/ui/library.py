@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from companion.ui import styles
+from companion.ui.notice import DismissableNotice
 from companion.ui.styles import (
     activate_on_enter,
     chain_tab_order,
@@ -272,6 +273,7 @@ class LibraryWidget(QWidget):
         set_role(self.open_button, "primary")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
+        self.notice = DismissableNotice()  # what happened to a lesson a crash stopped
         self._build_layout(intro)
         activate_on_enter(self.open_button, self.sign_out_button)
         chain_tab_order(self.tree, self.open_button, self.sign_out_button)
@@ -312,6 +314,7 @@ class LibraryWidget(QWidget):
         layout.setContentsMargins(24, 16, 24, 20)
         layout.setSpacing(14)
         layout.addLayout(top)
+        layout.addWidget(self.notice)
         layout.addLayout(body, 1)
 
     def _connect_signals(self) -> None:
@@ -325,6 +328,7 @@ class LibraryWidget(QWidget):
         self.student = student
         self.greeting.setText(f"Hi, {student.name}!")
         self.refresh()
+        self.notice.show_texts(self.view.take_notices(student.user_id))
 
     def refresh(self) -> None:
         """Read lessons and today's figures again (after a run ended)."""

@@ -21,8 +21,8 @@ from companion.sync.roster_refresh import RosterRefresher
 from companion.timeback import auth_for, oneroster_client, sandbox_environment
 
 NAMES = [
-    "configuration", "keyring and credentials", "proxy and TLS", "token host",
-    "OneRoster host", "Caliper host", "token", "roster freshness", "outbox",
+    "configuration", "lesson pages (web engine)", "keyring and credentials", "proxy and TLS",
+    "token host", "OneRoster host", "Caliper host", "token", "roster freshness", "outbox",
     "last successful sync", "database integrity",
 ]
 NETWORK = ["proxy and TLS", "token host", "OneRoster host", "Caliper host", "token"]

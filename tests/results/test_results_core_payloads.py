@@ -117,3 +117,24 @@ def test_merge_never_lowers_progress(
         assert merged.mastered_at == "t"
     assert results.merge_progress(merged, [seen(r, str(x), a, m) for r, x, a, m in remote]) \
         == merged
+
+
+def test_a_result_of_a_run_that_was_not_an_attempt_does_not_raise_attempts() -> None:
+    # A result written by an older version for a run with no answer that did not complete.
+    raw = payload(attempt=3)
+    meta = dict(raw["metadata"])  # type: ignore[call-overload]
+    meta.update(totalQuestions=0, completed=False)
+    parsed = results.parse_result({**raw, "metadata": meta})
+    assert parsed is not None and parsed.is_attempt is False
+    merged = results.merge_progress(ProgressFacts(attempts=1), [parsed])
+    assert merged.attempts == 1
+    counted = results.parse_result(payload(attempt=3))
+    assert counted is not None and counted.is_attempt
+    assert results.merge_progress(ProgressFacts(attempts=1), [counted]).attempts == 3
+
+
+def test_an_attempt_is_a_run_with_an_answer_or_completed() -> None:
+    from companion.core.rules import counts_as_attempt
+
+    assert [counts_as_attempt(q, c) for q, c in ((0, False), (0, True), (1, False), (3, True))] \
+        == [False, True, True, True]

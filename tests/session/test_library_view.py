@@ -59,9 +59,9 @@ def test_today_counts_only_runs_closed_today(world: World) -> None:
     ctl = world.controller()
     ctl.start(ADA, L1.id)
     world.seconds(ctl, 90, input_every=5)
-    ctl.quit()  # 1.5 focused minutes, no XP
+    ctl.quit()  # 1.5 focused minutes, no XP, and no answer: not an attempt
     today = view.today(ADA)
-    assert (today.focused_minutes, today.xp, today.runs) == (1.5, Decimal(0), 1)
+    assert (today.focused_minutes, today.xp, today.runs) == (1.5, Decimal(0), 0)
     assert not today.goal_reached
 
 

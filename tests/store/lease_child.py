@@ -1,7 +1,8 @@
 """A process that holds (or wants) a lease, driven by commands on stdin.
 
-Usage: ``python lease_child.py DB_PATH ENV TTL_S``. Prints ``ready <pid>`` and then one
-line per command:
+Usage: ``python lease_child.py DB_PATH ENV TTL_S [--probe]``. With ``--probe`` the lease
+checks whether a holder's process still exists (``system.processes.ThisComputer``). Prints
+``ready <pid>`` and then one line per command:
 
 - ``try [OFFSET]``: try to take the lease with the clock moved OFFSET seconds ahead;
   prints ``acquired`` or ``busy``
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from companion.store.db import Database
 from companion.store.lease import Lease, LeaseKeeper
+from companion.system.processes import ThisComputer
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +30,8 @@ def main(argv: list[str]) -> int:
     db_path, env, ttl = Path(argv[0]), argv[1], float(argv[2])
     offset = [0.0]
     db = Database.open(db_path, env)
-    lease = Lease(db, ttl_s=ttl, clock=lambda: time.time() + offset[0])
+    probe = ThisComputer() if "--probe" in argv[3:] else None
+    lease = Lease(db, ttl_s=ttl, clock=lambda: time.time() + offset[0], processes=probe)
     keeper: LeaseKeeper | None = None
     print(f"ready {os.getpid()}", flush=True)
     try:

@@ -1,7 +1,8 @@
 """A recorder process for the crash-recovery test, and the seed data the run tests share.
 
-Run as ``python -m tests.store.run_child DB_PATH``: it takes the lease, opens a run, appends
-journal lines, prints ``ready <run_id>`` and then blocks until it is killed.
+Run as ``python -m tests.store.run_child DB_PATH [--no-answer]``: it takes the lease, opens
+a run, appends journal lines (without the answer with ``--no-answer``), prints
+``ready <run_id>`` and then blocks until it is killed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ CHILD_LINES = (
     Line(75_000, "heartbeat"),
     Line(90_000, "heartbeat"),
 )
+NO_ANSWER_LINES = tuple(line for line in CHILD_LINES if line.kind != "answer")
 
 
 def seed(db: Database, email: str | None = "ada@example.org") -> None:
@@ -64,7 +66,7 @@ def seed(db: Database, email: str | None = "ada@example.org") -> None:
     db.write(work)
 
 
-def main(db_path: str) -> int:
+def main(db_path: str, answer: bool = True) -> int:
     """Open a run, journal a little, say ready, then wait to be killed."""
     from companion.store.lease import Lease
 
@@ -74,7 +76,7 @@ def main(db_path: str) -> int:
         print("no lease", flush=True)
         return 1
     run_id = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
-    runs.append_many(db, run_id, list(CHILD_LINES))
+    runs.append_many(db, run_id, list(CHILD_LINES if answer else NO_ANSWER_LINES))
     print(f"ready {run_id}", flush=True)
     sys.stdin.read()  # blocks until killed (or until the parent closes our stdin)
     db.close()
@@ -82,4 +84,4 @@ def main(db_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], answer="--no-answer" not in sys.argv[2:]))

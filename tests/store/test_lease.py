@@ -126,12 +126,12 @@ def test_keeper_reports_a_lost_lease(db: Database) -> None:
 class Child:
     """A lease_child.py process; its output lines are read on a thread into a queue."""
 
-    def __init__(self, db_path: Path, ttl_s: float, stderr_path: Path) -> None:
+    def __init__(self, db_path: Path, ttl_s: float, stderr_path: Path, *args: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self._stderr = open(stderr_path, "w")  # noqa: SIM115  (closed in close())
         self.stderr_path = stderr_path
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), str(db_path), "sandbox", str(ttl_s)],
+            [sys.executable, str(CHILD), str(db_path), "sandbox", str(ttl_s), *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

@@ -94,3 +94,22 @@ def test_a_version_one_database_upgrades_and_keeps_everything(tmp_path: Path) ->
             report = audit_run(db, run_id)
             assert report.mismatches == [], report.lines
     assert _snapshot(path) == before
+
+
+def test_step_two_adds_the_lease_holders_start_and_keeps_the_old_lease(tmp_path: Path) -> None:
+    path = tmp_path / "companion-sandbox.sqlite3"
+    shutil.copyfile(SAMPLE, path)
+    before = _snapshot(path)
+    with sqlite3.connect(path) as con:
+        lease_before = con.execute("SELECT * FROM lease").fetchall()
+    assert len(lease_before) == 1  # the sample's stale lease of a process that is gone
+
+    Database.open(path, "sandbox", migrations=MIGRATIONS[:2]).close()
+
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "pid_start" in _columns(con, "lease")
+        # An old row's start is unknown (NULL): only its pid can be checked.
+        lease_after = con.execute("SELECT * FROM lease").fetchall()
+    assert lease_after == [(*lease_before[0], None)]
+    assert _snapshot(path) == before

@@ -22,10 +22,10 @@ from tests.store.run_child import ANCHOR, CHILD_LINES, CTX, LESSON, STUDENT, see
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_child(db_path: Path) -> tuple[subprocess.Popen[str], str]:
+def start_child(db_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     """Start the recorder; return it and its run id once it says ready."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.run_child", str(db_path)],
+        [sys.executable, "-m", "tests.store.run_child", str(db_path), *args],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
