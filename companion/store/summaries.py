@@ -1,0 +1,222 @@
+"""Run summaries: what each closed run produced, so reports never classify journals again.
+
+``add_summary`` runs inside the write that closes a run; ``backfill`` fills summaries for
+runs closed before summaries existed (a version-1 database), from their journals.
+Per-question results keep the item id and right or wrong only, never an answer's text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from companion.core import rules
+from companion.core.journal import Line, parse_line
+from companion.core.words import kind_of
+from companion.store.db import Database
+from companion.store.run_tables import JournalLineRow, RunAnswerRow, RunRow, RunSummaryRow
+
+log = logging.getLogger(__name__)
+
+BACKFILL_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The first answer to one question of a run."""
+
+    item: str
+    correct: bool
+
+
+def first_answers(lines: Sequence[Line], classification: rules.Classification) -> list[Answer]:
+    """The answers that count, in order: the first per item, before any abandonment
+    (the same ones ``rules.score`` counts)."""
+    cutoff = classification.abandoned_at
+    seen: set[str] = set()
+    out: list[Answer] = []
+    for line in lines:
+        if line.kind != "answer":
+            continue
+        if cutoff is not None and line.t >= cutoff:
+            break
+        item = line.item or ""
+        if item in seen:
+            continue
+        seen.add(item)
+        out.append(Answer(item, bool(line.correct)))
+    return out
+
+
+def make_summary(
+    run: RunRow,
+    lines: Sequence[Line],
+    classification: rules.Classification,
+    score: rules.Score,
+    closed_at: str,
+) -> tuple[RunSummaryRow, list[RunAnswerRow]]:
+    """The summary row and answer rows of a closed run (not yet added to a session)."""
+    ms = {"focused": 0, "idle": 0, "away": 0, "off-task": 0, "not seen": 0}
+    for segment in classification.segments:
+        ms[kind_of(segment)] += segment.length
+    summary = RunSummaryRow(
+        run_id=run.run_id,
+        student_id=run.student_id,
+        lesson_id=run.lesson_id,
+        attempt=run.attempt,
+        started_at=run.anchor,
+        closed_at=closed_at,
+        focused_ms=ms["focused"],
+        idle_ms=ms["idle"],
+        away_ms=ms["away"],
+        off_task_ms=ms["off-task"],
+        not_seen_ms=ms["not seen"],
+        questions=score.questions,
+        correct=score.correct,
+        xp=str(score.xp),
+        completed=score.completed,
+        abandoned=score.abandoned,
+        mastered=score.mastered,
+        explanation=json.dumps(rules.explain(score), ensure_ascii=False),
+    )
+    answers = [
+        RunAnswerRow(run_id=run.run_id, item=a.item, position=i, correct=a.correct)
+        for i, a in enumerate(first_answers(lines, classification))
+    ]
+    return summary, answers
+
+
+def add_summary(
+    session: Session,
+    run: RunRow,
+    lines: Sequence[Line],
+    classification: rules.Classification,
+    score: rules.Score,
+    closed_at: str,
+) -> None:
+    """Write a closed run's summary and answers inside the caller's write."""
+    summary, answers = make_summary(run, lines, classification, score, closed_at)
+    session.merge(summary)
+    for answer in answers:
+        session.merge(answer)
+
+
+def _closed_at(run: RunRow, classification: rules.Classification) -> str:
+    if run.closed_at:
+        return run.closed_at
+    anchor = datetime.fromisoformat(run.anchor)
+    return (anchor + timedelta(milliseconds=classification.end)).isoformat()
+
+
+def missing(db: Database) -> list[str]:
+    """Closed runs without a summary (runs closed before summaries existed)."""
+    with db.read() as session:
+        rows = session.exec(
+            select(RunRow.run_id)
+            .outerjoin(RunSummaryRow, col(RunSummaryRow.run_id) == col(RunRow.run_id))
+            .where(RunRow.state == "closed", col(RunSummaryRow.run_id).is_(None))
+            .order_by(col(RunRow.created_at))
+        ).all()
+    return list(rows)
+
+
+def backfill(db: Database) -> int:
+    """Summarise closed runs that have none, from their journals; returns how many.
+
+    Cheap when nothing is missing (one query), so reports call it before reading.
+    """
+    ids = missing(db)
+    done = 0
+    for start in range(0, len(ids), BACKFILL_BATCH):
+        batch = ids[start:start + BACKFILL_BATCH]
+
+        def work(session: Session, batch: list[str] = batch) -> int:
+            n = 0
+            for run_id in batch:
+                run = session.get(RunRow, run_id)
+                if run is None or session.get(RunSummaryRow, run_id) is not None:
+                    continue
+                rows = session.exec(
+                    select(JournalLineRow)
+                    .where(JournalLineRow.run_id == run_id)
+                    .order_by(col(JournalLineRow.seq))
+                ).all()
+                if not rows:
+                    continue
+                lines = [parse_line(json.loads(r.data), r.seq + 1) for r in rows]
+                classification = rules.classify(lines)
+                score = rules.score(lines, classification)
+                add_summary(session, run, lines, classification, score,
+                            _closed_at(run, classification))
+                n += 1
+            return n
+
+        done += db.write(work)
+    if done:
+        log.info("summarised %d runs closed before summaries existed", done)
+    return done
+
+
+def _copy(row: RunSummaryRow) -> RunSummaryRow:
+    return RunSummaryRow.model_validate(row.model_dump())
+
+
+def in_range(
+    db: Database, start_utc: str, end_utc: str, student_ids: Sequence[str] | None = None
+) -> list[RunSummaryRow]:
+    """Summaries of runs started in [start_utc, end_utc) (UTC ISO text), oldest first."""
+    statement = select(RunSummaryRow).where(
+        col(RunSummaryRow.started_at) >= start_utc, col(RunSummaryRow.started_at) < end_utc
+    )
+    if student_ids is not None:
+        statement = statement.where(col(RunSummaryRow.student_id).in_(list(student_ids)))
+    statement = statement.order_by(col(RunSummaryRow.started_at), col(RunSummaryRow.run_id))
+    with db.read() as session:
+        return [_copy(r) for r in session.exec(statement).all()]
+
+
+def for_student(db: Database, student_id: str) -> list[RunSummaryRow]:
+    """Every summary of one student, oldest first."""
+    with db.read() as session:
+        rows = session.exec(
+            select(RunSummaryRow)
+            .where(RunSummaryRow.student_id == student_id)
+            .order_by(col(RunSummaryRow.started_at))
+        ).all()
+        return [_copy(r) for r in rows]
+
+
+def get(db: Database, run_id: str) -> RunSummaryRow | None:
+    """One run's summary."""
+    with db.read() as session:
+        row = session.get(RunSummaryRow, run_id)
+        return None if row is None else _copy(row)
+
+
+def answers(db: Database, run_ids: Sequence[str]) -> dict[str, list[Answer]]:
+    """The first answers of these runs, in order, by run id."""
+    out: dict[str, list[Answer]] = {run_id: [] for run_id in run_ids}
+    if not run_ids:
+        return out
+    with db.read() as session:
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start:start + 500])
+            rows = session.exec(
+                select(RunAnswerRow)
+                .where(col(RunAnswerRow.run_id).in_(chunk))
+                .order_by(col(RunAnswerRow.run_id), col(RunAnswerRow.position))
+            ).all()
+            for row in rows:
+                out[row.run_id].append(Answer(row.item, row.correct))
+    return out
+
+
+def explanation(row: RunSummaryRow) -> list[str]:
+    """The stored lines that explain a run's XP and mastery."""
+    value = json.loads(row.explanation or "[]")
+    return [str(v) for v in value] if isinstance(value, list) else []
