@@ -19,7 +19,13 @@ from companion.core import rules
 from companion.core.journal import Line, parse_line
 from companion.core.words import kind_of
 from companion.store.db import Database
-from companion.store.run_tables import JournalLineRow, RunAnswerRow, RunRow, RunSummaryRow
+from companion.store.run_tables import (
+    JournalLineRow,
+    LessonRow,
+    RunAnswerRow,
+    RunRow,
+    RunSummaryRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -220,3 +226,12 @@ def explanation(row: RunSummaryRow) -> list[str]:
     """The stored lines that explain a run's XP and mastery."""
     value = json.loads(row.explanation or "[]")
     return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def stored_lessons(db: Database) -> list[LessonRow]:
+    """Every lesson in the lessons table (titles for reports), by course and order."""
+    with db.read() as session:
+        rows = session.exec(
+            select(LessonRow).order_by(col(LessonRow.course_id), col(LessonRow.sort_order))
+        ).all()
+        return [LessonRow.model_validate(r.model_dump()) for r in rows]
