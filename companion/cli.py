@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "check configuration, credentials, network, roster and outbox"),
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
     "content": ("content", "manage lesson content on Timeback (push line items)"),
+    "report": ("report", "write the guide's report for a range of days as CSV or PDF"),
     "app-config": ("app_config", "print the app's registration manifest"),
 }
 

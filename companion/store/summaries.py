@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from companion.core import rules
 from companion.core.journal import Line, parse_line
+from companion.core.report import Answer
 from companion.core.words import kind_of
 from companion.store.db import Database
 from companion.store.run_tables import (
@@ -30,14 +30,6 @@ from companion.store.run_tables import (
 log = logging.getLogger(__name__)
 
 BACKFILL_BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The first answer to one question of a run."""
-
-    item: str
-    correct: bool
 
 
 def first_answers(lines: Sequence[Line], classification: rules.Classification) -> list[Answer]:

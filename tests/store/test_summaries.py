@@ -11,6 +11,7 @@ import pytest
 
 from companion.core import rules
 from companion.core.journal import Line
+from companion.core.report import Answer
 from companion.store import runs, summaries
 from companion.store.db import Database
 from tests.store.run_child import ANCHOR, CTX, LESSON, STUDENT, seed
@@ -54,7 +55,7 @@ def test_closing_a_run_writes_its_summary_and_first_answers(db: Database) -> Non
     assert row.started_at == ANCHOR.isoformat()
     assert summaries.explanation(row) == rules.explain(score)
     assert summaries.answers(db, [run_id])[run_id] == [
-        summaries.Answer("q1", False), summaries.Answer("q2", True)
+        Answer("q1", False), Answer("q2", True)
     ]
     assert summaries.missing(db) == []
 
