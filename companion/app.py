@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,60 +222,27 @@ def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
                       results_api=gradebook)
 
 
-def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Today's runs on this computer per student: runs, focused minutes, XP, accuracy."""
-    from collections import defaultdict
-    from datetime import datetime
-    from decimal import Decimal
-    from fractions import Fraction
+def report_builder(rt: Runtime) -> tuple[Callable[[Any, str | None], Any], tzinfo | None]:
+    """The guide's report for the windows: ``build(period, class_id)`` and its time zone
+    (the configuration's ``[report] time_zone``, else this computer's)."""
+    from companion.config import ConfigError, load_config
+    from companion.core.periods import PeriodError, time_zone
+    from companion.session.library import DEFAULT_DAILY_GOAL_XP
+    from companion.session.report import build_report
 
-    from companion.core import rules
-    from companion.store import runs
+    try:
+        tz = time_zone(load_config().time_zone)
+    except (ConfigError, PeriodError) as exc:
+        log.warning("report time zone: %s; using this computer's", exc)
+        tz = None
+    goal = float(rt.library_view.daily_goal_xp if rt.library_view else DEFAULT_DAILY_GOAL_XP)
+    catalogue = rt.library.catalogue if rt.library is not None else None
 
-    today = rt.clock.utc_now().astimezone().date()
-    per: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"runs": 0, "active_ms": 0, "xp": Decimal(0), "n": 0, "c": 0}
-    )
-    for run_id in runs.closed_run_ids(rt.db):
-        row = runs.get_run(rt.db, run_id)
-        if row is None or not row.closed_at:
-            continue
-        if datetime.fromisoformat(row.closed_at).astimezone().date() != today:
-            continue
-        lines = runs.journal(rt.db, run_id)
-        classification = rules.classify(lines)
-        score = rules.score(lines, classification)
-        entry = per[row.student_id]
-        entry["runs"] += 1
-        entry["active_ms"] += classification.total("active")
-        entry["xp"] += score.xp
-        entry["n"] += score.questions
-        entry["c"] += score.correct
-    report = []
-    for student_id, e in sorted(per.items(), key=lambda kv: names.get(kv[0], kv[0])):
-        report.append({
-            "student_id": student_id,
-            "name": names.get(student_id, student_id),
-            "runs": e["runs"],
-            "focused_minutes": float(Fraction(e["active_ms"], 60_000)),
-            "xp": e["xp"],
-            "accuracy": float(Fraction(e["c"], e["n"])) if e["n"] else None,
-        })
-    return report
+    def build(period: Any, class_id: str | None) -> Any:
+        return build_report(rt.db, period, tz=tz, class_id=class_id, catalogue=catalogue,
+                            goal_minutes=goal)
 
-
-def named_guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """``guide_report`` with the students' names looked up in the roster (and remembered
-    in ``names`` between calls)."""
-    from companion.session.signin import full_name
-    from companion.store import roster, runs
-
-    for run_id in runs.closed_run_ids(rt.db):
-        row = runs.get_run(rt.db, run_id)
-        if row is not None and row.student_id not in names:
-            user = roster.get_user(rt.db, row.student_id)
-            names[row.student_id] = full_name(user) if user else row.student_id
-    return guide_report(rt, names)
+    return build, tz
 
 
 def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:

@@ -9,7 +9,6 @@ the PIN is refused, 2 for a usage error (bad dates, no database, no guide).
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import sys
 from collections.abc import Sequence
@@ -129,11 +128,9 @@ def _title(db: Database, class_id: str | None) -> str:
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: list[list[str]]) -> None:
-    """UTF-8 with a byte-order mark, so spreadsheets open it with the right letters."""
-    with path.open("w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        writer.writerows(rows)
+    from companion.ui.report_print import write_csv
+
+    write_csv(path, columns, rows)
 
 
 def write_pdf_offscreen(report: Report, path: Path, title: str) -> None:

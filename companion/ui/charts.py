@@ -174,7 +174,7 @@ class DayChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picture = DayPicture()
-        self.setMinimumSize(360, 200)
+        self.setMinimumSize(320, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Chart of minutes and XP per day")
 

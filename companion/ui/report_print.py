@@ -1,4 +1,5 @@
-"""The report as a printable page: HTML laid out by QTextDocument, written by QPdfWriter.
+"""The report's files: CSV, and a printable page (HTML laid out by QTextDocument, written
+by QPdfWriter).
 
 Works offscreen (the command line uses it with no window). Charts, when given, are
 embedded as images in the page.
@@ -6,6 +7,7 @@ embedded as images in the page.
 
 from __future__ import annotations
 
+import csv
 import html
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,3 +87,11 @@ def write_pdf(
         QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter,
     ))
     document.print_(writer)
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """UTF-8 with a byte-order mark, so spreadsheets open it with the right letters."""
+    with path.open("w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(rows)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from companion.core.clock import Clock
@@ -30,7 +31,8 @@ class Services:
     controller: Any = None  # companion.session.controller.SessionController
     bridge_script: str = ""
     sync_now: Callable[[], None] | None = None
-    guide_report: Callable[[], list[dict[str, Any]]] | None = None
+    report: Callable[[Any, str | None], Any] | None = None  # (Period, class id) -> Report
+    report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
     on_run_closed: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

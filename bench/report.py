@@ -1,0 +1,82 @@
+"""The guide's report on a month of a big class: 100 students × 30 days × 4 lessons a day,
+every run recorded and closed through the store (journal, events, gradebook result, summary).
+
+Times the month's class report (from the stored run summaries) with the table filled in the
+guide view, and one student's chart drawn offscreen; reports the database size and how it
+grows per student-hour of study. Run: ``.venv/bin/python -m bench.report [--students N]
+[--days N] [--per-day N]``. Targets: report under 1 s, chart under 0.3 s.
+The last line is JSON: report_s, chart_s, db_mb, runs, student_hours, mb_per_student_hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--per-day", type=int, default=4)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from companion.core import periods
+    from companion.session.report import build_report
+    from companion.store import summaries
+    from companion.store.db import Database
+    from companion.ui.charts import DayChart
+    from companion.ui.guide_report import ReportPanel
+    from tests.session.report_seed import CATALOGUE, CLASS_ID, month_of_study, seed_roster
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    first = datetime(2026, 3, 2, tzinfo=UTC)
+    with tempfile.TemporaryDirectory(prefix="companion-report-bench-") as tmp:
+        path = Path(tmp) / "companion-sandbox.sqlite3"
+        with Database.open(path, "sandbox") as db:
+            seed_roster(db, args.students)
+            started = time.perf_counter()
+            count = month_of_study(db, args.students, args.days, args.per_day, first)
+            seed_s = time.perf_counter() - started
+            print(f"recorded {count} runs in {seed_s:.1f} s", file=sys.stderr)
+            summaries.backfill(db)
+            db.write(lambda s: s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)"))
+            month = periods.Period(first.date(), periods.parse_day("2026-03-31"))
+            table = ReportPanel()
+            started = time.perf_counter()
+            report = build_report(db, month, tz=UTC, class_id=CLASS_ID, catalogue=CATALOGUE)
+            table.show_report(report)
+            app.processEvents()
+            report_s = time.perf_counter() - started
+            chart = DayChart()
+            chart.resize(900, 320)
+            started = time.perf_counter()
+            one = build_report(db, month, tz=UTC, student_ids=[report.students[0].student_id])
+            chart.set_days(one.students[0].days, one.goal_minutes, one.students[0].name)
+            image = chart.grab()
+            chart_s = time.perf_counter() - started
+            assert not image.isNull()
+            focused_ms = sum(s.minutes["focused"] for s in report.students) * 60_000
+        size_mb = path.stat().st_size / 1e6
+    student_hours = focused_ms / 3_600_000
+    print(json.dumps({
+        "report_s": round(report_s, 3),
+        "chart_s": round(chart_s, 3),
+        "db_mb": round(size_mb, 1),
+        "runs": count,
+        "student_hours": round(student_hours, 1),
+        "mb_per_student_hour": round(size_mb / student_hours, 3) if student_hours else None,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
