@@ -48,7 +48,6 @@ def main() -> int:
             seed_s = time.perf_counter() - started
             print(f"recorded {count} runs in {seed_s:.1f} s", file=sys.stderr)
             summaries.backfill(db)
-            db.write(lambda s: s.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)"))
             month = periods.Period(first.date(), periods.parse_day("2026-03-31"))
             table = ReportPanel()
             started = time.perf_counter()
@@ -65,7 +64,10 @@ def main() -> int:
             chart_s = time.perf_counter() - started
             assert not image.isNull()
             focused_ms = sum(s.minutes["focused"] for s in report.students) * 60_000
-        size_mb = path.stat().st_size / 1e6
+            table.close()
+            chart.close()
+            del table, chart, image
+        size_mb = sum(p.stat().st_size for p in Path(tmp).glob(path.name + "*")) / 1e6
     student_hours = focused_ms / 3_600_000
     print(json.dumps({
         "report_s": round(report_s, 3),

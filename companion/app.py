@@ -168,6 +168,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.ctx is None:
         rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
         rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
+        care_for_journals(rt)
     if rt.school_id:
         env = rt.environment
 
@@ -220,6 +221,20 @@ def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
     gradebook = gradebook_client(rt.environment, auth)
     return SyncWorker(rt.db, api, lease=rt.lease, on_unauthorised=auth.invalidate,
                       results_api=gradebook)
+
+
+def care_for_journals(rt: Runtime) -> list[str]:
+    """Remove journals delivered more than ``[report] keep_journals_days`` ago (default 90);
+    their runs keep summaries and per-question results. Returns the runs."""
+    from companion.config import DEFAULT_KEEP_JOURNALS_DAYS, ConfigError, load_config
+    from companion.store import summaries
+
+    try:
+        days = load_config().keep_journals_days
+    except ConfigError:
+        days = DEFAULT_KEEP_JOURNALS_DAYS
+    summaries.backfill(rt.db)
+    return summaries.remove_delivered_journals(rt.db, days, rt.clock.utc_now())
 
 
 def report_builder(rt: Runtime) -> tuple[Callable[[Any, str | None], Any], tzinfo | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -227,3 +227,61 @@ def stored_lessons(db: Database) -> list[LessonRow]:
             select(LessonRow).order_by(col(LessonRow.course_id), col(LessonRow.sort_order))
         ).all()
         return [LessonRow.model_validate(r.model_dump()) for r in rows]
+
+
+# ---------------------------------------------------------------- data care
+
+
+def journals_due_for_removal(db: Database, keep_days: int, now: datetime) -> list[str]:
+    """Closed runs whose every outbox row was delivered more than ``keep_days`` ago.
+
+    A run with anything not delivered (pending, in flight, refused, or events not built
+    yet) never qualifies; nor does a run without a summary.
+    """
+    if keep_days < 1:
+        raise ValueError("journals are kept at least one day after delivery")
+    cutoff = (now - timedelta(days=keep_days)).astimezone(UTC).isoformat(timespec="microseconds")
+    with db.read() as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT r.run_id FROM runs r JOIN run_summaries s ON s.run_id = r.run_id "
+            "JOIN outbox o ON o.run_id = r.run_id "
+            "WHERE r.state = 'closed' AND r.events_pending_reason IS NULL "
+            "AND s.journal_removed_at IS NULL "
+            "GROUP BY r.run_id "
+            "HAVING SUM(o.state != 'acked') = 0 AND MAX(o.acked_at) <= ? "
+            "ORDER BY r.created_at",
+            (cutoff,),
+        ).all()
+    return [str(r[0]) for r in rows]
+
+
+def remove_delivered_journals(db: Database, keep_days: int, now: datetime) -> list[str]:
+    """Remove the journals of runs delivered more than ``keep_days`` ago; returns the runs.
+
+    Each run keeps its summary and per-question results; the summary records the day its
+    journal was removed (``audit`` says so). Checked again inside the write, so a row that
+    went back to pending meanwhile keeps its journal.
+    """
+    due = journals_due_for_removal(db, keep_days, now)
+    stamp = now.astimezone(UTC).isoformat()
+
+    def work(session: Session) -> list[str]:
+        removed = []
+        conn = session.connection()
+        for run_id in due:
+            undelivered = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM outbox WHERE run_id = ? AND state != 'acked'", (run_id,)
+            ).scalar_one()
+            summary = session.get(RunSummaryRow, run_id)
+            if undelivered or summary is None:
+                continue
+            conn.exec_driver_sql("DELETE FROM journal_lines WHERE run_id = ?", (run_id,))
+            summary.journal_removed_at = stamp
+            session.add(summary)
+            removed.append(run_id)
+        return removed
+
+    removed: list[str] = db.write(work) if due else []
+    if removed:
+        log.info("removed %d journals delivered more than %d days ago", len(removed), keep_days)
+    return removed
