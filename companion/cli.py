@@ -91,5 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def entry() -> int:
+    """The `companion` program: log to the rotated files, then ``main``."""
+    from companion import logfiles
+
+    try:
+        logfiles.setup()
+    except OSError as exc:  # a log folder we cannot write is no reason not to run
+        print(f"warning: no log file ({exc})", file=sys.stderr)
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
