@@ -237,6 +237,13 @@ def care_for_journals(rt: Runtime) -> list[str]:
     return summaries.remove_delivered_journals(rt.db, days, rt.clock.utc_now())
 
 
+def student_care(rt: Runtime) -> Any:
+    """Export and erase of one student's data, for the guide's view."""
+    from companion.session.student_care import StudentCare
+
+    return StudentCare(rt.db)
+
+
 def report_builder(rt: Runtime) -> tuple[Callable[[Any, str | None], Any], tzinfo | None]:
     """The guide's report for the windows: ``build(period, class_id)`` and its time zone
     (the configuration's ``[report] time_zone``, else this computer's)."""

@@ -11,6 +11,8 @@ Signals:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +53,28 @@ TURNED_OFF_HELP = (
     "PIN. Ask the school's Timeback administrator to turn it on; this computer picks it up "
     "at the next roster refresh."
 )
+
+
+def erase_question(name: str, kept: Any) -> str:
+    """What erasing removes, that delivered results stay, and what still waits, by lesson."""
+    text = (
+        f"Erase {name} from this computer?\n\n"
+        f"This removes {kept.runs} runs with their journals ({kept.journal_lines} lines), "
+        "summaries and answers, the student's progress"
+        f"{' and PIN' if kept.has_pin else ''} on this computer. "
+        f"Results already delivered ({kept.delivered}) stay in Timeback."
+    )
+    if kept.waiting:
+        by_lesson: dict[str, int] = {}
+        for item in kept.waiting:
+            by_lesson[item.lesson_title] = by_lesson.get(item.lesson_title, 0) + 1
+        listed = "\n".join(f"• {title}: {n} not delivered" for title, n in by_lesson.items())
+        text += (
+            "\n\nStill waiting to be delivered; erasing now discards it:\n"
+            f"{listed}\n\nTo keep it, choose Cancel, then Sync now, and erase once it "
+            "is delivered."
+        )
+    return text
 
 
 class GuideWidget(QWidget):
@@ -95,13 +120,22 @@ class GuideWidget(QWidget):
         self.pin_message = QLabel("")
         self.pin_message.setWordWrap(True)
         self.pin_message.setAccessibleName("PIN message")
+        self.export_student_button = QPushButton("Save the student's data…")
+        self.export_student_button.setAccessibleName("Save the student's data as JSON")
+        self.erase_button = QPushButton("Erase from this computer…")
+        self.erase_button.setAccessibleName("Erase the student's data from this computer")
+        self.data_message = QLabel("")
+        self.data_message.setWordWrap(True)
+        self.data_message.setAccessibleName("Data message")
+        self.confirm: Callable[[str, str], bool] = self._ask
         self.export_message = QLabel("")
         self.export_message.setAccessibleName("Export message")
         self.sync_button = QPushButton("Sync now")
         self.sync_button.setAccessibleName("Sync now")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
-        activate_on_enter(self.set_pin_button, self.clear_lockout_button, self.sync_button,
+        activate_on_enter(self.set_pin_button, self.clear_lockout_button,
+                          self.export_student_button, self.erase_button, self.sync_button,
                           self.sign_out_button)
         self._build_layout()
         p = self.panel
@@ -110,7 +144,8 @@ class GuideWidget(QWidget):
                         p.pdf_button, p.lessons, p.attempts, self.class_combo,
                         self.student_combo, self.new_pin_edit,
                         self.confirm_pin_edit, self.guide_pin_edit, self.set_pin_button,
-                        self.clear_lockout_button, self.sync_button, self.sign_out_button)
+                        self.clear_lockout_button, self.export_student_button,
+                        self.erase_button, self.sync_button, self.sign_out_button)
         self._connect_signals()
 
     def _build_layout(self) -> None:
@@ -139,8 +174,14 @@ class GuideWidget(QWidget):
         form.addWidget(self.account_label)
         form.addStretch(1)
         self.account_label.setVisible(False)
+        data_box = QGroupBox("The student's data on this computer (uses your PIN above)")
+        data = QHBoxLayout(data_box)
+        data.addWidget(self.export_student_button)
+        data.addWidget(self.erase_button)
+        data.addWidget(self.data_message, 1)
         page = QVBoxLayout(self.pin_page)
         page.addWidget(pin_box)
+        page.addWidget(data_box)
         page.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sync_button)
@@ -159,6 +200,8 @@ class GuideWidget(QWidget):
         self.set_pin_button.clicked.connect(self.on_set_pin)
         self.guide_pin_edit.returnPressed.connect(self.on_set_pin)
         self.clear_lockout_button.clicked.connect(self.on_clear_lockout)
+        self.export_student_button.clicked.connect(self.on_export_student)
+        self.erase_button.clicked.connect(self.on_erase_student)
         self.panel.export_requested.connect(self.on_export_requested)
         self.sync_button.clicked.connect(self.sync_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
@@ -231,6 +274,71 @@ class GuideWidget(QWidget):
         for widget in (self.new_pin_edit, self.confirm_pin_edit, self.set_pin_button,
                        self.clear_lockout_button):
             widget.setEnabled(can)
+
+    def _student(self) -> str | None:
+        """The chosen student (turned off or not), after checking the guide's PIN."""
+        data = self.student_combo.currentData()
+        if data is None or self.guide is None or self.services.student_data is None:
+            self.data_message.setText("Choose a student.")
+            return None
+        checked = self.services.signin.sign_in_guide(self.guide.user_id,
+                                                     self.guide_pin_edit.text())
+        self.guide_pin_edit.clear()
+        if not checked.ok:
+            self.data_message.setText(pin_change_message(checked).replace(
+                "The PIN was not set.", "Nothing was done."))
+            return None
+        return str(data[0])
+
+    def on_export_student(self) -> None:
+        chosen, _ = QFileDialog.getSaveFileName(
+            self, "Save the student's data", str(Path.home() / "student-data.json"),
+            "JSON files (*.json)")
+        if chosen:
+            self.export_student_to(Path(chosen))
+
+    def export_student_to(self, path: Path) -> bool:
+        """Write the chosen student's data on this computer to ``path`` as JSON."""
+        student_id = self._student()
+        if student_id is None:
+            return False
+        data = self.services.student_data.export(student_id)
+        try:
+            path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        except OSError as exc:
+            self.data_message.setText(f"Could not save {path.name}: {exc.strerror or exc}")
+            return False
+        self.data_message.setText(f"Saved {self.student_combo.currentText()}'s data to {path}.")
+        return True
+
+    def on_erase_student(self) -> bool:
+        """Erase the chosen student's data once the guide confirms what that removes."""
+        student_id = self._student()
+        if student_id is None:
+            return False
+        name = self.student_combo.currentText()
+        kept = self.services.student_data.kept(student_id)
+        action = "Discard and erase" if kept.waiting else "Erase"
+        if not self.confirm(erase_question(name, kept), action):
+            self.data_message.setText("Nothing was erased.")
+            return False
+        try:
+            removed = self.services.student_data.erase(student_id,
+                                                       discard_waiting=bool(kept.waiting))
+        except Exception as exc:  # StillWaiting: something new waits since the question
+            self.data_message.setText(f"Nothing was erased: {exc}. Try again.")
+            return False
+        self.data_message.setText(f"Erased {name} from this computer ({removed} runs).")
+        self.refresh_report()
+        return True
+
+    def _ask(self, question: str, action: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Erase the student's data", question,
+                          QMessageBox.StandardButton.Cancel, self)
+        go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
 
     def _chosen(self) -> str | None:
         data = self.student_combo.currentData()

@@ -33,6 +33,7 @@ class Services:
     sync_now: Callable[[], None] | None = None
     report: Callable[[Any, str | None], Any] | None = None  # (Period, class id) -> Report
     report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
+    student_data: Any = None  # companion.session.student_care.StudentCare
     on_run_closed: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -24,6 +24,7 @@ from companion.app import (
     StartError,
     boot_rest,
     report_builder,
+    student_care,
 )
 from companion.ui.main_window import MainWindow
 from companion.ui.services import Services
@@ -231,6 +232,7 @@ class Shell(QObject):
         s.controller = controller
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
         s.report, s.report_tz = report_builder(rt)
+        s.student_data = student_care(rt)
         if rt.worker is not None:
             from companion.ui.sync_bridge import SyncStatusBridge
 

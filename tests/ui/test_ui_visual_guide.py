@@ -3,6 +3,7 @@ turned-off students with why, PINs with a confirmation, lockouts, the chart, exp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ from companion.core.clock import FakeClock
 from companion.core.report_rows import STUDENT_COLUMNS
 from companion.session.report import WHERE_TO_CHANGE, build_report
 from companion.session.signin import SignInService
-from companion.store import pins
+from companion.session.student_care import StudentCare
+from companion.store import outbox, pins
 from companion.store.db import Database
 from companion.ui.guide import TURNED_OFF_HELP, GuideWidget
 from companion.ui.guide_report import totals_text
@@ -57,7 +59,7 @@ def view(qtbot: Any, db: Database) -> GuideWidget:
         return build_report(db, period, tz=UTC, class_id=class_id, catalogue=CATALOGUE)
 
     services = SimpleNamespace(signin=SignInService(db, clock), report=build, report_tz=UTC,
-                               clock=clock)
+                               clock=clock, student_data=StudentCare(db))
     widget = GuideWidget(services)
     qtbot.addWidget(widget)
     widget.resize(1366, 768)
@@ -179,3 +181,43 @@ def test_exports_from_the_view(view: GuideWidget, tmp_path: Path) -> None:
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert not view.export_to("csv", tmp_path / "missing" / "r.csv")
     assert "Could not save" in view.export_message.text()
+
+
+def test_a_guide_exports_a_students_data(view: GuideWidget, tmp_path: Path) -> None:
+    choose(view, student_id(0))
+    view.guide_pin_edit.setText("1111")
+    assert not view.export_student_to(tmp_path / "ada.json")
+    assert "not right" in view.data_message.text() and not (tmp_path / "ada.json").exists()
+    view.guide_pin_edit.setText(GUIDE_PIN)
+    assert view.export_student_to(tmp_path / "ada.json")
+    data = json.loads((tmp_path / "ada.json").read_text(encoding="utf-8"))
+    assert data["student"]["sourced_id"] == student_id(0) and len(data["runs"]) == 2
+
+
+def test_erasing_says_what_waits_and_needs_a_yes(view: GuideWidget, db: Database) -> None:
+    questions: list[tuple[str, str]] = []
+    answers = [False, True]
+    view.confirm = lambda text, action: questions.append((text, action)) or answers.pop(0)
+    choose(view, student_id(0))
+    view.guide_pin_edit.setText(GUIDE_PIN)
+    assert not view.on_erase_student()
+    text, action = questions[0]
+    assert action == "Discard and erase"
+    assert "Results already delivered (0) stay in Timeback" in text
+    assert "• Adding 1: " in text and "• Adding 2: " in text
+    assert view.data_message.text() == "Nothing was erased."
+    assert StudentCare(db).kept(student_id(0)).runs == 2
+    view.guide_pin_edit.setText(GUIDE_PIN)
+    assert view.on_erase_student()
+    assert StudentCare(db).kept(student_id(0)).runs == 0
+    assert StudentCare(db).kept(student_id(1)).runs == 1
+
+
+def test_with_nothing_waiting_the_question_says_so(view: GuideWidget, db: Database) -> None:
+    outbox.mark_acked(db, [r.id for r in outbox.list_items(db) if r.id is not None])
+    questions: list[tuple[str, str]] = []
+    view.confirm = lambda text, action: questions.append((text, action)) or True
+    choose(view, student_id(1))
+    view.guide_pin_edit.setText(GUIDE_PIN)
+    assert view.on_erase_student()
+    assert questions[0][1] == "Erase" and "Still waiting" not in questions[0][0]
