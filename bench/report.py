@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--per-day", type=int, default=4)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the database in this folder, and reuse it when it is there")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -39,14 +41,19 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     first = datetime(2026, 3, 2, tzinfo=UTC)
-    with tempfile.TemporaryDirectory(prefix="companion-report-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="companion-report-bench-") as scratch:
+        tmp = str(args.keep or scratch)
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         path = Path(tmp) / "companion-sandbox.sqlite3"
+        reuse = path.exists()
         with Database.open(path, "sandbox") as db:
-            seed_roster(db, args.students)
-            started = time.perf_counter()
-            count = month_of_study(db, args.students, args.days, args.per_day, first)
-            seed_s = time.perf_counter() - started
-            print(f"recorded {count} runs in {seed_s:.1f} s", file=sys.stderr)
+            count = args.students * args.days * args.per_day
+            if not reuse:
+                seed_roster(db, args.students)
+                started = time.perf_counter()
+                count = month_of_study(db, args.students, args.days, args.per_day, first)
+                seed_s = time.perf_counter() - started
+                print(f"recorded {count} runs in {seed_s:.1f} s", file=sys.stderr)
             summaries.backfill(db)
             month = periods.Period(first.date(), periods.parse_day("2026-03-31"))
             table = ReportPanel()

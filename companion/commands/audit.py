@@ -18,7 +18,7 @@ from companion.core import rules
 from companion.core.rules import Category, Classification, Score
 from companion.store import runs, summaries
 from companion.store.db import Database
-from companion.store.run_tables import RunRow, RunSummaryRow
+from companion.store.run_tables import RunRow
 
 CATEGORIES: tuple[Category, ...] = ("active", "inactive", "waste", "unknown")
 
@@ -112,7 +112,7 @@ def audit_run(db: Database, run_id: str) -> RunAudit:
 
 
 def _audit_summary(
-    report: RunAudit, row: RunRow, summary: RunSummaryRow, events: list[dict[str, Any]]
+    report: RunAudit, row: RunRow, summary: summaries.Summary, events: list[dict[str, Any]]
 ) -> RunAudit:
     """A run whose journal data care removed: its stored summary against its events."""
     day = summary.journal_removed_at[:10] if summary.journal_removed_at else "?"

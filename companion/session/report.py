@@ -38,7 +38,6 @@ from companion.session.library import DEFAULT_DAILY_GOAL_XP, mastered_lessons
 from companion.session.signin import full_name
 from companion.store import outbox, roster, summaries
 from companion.store.db import Database
-from companion.store.run_tables import RunSummaryRow
 from companion.store.tables import RosterUser
 
 TURNED_OFF_WHY: Final = "turned off in the school's roster"
@@ -52,7 +51,7 @@ REFUSED_TODO: Final = "Timeback refused it: `companion outbox list` shows why; a
 UNBUILT_TODO: Final = "Add the student's email in the roster; the events are built then."
 
 
-def minutes_of(row: RunSummaryRow) -> dict[TimeKind, float]:
+def minutes_of(row: summaries.Summary) -> dict[TimeKind, float]:
     """A run's minutes per kind of time."""
     return {
         "focused": row.focused_ms / 60_000,
@@ -68,12 +67,12 @@ def _add(total: dict[TimeKind, float], more: dict[TimeKind, float]) -> None:
         total[kind] += more[kind]
 
 
-def is_attempt(row: RunSummaryRow) -> bool:
+def is_attempt(row: summaries.Summary) -> bool:
     """A run counts as an attempt when it has an answer or completed."""
     return row.questions > 0 or row.completed
 
 
-def accuracy_of(row: RunSummaryRow) -> float | None:
+def accuracy_of(row: summaries.Summary) -> float | None:
     """Right answers over questions answered, or None with no answer."""
     return row.correct / row.questions if row.questions else None
 
@@ -116,7 +115,7 @@ def build_report(
     answers = summaries.answers(db, [r.run_id for r in rows if r.questions])
     titles = _lesson_titles(db, catalogue)
     deliveries = outbox.by_student(db)
-    per_student: dict[str, list[RunSummaryRow]] = defaultdict(list)
+    per_student: dict[str, list[summaries.Summary]] = defaultdict(list)
     for row in rows:
         per_student[row.student_id].append(row)
     lines = [
@@ -150,7 +149,7 @@ def _lesson_titles(db: Database, catalogue: Catalogue | None) -> dict[str, tuple
 
 
 def _attempt(
-    row: RunSummaryRow, answers: dict[str, list[Answer]], tz: tzinfo | None
+    row: summaries.Summary, answers: dict[str, list[Answer]], tz: tzinfo | None
 ) -> Attempt:
     started = datetime.fromisoformat(row.started_at).astimezone(tz)
     return Attempt(
@@ -176,7 +175,7 @@ def _student_line(
     db: Database,
     student_id: str,
     user: RosterUser | None,
-    rows: list[RunSummaryRow],
+    rows: list[summaries.Summary],
     answers: dict[str, list[Answer]],
     titles: dict[str, tuple[str, str]],
     deliveries: outbox.StudentDeliveries | None,
@@ -186,7 +185,7 @@ def _student_line(
     goal_minutes: float,
 ) -> StudentLine:
     minutes = no_minutes()
-    by_day: dict[date, list[RunSummaryRow]] = defaultdict(list)
+    by_day: dict[date, list[summaries.Summary]] = defaultdict(list)
     by_lesson: dict[str, list[Attempt]] = defaultdict(list)
     attempts: list[Attempt] = []
     for row in rows:
@@ -227,7 +226,7 @@ def _student_line(
     )
 
 
-def _day(day: date, rows: Iterable[RunSummaryRow]) -> Day:
+def _day(day: date, rows: Iterable[summaries.Summary]) -> Day:
     minutes = no_minutes()
     xp = Decimal(0)
     attempts = 0

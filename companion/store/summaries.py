@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -160,40 +162,75 @@ def backfill(db: Database) -> int:
     return done
 
 
-def _copy(row: RunSummaryRow) -> RunSummaryRow:
-    return RunSummaryRow.model_validate(row.model_dump())
+SUMMARY_COLUMNS = (
+    "run_id", "student_id", "lesson_id", "attempt", "started_at", "closed_at", "focused_ms",
+    "idle_ms", "away_ms", "off_task_ms", "not_seen_ms", "questions", "correct", "xp",
+    "completed", "abandoned", "mastered", "explanation", "journal_removed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A run's stored summary as a plain value (what reports read, fast)."""
+
+    run_id: str
+    student_id: str
+    lesson_id: str
+    attempt: int
+    started_at: str
+    closed_at: str
+    focused_ms: int
+    idle_ms: int
+    away_ms: int
+    off_task_ms: int
+    not_seen_ms: int
+    questions: int
+    correct: int
+    xp: str
+    completed: bool
+    abandoned: bool
+    mastered: bool
+    explanation: str
+    journal_removed_at: str | None
+
+
+def _summaries(db: Database, where: str, params: tuple[Any, ...]) -> list[Summary]:
+    sql = (f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM run_summaries WHERE {where} "
+           "ORDER BY started_at, run_id")
+    with db.read() as session:
+        rows = session.connection().exec_driver_sql(sql, params).all()
+    out = []
+    for r in rows:
+        values = list(r)
+        for i in (14, 15, 16):  # completed, abandoned, mastered
+            values[i] = bool(values[i])
+        out.append(Summary(*values))
+    return out
 
 
 def in_range(
     db: Database, start_utc: str, end_utc: str, student_ids: Sequence[str] | None = None
-) -> list[RunSummaryRow]:
+) -> list[Summary]:
     """Summaries of runs started in [start_utc, end_utc) (UTC ISO text), oldest first."""
-    statement = select(RunSummaryRow).where(
-        col(RunSummaryRow.started_at) >= start_utc, col(RunSummaryRow.started_at) < end_utc
-    )
+    where = "started_at >= ? AND started_at < ?"
+    params: tuple[Any, ...] = (start_utc, end_utc)
     if student_ids is not None:
-        statement = statement.where(col(RunSummaryRow.student_id).in_(list(student_ids)))
-    statement = statement.order_by(col(RunSummaryRow.started_at), col(RunSummaryRow.run_id))
-    with db.read() as session:
-        return [_copy(r) for r in session.exec(statement).all()]
+        if not student_ids:
+            return []
+        where += f" AND student_id IN ({','.join('?' * len(student_ids))})"
+        params += tuple(student_ids)
+    return _summaries(db, where, params)
 
 
-def for_student(db: Database, student_id: str) -> list[RunSummaryRow]:
+def for_student(db: Database, student_id: str) -> list[Summary]:
     """Every summary of one student, oldest first."""
-    with db.read() as session:
-        rows = session.exec(
-            select(RunSummaryRow)
-            .where(RunSummaryRow.student_id == student_id)
-            .order_by(col(RunSummaryRow.started_at))
-        ).all()
-        return [_copy(r) for r in rows]
+    return _summaries(db, "student_id = ?", (student_id,))
 
 
-def get(db: Database, run_id: str) -> RunSummaryRow | None:
+def get(db: Database, run_id: str) -> Summary | None:
     """One run's summary."""
-    with db.read() as session:
-        row = session.get(RunSummaryRow, run_id)
-        return None if row is None else _copy(row)
+    found = _summaries(db, "run_id = ?", (run_id,))
+    return found[0] if found else None
 
 
 def answers(db: Database, run_ids: Sequence[str]) -> dict[str, list[Answer]]:
@@ -201,20 +238,26 @@ def answers(db: Database, run_ids: Sequence[str]) -> dict[str, list[Answer]]:
     out: dict[str, list[Answer]] = {run_id: [] for run_id in run_ids}
     if not run_ids:
         return out
+    wanted = set(run_ids)
     with db.read() as session:
-        for start in range(0, len(run_ids), 500):
-            chunk = list(run_ids[start:start + 500])
-            rows = session.exec(
-                select(RunAnswerRow)
-                .where(col(RunAnswerRow.run_id).in_(chunk))
-                .order_by(col(RunAnswerRow.run_id), col(RunAnswerRow.position))
+        conn = session.connection()
+        if len(wanted) > 500:  # many runs: one pass over the table beats many IN lists
+            rows = conn.exec_driver_sql(
+                "SELECT run_id, item, correct FROM run_answers ORDER BY run_id, position"
             ).all()
-            for row in rows:
-                out[row.run_id].append(Answer(row.item, row.correct))
+        else:
+            rows = conn.exec_driver_sql(
+                f"SELECT run_id, item, correct FROM run_answers WHERE run_id IN "
+                f"({','.join('?' * len(wanted))}) ORDER BY run_id, position",
+                tuple(wanted),
+            ).all()
+    for run_id, item, correct in rows:
+        if run_id in wanted:
+            out[run_id].append(Answer(item, bool(correct)))
     return out
 
 
-def explanation(row: RunSummaryRow) -> list[str]:
+def explanation(row: Summary | RunSummaryRow) -> list[str]:
     """The stored lines that explain a run's XP and mastery."""
     value = json.loads(row.explanation or "[]")
     return [str(v) for v in value] if isinstance(value, list) else []

@@ -44,13 +44,13 @@ NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RANGE = "chosen days"
 PERIOD_CHOICES = (*periods.PERIOD_NAMES, RANGE)
-LESSON_COLUMNS = ("Lesson", "Course", "Attempts", "Best", "Mastered", "XP")
+LESSON_COLUMNS = ("Lesson", "Attempts", "Best", "Mastered", "XP")
 TURNED_OFF_MARK = " (turned off)"
 
 Build = Callable[[periods.Period, "str | None"], Report]
 
 
-def _table(columns: Sequence[str], name: str) -> QTableWidget:
+def _table(columns: Sequence[str], name: str, stretch_first: bool = True) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(list(columns))
     table.setAccessibleName(name)
@@ -62,7 +62,11 @@ def _table(columns: Sequence[str], name: str) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    if stretch_first:
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    else:  # every column as wide as its text; the table scrolls sideways when it must
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
     for column in range(1, len(columns)):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         title = table.horizontalHeaderItem(column)
@@ -92,7 +96,7 @@ def disabled_text(line: StudentLine) -> str:
 
 def lesson_cells(lesson: LessonLine) -> list[str]:
     """One lesson's row in the student's lessons table."""
-    return [lesson.title, lesson.course_title, str(len(lesson.attempts)),
+    return [lesson.title, str(len(lesson.attempts)),
             percent(lesson.best_accuracy) or "–", "yes" if lesson.mastered else "no",
             xp_text(lesson.xp)]
 
@@ -158,7 +162,7 @@ class ReportPanel(QWidget):
         self.totals_label.setObjectName("subtitle")
         self.totals_label.setWordWrap(True)
         self.totals_label.setAccessibleName("Totals")
-        self.report = _table(STUDENT_COLUMNS, "Students in the report")
+        self.report = _table(STUDENT_COLUMNS, "Students in the report", stretch_first=False)
         self.report.setObjectName("report")
         self.lessons = _table(LESSON_COLUMNS, "The student's lessons")
         self.attempts = QTextBrowser()
@@ -167,6 +171,9 @@ class ReportPanel(QWidget):
         self.detail_title = QLabel("Click a student for their lessons and chart.")
         self.detail_title.setObjectName("section_title")
         self.detail_title.setWordWrap(True)
+        self.detail_label = QLabel("")
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setAccessibleName("About the student")
         self.missed_label = QLabel("")
         self.missed_label.setWordWrap(True)
         self.missed_label.setAccessibleName("Questions most students missed")
@@ -205,6 +212,7 @@ class ReportPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.detail_title)
+        right_layout.addWidget(self.detail_label)
         right_layout.addWidget(self.lessons, 2)
         right_layout.addWidget(self.attempts, 3)
         right_layout.addWidget(self.missed_label)
@@ -214,6 +222,7 @@ class ReportPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([760, 540])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(pickers)
@@ -298,6 +307,7 @@ class ReportPanel(QWidget):
         self.lessons.setRowCount(0)
         self.attempts.clear()
         self.detail_title.setText("Click a student for their lessons and chart.")
+        self.detail_label.setText("")
         self.chart.set_days(report.days, report.goal_minutes, "Everyone: minutes and XP per day")
         self.missed_label.setText(missed_text(report))
 
@@ -307,16 +317,19 @@ class ReportPanel(QWidget):
         self.student = line
         if line is None:
             return
-        title = f"{line.name}: {line.lessons_studied} lessons, {line.attempts} attempts"
+        lessons = "1 lesson" if line.lessons_studied == 1 else f"{line.lessons_studied} lessons"
+        attempts = "1 attempt" if line.attempts == 1 else f"{line.attempts} attempts"
+        self.detail_title.setText(f"{line.name}: {lessons}, {attempts}")
+        about = []
         if not line.can_sign_in:
-            title += f"\n{disabled_text(line)}"
+            about.append(disabled_text(line))
         if line.next_lessons:
-            title += "\nNext: " + "; ".join(
+            about.append("Next: " + "; ".join(
                 f"{n.course_title}: {n.lesson_title or 'all mastered'}" for n in line.next_lessons
-            )
+            ))
         if line.delivery.todo:
-            title += f"\nDelivery: {line.delivery.text()}. {line.delivery.todo}"
-        self.detail_title.setText(title)
+            about.append(f"Delivery: {line.delivery.text()}. {line.delivery.todo}")
+        self.detail_label.setText("\n".join(about))
         self.lessons.blockSignals(True)
         _fill(self.lessons, [lesson_cells(x) for x in line.lessons],
               [x.lesson_id for x in line.lessons])

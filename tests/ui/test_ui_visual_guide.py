@@ -98,7 +98,8 @@ def test_a_student_then_a_lesson_then_its_attempts(view: GuideWidget) -> None:
     panel.period_combo.setCurrentIndex(1)
     view.report.selectRow(row_of(view, student_id(0)))
     assert panel.lessons.rowCount() == 2
-    assert "Next: Math G3: Adding 2" in panel.detail_title.text()
+    assert panel.detail_title.text() == "Student000 Test: 2 lessons, 2 attempts"
+    assert "Next: Math G3: Adding 2" in panel.detail_label.text()
     assert "Student000" in panel.chart.picture.title
     lesson_row = next(r for r in range(2) if panel.lessons.item(r, 0).text() == "Adding 2")
     panel.lessons.selectRow(lesson_row)
@@ -114,7 +115,7 @@ def test_a_turned_off_student_says_why_and_where(view: GuideWidget) -> None:
     assert view.report.item(row, 0).text().endswith("(turned off)")
     assert WHERE_TO_CHANGE in view.report.item(row, 0).toolTip()
     view.report.selectRow(row)
-    assert "cannot sign in: turned off in the school's roster" in panel.detail_title.text()
+    assert "cannot sign in: turned off in the school's roster" in panel.detail_label.text()
     # the PIN page says the same and takes no PIN for them
     index = next(i for i in range(view.student_combo.count())
                  if view.student_combo.itemData(i)[0] == student_id(2))
