@@ -31,6 +31,8 @@ from companion.store import roster
 from companion.store.db import Database
 from companion.system.clock import SystemClock
 
+_APP: object = None  # the QApplication a PDF export made (one per process)
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
              help_text: str) -> None:
@@ -135,18 +137,19 @@ def _write_csv(path: Path, columns: Sequence[str], rows: list[list[str]]) -> Non
 
 def write_pdf_offscreen(report: Report, path: Path, title: str) -> None:
     """The printable page through Qt, with an application made offscreen when none runs."""
-    from PySide6.QtGui import QGuiApplication
+    import os
 
-    from companion.app import has_display, prepare_qt
+    from PySide6.QtWidgets import QApplication
 
-    if QGuiApplication.instance() is None:
-        prepare_qt(offscreen=not has_display())
-        app = QGuiApplication([])
-    else:
-        app = None
+    from companion.app import has_display
+
+    global _APP
+    if QApplication.instance() is None:
+        if not has_display():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        _APP = QApplication([])  # kept for the process: Qt allows one, made once
     from companion.ui.charts import DayPicture
     from companion.ui.report_print import write_pdf
 
     chart = DayPicture(report.days, report.goal_minutes, "Minutes and XP per day")
     write_pdf(report, path, title, [("chart-class.png", chart.image(1100, 340))])
-    del app

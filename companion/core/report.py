@@ -6,6 +6,7 @@ windows, exports and printing read the same thing without touching the store.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,9 +50,15 @@ class Attempt:
     correct: int
     completed: bool
     mastered: bool
-    explanation: tuple[str, ...]
+    explanation_json: str  # the stored JSON list of lines (read when shown)
     answers: tuple[Answer, ...]
     journal_removed_at: str | None
+
+    @property
+    def explanation(self) -> tuple[str, ...]:
+        """The lines that explain the attempt's XP and mastery."""
+        value = json.loads(self.explanation_json or "[]")
+        return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
     @property
     def accuracy(self) -> float | None:

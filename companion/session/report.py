@@ -34,7 +34,7 @@ from companion.core.report import (
     no_minutes,
 )
 from companion.core.words import TIME_KINDS, TimeKind
-from companion.session.library import DEFAULT_DAILY_GOAL_XP, mastered_lessons
+from companion.session.library import DEFAULT_DAILY_GOAL_XP
 from companion.session.signin import full_name
 from companion.store import outbox, roster, summaries
 from companion.store.db import Database
@@ -112,16 +112,18 @@ def build_report(
             found = roster.get_user(db, student_id)
             if found is not None:
                 users[student_id] = found
-    answers = summaries.answers(db, [r.run_id for r in rows if r.questions])
+    answers = summaries.answers_in_range(db, start.isoformat(), end.isoformat(), wanted)
     titles = _lesson_titles(db, catalogue)
     deliveries = outbox.by_student(db)
+    mastered = summaries.mastered_by_student(db, ids) if catalogue is not None else {}
     per_student: dict[str, list[summaries.Summary]] = defaultdict(list)
     for row in rows:
         per_student[row.student_id].append(row)
     lines = [
         _student_line(
-            db, student_id, users.get(student_id), per_student.get(student_id, []), answers,
+            student_id, users.get(student_id), per_student.get(student_id, []), answers,
             titles, deliveries.get(student_id), period, tz, catalogue, goal_minutes,
+            mastered.get(student_id, set()),
         )
         for student_id in ids
     ]
@@ -165,14 +167,13 @@ def _attempt(
         correct=row.correct,
         completed=row.completed,
         mastered=row.mastered,
-        explanation=tuple(summaries.explanation(row)),
+        explanation_json=row.explanation,
         answers=tuple(answers.get(row.run_id, ())),
         journal_removed_at=row.journal_removed_at,
     )
 
 
 def _student_line(
-    db: Database,
     student_id: str,
     user: RosterUser | None,
     rows: list[summaries.Summary],
@@ -183,6 +184,7 @@ def _student_line(
     tz: tzinfo | None,
     catalogue: Catalogue | None,
     goal_minutes: float,
+    mastered: set[str],
 ) -> StudentLine:
     minutes = no_minutes()
     by_day: dict[date, list[summaries.Summary]] = defaultdict(list)
@@ -220,7 +222,7 @@ def _student_line(
         last_accuracy=scored[-1] if scored else None,
         lessons=lessons,
         days=tuple(_day(d, by_day.get(d, [])) for d in period.days()),
-        next_lessons=tuple(_next_lessons(db, student_id, catalogue)),
+        next_lessons=tuple(_next_lessons(mastered, catalogue)),
         delivery=delivery_of(deliveries),
         goal_minutes=goal_minutes,
     )
@@ -256,10 +258,9 @@ def _class_days(lines: list[StudentLine], period: Period) -> list[Day]:
     return out
 
 
-def _next_lessons(db: Database, student_id: str, catalogue: Catalogue | None) -> list[NextLesson]:
+def _next_lessons(mastered: set[str], catalogue: Catalogue | None) -> list[NextLesson]:
     if catalogue is None:
         return []
-    mastered = mastered_lessons(db, student_id)
     out = []
     for course in catalogue.courses:
         nxt = next(

@@ -194,11 +194,18 @@ class Summary:
     journal_removed_at: str | None
 
 
+def _raw(db: Database, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a read straight from the driver (many rows: no per-row wrapping)."""
+    with db.read() as session:
+        driver = session.connection().connection.dbapi_connection
+        assert driver is not None
+        return list(driver.execute(sql, params).fetchall())
+
+
 def _summaries(db: Database, where: str, params: tuple[Any, ...]) -> list[Summary]:
     sql = (f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM run_summaries WHERE {where} "
            "ORDER BY started_at, run_id")
-    with db.read() as session:
-        rows = session.connection().exec_driver_sql(sql, params).all()
+    rows = _raw(db, sql, params)
     out = []
     for r in rows:
         values = list(r)
@@ -220,6 +227,26 @@ def in_range(
         where += f" AND student_id IN ({','.join('?' * len(student_ids))})"
         params += tuple(student_ids)
     return _summaries(db, where, params)
+
+
+def answers_in_range(
+    db: Database, start_utc: str, end_utc: str, student_ids: Sequence[str] | None = None
+) -> dict[str, list[Answer]]:
+    """The first answers of the runs ``in_range`` returns, in order, by run id."""
+    where = "s.started_at >= ? AND s.started_at < ?"
+    params: tuple[Any, ...] = (start_utc, end_utc)
+    if student_ids is not None:
+        if not student_ids:
+            return {}
+        where += f" AND s.student_id IN ({','.join('?' * len(student_ids))})"
+        params += tuple(student_ids)
+    rows = _raw(db, "SELECT a.run_id, a.item, a.correct FROM run_answers a "
+                    f"JOIN run_summaries s ON s.run_id = a.run_id WHERE {where} "
+                    "ORDER BY a.run_id, a.position", params)
+    out: dict[str, list[Answer]] = {}
+    for run_id, item, correct in rows:
+        out.setdefault(run_id, []).append(Answer(item, bool(correct)))
+    return out
 
 
 def for_student(db: Database, student_id: str) -> list[Summary]:
@@ -328,3 +355,18 @@ def remove_delivered_journals(db: Database, keep_days: int, now: datetime) -> li
     if removed:
         log.info("removed %d journals delivered more than %d days ago", len(removed), keep_days)
     return removed
+
+
+def mastered_by_student(db: Database, student_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The lessons each of these students has mastered on this computer (one query)."""
+    out: dict[str, set[str]] = {sid: set() for sid in student_ids}
+    if not student_ids:
+        return out
+    with db.read() as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT student_id, lesson_id FROM progress WHERE mastered = 1"
+        ).all()
+    for student_id, lesson_id in rows:
+        if student_id in out:
+            out[student_id].add(lesson_id)
+    return out
