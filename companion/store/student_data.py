@@ -102,8 +102,8 @@ def kept(db: Database, student_id: str) -> Kept:
                 f"SELECT COUNT(*) FROM journal_lines WHERE run_id IN ({marks})", tuple(ids)
             ).scalar_one())
             delivered = int(conn.exec_driver_sql(
-                f"SELECT COUNT(*) FROM outbox WHERE state = 'acked' AND run_id IN ({marks})",
-                tuple(ids),
+                f"SELECT COUNT(*) FROM outbox WHERE state = ? AND run_id IN ({marks})",
+                (OutboxState.ACKED.value, *ids),
             ).scalar_one())
         pin = session.get(PinRow, student_id)
         return Kept(len(ids), lines, delivered, _waiting(session, student_id),

@@ -28,6 +28,7 @@ from companion.store.run_tables import (
     RunRow,
     RunSummaryRow,
 )
+from companion.store.tables import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -318,9 +319,9 @@ def journals_due_for_removal(db: Database, keep_days: int, now: datetime) -> lis
             "WHERE r.state = 'closed' AND r.events_pending_reason IS NULL "
             "AND s.journal_removed_at IS NULL "
             "GROUP BY r.run_id "
-            "HAVING SUM(o.state != 'acked') = 0 AND MAX(o.acked_at) <= ? "
+            "HAVING SUM(o.state != ?) = 0 AND MAX(o.acked_at) <= ? "
             "ORDER BY r.created_at",
-            (cutoff,),
+            (OutboxState.ACKED.value, cutoff),
         ).all()
     return [str(r[0]) for r in rows]
 
@@ -340,7 +341,8 @@ def remove_delivered_journals(db: Database, keep_days: int, now: datetime) -> li
         conn = session.connection()
         for run_id in due:
             undelivered = conn.exec_driver_sql(
-                "SELECT COUNT(*) FROM outbox WHERE run_id = ? AND state != 'acked'", (run_id,)
+                "SELECT COUNT(*) FROM outbox WHERE run_id = ? AND state != ?",
+                (run_id, OutboxState.ACKED.value),
             ).scalar_one()
             summary = session.get(RunSummaryRow, run_id)
             if undelivered or summary is None:
