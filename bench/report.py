@@ -29,6 +29,7 @@ def main() -> int:
                         help="keep the database in this folder, and reuse it when it is there")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from companion.core import periods
@@ -40,6 +41,7 @@ def main() -> int:
     from tests.session.report_seed import CATALOGUE, CLASS_ID, month_of_study, seed_roster
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert app is not None
     first = datetime(2026, 3, 2, tzinfo=UTC)
     with tempfile.TemporaryDirectory(prefix="companion-report-bench-") as scratch:
         tmp = str(args.keep or scratch)
@@ -57,11 +59,17 @@ def main() -> int:
             summaries.backfill(db)
             month = periods.Period(first.date(), periods.parse_day("2026-03-31"))
             table = ReportPanel()
+            table.build = lambda period, class_id: build_report(
+                db, period, tz=UTC, class_id=class_id, catalogue=CATALOGUE)
+            table.set_classes([(CLASS_ID, "Class 3A")])
+            loop = QEventLoop()
+            table.report_shown.connect(loop.quit)
             started = time.perf_counter()
-            report = build_report(db, month, tz=UTC, class_id=CLASS_ID, catalogue=CATALOGUE)
-            table.show_report(report)
-            app.processEvents()
+            table.set_period(month)  # built off the UI thread, then shown
+            loop.exec()
             report_s = time.perf_counter() - started
+            report = table.current
+            assert report is not None and len(report.students) == args.students
             chart = DayChart()
             chart.resize(900, 320)
             started = time.perf_counter()

@@ -103,9 +103,10 @@ def main() -> int:
     w.signin.on_guide_clicked()
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("9999")
-    w.signin.on_pin_submitted()
     guide = w.guide_view
-    guide.panel.period_combo.setCurrentIndex(1)  # this week
+    wait_for(guide.panel.report_shown, w.signin.on_pin_submitted)
+    wait_for(guide.panel.report_shown,  # this week
+             lambda: guide.panel.period_combo.setCurrentIndex(1))
     shot("07-guide")
     guide.report.selectRow(0)  # a student: their lessons and chart
     if guide.panel.lessons.rowCount():

@@ -6,8 +6,12 @@ The panel is given a ``build(period, class_id) -> Report`` callable by the compo
 clicking a lesson shows its attempts, each with the explanation of its XP and, per
 question, right or wrong.
 
+The report is built off the UI thread (``BackgroundTask``); only the newest request is
+shown when several overlap.
+
 Signals:
     export_requested(str): "csv", "attempts" or "pdf" (the view asks where to save).
+    report_shown(): a newly built report is on screen.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import html
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,6 +43,7 @@ from companion.core.report import LessonLine, Report, StudentLine
 from companion.core.report_rows import STUDENT_COLUMNS, percent, student_cells, xp_text
 from companion.ui.charts import DayChart
 from companion.ui.styles import set_role
+from companion.ui.tasks import BackgroundTask
 
 NUMERIC = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -130,9 +135,11 @@ class ReportPanel(QWidget):
 
     Signals:
         export_requested(str): "csv", "attempts" or "pdf".
+        report_shown(): a newly built report is on screen.
     """
 
     export_requested = Signal(str)
+    report_shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,6 +148,8 @@ class ReportPanel(QWidget):
         self.now: Callable[[], datetime] = datetime.now
         self.current: Report | None = None
         self.student: StudentLine | None = None
+        self._tasks: set[BackgroundTask] = set()
+        self._latest: BackgroundTask | None = None
         self.period_combo = QComboBox()
         self.period_combo.setAccessibleName("Period")
         for name in PERIOD_CHOICES:
@@ -280,13 +289,39 @@ class ReportPanel(QWidget):
     # ------------------------------------------------------------ showing
 
     def refresh(self) -> None:
-        """Build the report for the pickers' period and class and show it."""
-        if self.build is None:
+        """Build the report for the pickers' period and class in the background; it is
+        shown (and ``report_shown`` emitted) when it is ready."""
+        build = self.build
+        if build is None:
             return
         period = self.period()
+        class_id = self.class_combo.currentData()
         if self.period_combo.currentData() != RANGE:
             self._set_dates(period)
-        self.show_report(self.build(period, self.class_combo.currentData()))
+        task = BackgroundTask(lambda: build(period, class_id), "guide-report")
+        self._latest = task
+        self._tasks.add(task)
+        task.succeeded.connect(self.on_report_built)
+        task.failed.connect(self.on_report_failed)
+        task.finished.connect(self.on_task_finished)
+        self.totals_label.setText(f"Building the report for {period.label()}…")
+        task.start()
+
+    @Slot(object)
+    def on_report_built(self, report: Report) -> None:
+        if self.sender() is self._latest:
+            self.show_report(report)
+            self.report_shown.emit()
+
+    @Slot(object)
+    def on_report_failed(self, error: object) -> None:
+        if self.sender() is self._latest:
+            self.totals_label.setText(f"The report could not be built: {error}")
+
+    @Slot()
+    def on_task_finished(self) -> None:
+        sender = self.sender()
+        self._tasks = {t for t in self._tasks if t is not sender}
 
     def show_report(self, report: Report) -> None:
         """Fill the table, totals, class chart and most-missed questions."""

@@ -63,8 +63,15 @@ def view(qtbot: Any, db: Database) -> GuideWidget:
     widget = GuideWidget(services)
     qtbot.addWidget(widget)
     widget.resize(1366, 768)
-    widget.show_guide(SimpleNamespace(name="Grace", user_id=TEACHER))
+    with qtbot.waitSignal(widget.panel.report_shown):
+        widget.show_guide(SimpleNamespace(name="Grace", user_id=TEACHER))
     return widget
+
+
+def pick_period(qtbot: Any, view: GuideWidget, index: int) -> None:
+    """Choose a period and wait for its report (built off the UI thread)."""
+    with qtbot.waitSignal(view.panel.report_shown):
+        view.panel.period_combo.setCurrentIndex(index)
 
 
 def row_of(view: GuideWidget, sid: str) -> int:
@@ -75,10 +82,10 @@ def row_of(view: GuideWidget, sid: str) -> int:
     raise AssertionError(f"{sid} not in the table")
 
 
-def test_the_week_of_the_class_with_every_student(view: GuideWidget) -> None:
+def test_the_week_of_the_class_with_every_student(qtbot: Any, view: GuideWidget) -> None:
     panel = view.panel
     assert panel.period_combo.currentData() == "today"
-    panel.period_combo.setCurrentIndex(1)  # this week
+    pick_period(qtbot, view, 1)  # this week
     assert (panel.from_edit.date().toPython(), panel.to_edit.date().toPython()) == (
         date(2026, 3, 2), date(2026, 3, 8))
     assert view.report.columnCount() == len(STUDENT_COLUMNS)
@@ -93,9 +100,9 @@ def test_the_week_of_the_class_with_every_student(view: GuideWidget) -> None:
     assert "7 days" in panel.chart.accessibleDescription()
 
 
-def test_a_student_then_a_lesson_then_its_attempts(view: GuideWidget) -> None:
+def test_a_student_then_a_lesson_then_its_attempts(qtbot: Any, view: GuideWidget) -> None:
     panel = view.panel
-    panel.period_combo.setCurrentIndex(1)
+    pick_period(qtbot, view, 1)
     view.report.selectRow(row_of(view, student_id(0)))
     assert panel.lessons.rowCount() == 2
     assert panel.detail_title.text() == "Student000 Test: 2 lessons, 2 attempts"
@@ -108,9 +115,9 @@ def test_a_student_then_a_lesson_then_its_attempts(view: GuideWidget) -> None:
     assert "q2 ✗ wrong" in text and "q1 ✓ right" in text
 
 
-def test_a_turned_off_student_says_why_and_where(view: GuideWidget) -> None:
+def test_a_turned_off_student_says_why_and_where(qtbot: Any, view: GuideWidget) -> None:
     panel = view.panel
-    panel.period_combo.setCurrentIndex(1)
+    pick_period(qtbot, view, 1)
     row = row_of(view, student_id(2))
     assert view.report.item(row, 0).text().endswith("(turned off)")
     assert WHERE_TO_CHANGE in view.report.item(row, 0).toolTip()
@@ -124,11 +131,12 @@ def test_a_turned_off_student_says_why_and_where(view: GuideWidget) -> None:
     assert not view.set_pin_button.isEnabled()
 
 
-def test_last_week_and_chosen_days(view: GuideWidget) -> None:
+def test_last_week_and_chosen_days(qtbot: Any, view: GuideWidget) -> None:
     panel = view.panel
-    panel.period_combo.setCurrentIndex(2)  # last week: nothing studied
+    pick_period(qtbot, view, 2)  # last week: nothing studied
     assert panel.totals_label.text().startswith("Nobody studied")
-    panel.set_period(periods.Period(date(2026, 3, 3), date(2026, 3, 3)))
+    with qtbot.waitSignal(panel.report_shown):
+        panel.set_period(periods.Period(date(2026, 3, 3), date(2026, 3, 3)))
     assert panel.from_edit.isEnabled()
     assert panel.current is not None
     assert {s.student_id for s in panel.current.students if s.attempts} == {
@@ -171,8 +179,8 @@ def test_a_guide_clears_a_lockout(view: GuideWidget, db: Database) -> None:
     assert service.sign_in(student_id(0), "1357").ok
 
 
-def test_exports_from_the_view(view: GuideWidget, tmp_path: Path) -> None:
-    view.panel.period_combo.setCurrentIndex(1)
+def test_exports_from_the_view(qtbot: Any, view: GuideWidget, tmp_path: Path) -> None:
+    pick_period(qtbot, view, 1)
     assert view.export_to("csv", tmp_path / "r.csv")
     lines = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 3 * 7
@@ -195,7 +203,9 @@ def test_a_guide_exports_a_students_data(view: GuideWidget, tmp_path: Path) -> N
     assert data["student"]["sourced_id"] == student_id(0) and len(data["runs"]) == 2
 
 
-def test_erasing_says_what_waits_and_needs_a_yes(view: GuideWidget, db: Database) -> None:
+def test_erasing_says_what_waits_and_needs_a_yes(
+    qtbot: Any, view: GuideWidget, db: Database
+) -> None:
     questions: list[tuple[str, str]] = []
     answers = [False, True]
     view.confirm = lambda text, action: questions.append((text, action)) or answers.pop(0)
@@ -209,16 +219,20 @@ def test_erasing_says_what_waits_and_needs_a_yes(view: GuideWidget, db: Database
     assert view.data_message.text() == "Nothing was erased."
     assert StudentCare(db).kept(student_id(0)).runs == 2
     view.guide_pin_edit.setText(GUIDE_PIN)
-    assert view.on_erase_student()
+    with qtbot.waitSignal(view.panel.report_shown):  # the report follows
+        assert view.on_erase_student()
     assert StudentCare(db).kept(student_id(0)).runs == 0
     assert StudentCare(db).kept(student_id(1)).runs == 1
 
 
-def test_with_nothing_waiting_the_question_says_so(view: GuideWidget, db: Database) -> None:
+def test_with_nothing_waiting_the_question_says_so(
+    qtbot: Any, view: GuideWidget, db: Database
+) -> None:
     outbox.mark_acked(db, [r.id for r in outbox.list_items(db) if r.id is not None])
     questions: list[tuple[str, str]] = []
     view.confirm = lambda text, action: questions.append((text, action)) or True
     choose(view, student_id(1))
     view.guide_pin_edit.setText(GUIDE_PIN)
-    assert view.on_erase_student()
+    with qtbot.waitSignal(view.panel.report_shown):
+        assert view.on_erase_student()
     assert questions[0][1] == "Erase" and "Still waiting" not in questions[0][0]
