@@ -72,11 +72,6 @@ def is_attempt(row: summaries.Summary) -> bool:
     return row.questions > 0 or row.completed
 
 
-def accuracy_of(row: summaries.Summary) -> float | None:
-    """Right answers over questions answered, or None with no answer."""
-    return row.correct / row.questions if row.questions else None
-
-
 # ---------------------------------------------------------------- building
 
 
