@@ -5,7 +5,9 @@ Times the month's class report (from the stored run summaries) with the table fi
 guide view, and one student's chart drawn offscreen; reports the database size and how it
 grows per student-hour of study. Run: ``.venv/bin/python -m bench.report [--students N]
 [--days N] [--per-day N]``. Targets: report under 1 s, chart under 0.3 s.
-The last line is JSON: report_s, chart_s, db_mb, runs, student_hours, mb_per_student_hour.
+The last line is JSON: report_s, chart_s, db_mb, runs, student_hours, mb_per_student_hour,
+and the megabytes of the journals, the outbox and the summaries (journal_mb, outbox_mb,
+summary_mb): what data care removes, what delivery keeps, what stays for good.
 """
 
 from __future__ import annotations
@@ -18,6 +20,28 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+GROUPS = {
+    "journal": ("journal_lines", "sqlite_autoindex_journal_lines_1"),
+    "outbox": ("outbox", "sqlite_autoindex_outbox_1", "ix_outbox_run_id", "ix_outbox_state",
+               "ix_outbox_kind", "ix_outbox_next_attempt_at"),
+    "summary": ("run_summaries", "run_answers", "sqlite_autoindex_run_answers_1",
+                "sqlite_autoindex_run_summaries_1", "ix_run_summaries_student_id",
+                "ix_run_summaries_started_at"),
+}
+
+
+def table_sizes_mb(path: Path) -> dict[str, float]:
+    """Megabytes of the journals, the outbox and the summaries (SQLite's dbstat, if built)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(path) as con:
+            pages = dict(con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+    except sqlite3.Error:
+        return {}
+    return {group: round(sum(pages.get(n, 0) for n in names) / 1e6, 1)
+            for group, names in GROUPS.items()}
 
 
 def main() -> int:
@@ -83,6 +107,7 @@ def main() -> int:
             chart.close()
             del table, chart, image
         size_mb = sum(p.stat().st_size for p in Path(tmp).glob(path.name + "*")) / 1e6
+        parts = table_sizes_mb(path)
     student_hours = focused_ms / 3_600_000
     print(json.dumps({
         "report_s": round(report_s, 3),
@@ -91,6 +116,7 @@ def main() -> int:
         "runs": count,
         "student_hours": round(student_hours, 1),
         "mb_per_student_hour": round(size_mb / student_hours, 3) if student_hours else None,
+        **{f"{name}_mb": value for name, value in parts.items()},
     }))
     return 0
 
