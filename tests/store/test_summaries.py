@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +63,9 @@ def test_closing_a_run_writes_its_summary_and_first_answers(db: Database) -> Non
 def test_version_one_runs_are_summarised_from_their_journals(tmp_path: Path) -> None:
     path = tmp_path / "companion-sandbox.sqlite3"
     shutil.copyfile(SAMPLE, path)
+    count = "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM outbox WHERE state = ?)"
+    with sqlite3.connect(path) as con:
+        before = con.execute(count, ("pending",)).fetchone()
     with Database.open(path, "sandbox") as db:
         closed = runs.closed_run_ids(db)
         assert sorted(summaries.missing(db)) == sorted(closed) and len(closed) == 2
@@ -78,9 +81,11 @@ def test_version_one_runs_are_summarised_from_their_journals(tmp_path: Path) -> 
             assert row.xp == run.xp == str(score.xp)
             assert row.focused_ms == classification.total("active")
             assert row.closed_at == run.closed_at
-            answered = [json.loads(json.dumps(line.to_json())) for line in lines
-                        if line.kind == "answer"]
+            answered = [line for line in lines if line.kind == "answer"]
             stored = summaries.answers(db, [run_id])[run_id]
             assert len(stored) == score.questions <= len(answered)
         # the run left open by a crash has no summary until it is closed
         assert len(summaries.in_range(db, "2000-01-01", "2100-01-01")) == 2
+    with sqlite3.connect(path) as con:  # every run and pending event is still there
+        assert con.execute(count, ("pending",)).fetchone() == before
+        assert before[0] == 3 and before[1] > 0
