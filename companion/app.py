@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from companion.content import Library
     from companion.core.catalogue import Catalogue
     from companion.core.clock import Clock
+    from companion.core.periods import Period
+    from companion.core.report import Report
     from companion.sandbox.server import SandboxHandle
     from companion.session.library import LibraryView
     from companion.store.db import Database
@@ -244,7 +246,7 @@ def student_care(rt: Runtime) -> Any:
     return StudentCare(rt.db)
 
 
-def report_builder(rt: Runtime) -> tuple[Callable[[Any, str | None], Any], tzinfo | None]:
+def report_builder(rt: Runtime) -> tuple[Callable[[Period, str | None], Report], tzinfo | None]:
     """The guide's report for the windows: ``build(period, class_id)`` and its time zone
     (the configuration's ``[report] time_zone``, else this computer's)."""
     from companion.config import ConfigError, load_config
@@ -260,7 +262,7 @@ def report_builder(rt: Runtime) -> tuple[Callable[[Any, str | None], Any], tzinf
     goal = float(rt.library_view.daily_goal_xp if rt.library_view else DEFAULT_DAILY_GOAL_XP)
     catalogue = rt.library.catalogue if rt.library is not None else None
 
-    def build(period: Any, class_id: str | None) -> Any:
+    def build(period: Period, class_id: str | None) -> Report:
         return build_report(rt.db, period, tz=tz, class_id=class_id, catalogue=catalogue,
                             goal_minutes=goal)
 

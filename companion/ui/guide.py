@@ -322,13 +322,12 @@ class GuideWidget(QWidget):
         if not self.confirm(erase_question(name, kept), action):
             self.data_message.setText("Nothing was erased.")
             return False
-        try:
-            removed = self.services.student_data.erase(student_id,
-                                                       discard_waiting=bool(kept.waiting))
-        except Exception as exc:  # StillWaiting: something new waits since the question
-            self.data_message.setText(f"Nothing was erased: {exc}. Try again.")
+        erased = self.services.student_data.erase(student_id, discard_waiting=bool(kept.waiting))
+        if erased.still_waiting:  # something new waits since the question was asked
+            self.data_message.setText("Nothing was erased: more results wait to be delivered "
+                                      "since you were asked. Try again.")
             return False
-        self.data_message.setText(f"Erased {name} from this computer ({removed} runs).")
+        self.data_message.setText(f"Erased {name} from this computer ({erased.removed} runs).")
         self.refresh_report()
         return True
 

@@ -236,3 +236,21 @@ def test_with_nothing_waiting_the_question_says_so(
     with qtbot.waitSignal(view.panel.report_shown):
         assert view.on_erase_student()
     assert questions[0][1] == "Erase" and "Still waiting" not in questions[0][0]
+
+
+def test_results_that_arrive_during_the_question_are_not_discarded(
+    view: GuideWidget, db: Database
+) -> None:
+    outbox.mark_acked(db, [r.id for r in outbox.list_items(db) if r.id is not None])
+
+    def yes_but_a_lesson_closes_meanwhile(text: str, action: str) -> bool:
+        record(db, Study(student_id(1), "add-2", datetime(2026, 3, 4, 9, tzinfo=UTC), 5,
+                         (True,) * 4))
+        return action == "Erase"
+
+    view.confirm = yes_but_a_lesson_closes_meanwhile
+    choose(view, student_id(1))
+    view.guide_pin_edit.setText(GUIDE_PIN)
+    assert not view.on_erase_student()
+    assert "Nothing was erased" in view.data_message.text()
+    assert StudentCare(db).kept(student_id(1)).runs == 2
