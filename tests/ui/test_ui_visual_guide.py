@@ -254,3 +254,22 @@ def test_results_that_arrive_during_the_question_are_not_discarded(
     assert not view.on_erase_student()
     assert "Nothing was erased" in view.data_message.text()
     assert StudentCare(db).kept(student_id(1)).runs == 2
+
+
+def test_the_printed_page_says_what_the_table_says(qtbot: Any, view: GuideWidget) -> None:
+    from PySide6.QtGui import QTextDocument
+
+    from companion.ui.report_print import report_html
+
+    pick_period(qtbot, view, 1)
+    report = view.panel.current
+    assert report is not None
+    document = QTextDocument()
+    document.setHtml(report_html(report, "Report: Class 3A", ["chart.png"]))
+    text = document.toPlainText()
+    assert "Report: Class 3A" in text and "2026-03-02 to 2026-03-08" in text
+    for line in report.students:
+        assert line.name in text
+    assert "Students who cannot sign in" in text and WHERE_TO_CHANGE in text
+    assert "Questions most students missed" in text and "1 of 2" in text
+    assert text.count("focused minutes") >= 1
