@@ -115,6 +115,10 @@ def main() -> int:
     guide.panel.chart.picture.image(1100, 340).save(str(OUT / "07c-chart.png"))
     print(OUT / "07c-chart.png")
     guide.tabs.setCurrentWidget(guide.pin_page)
+    for index in range(guide.student_combo.count()):  # a turned-off student: why, and where
+        if not guide.student_combo.itemData(index)[1]:
+            guide.student_combo.setCurrentIndex(index)
+            break
     shot("07d-guide-pins")
     shell.close()
     return 0
