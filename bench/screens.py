@@ -106,8 +106,23 @@ def main() -> int:
     w.signin.on_guide_clicked()
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("9999")
-    w.signin.on_pin_submitted()
+    guide = w.guide_view
+    wait_for(guide.panel.report_shown, w.signin.on_pin_submitted)
+    wait_for(guide.panel.report_shown,  # this week
+             lambda: guide.panel.period_combo.setCurrentIndex(1))
     shot("07-guide")
+    guide.report.selectRow(0)  # a student: their lessons and chart
+    if guide.panel.lessons.rowCount():
+        guide.panel.lessons.selectRow(0)  # a lesson: its attempts, XP explained, per question
+    shot("07b-guide-student")
+    guide.panel.chart.picture.image(1100, 340).save(str(OUT / "07c-chart.png"))
+    print(OUT / "07c-chart.png")
+    guide.tabs.setCurrentWidget(guide.pin_page)
+    for index in range(guide.student_combo.count()):  # a turned-off student: why, and where
+        if not guide.student_combo.itemData(index)[1]:
+            guide.student_combo.setCurrentIndex(index)
+            break
+    shot("07d-guide-pins")
     shell.close()
     return 0
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from companion.content import Library
     from companion.core.catalogue import Catalogue
     from companion.core.clock import Clock
+    from companion.core.periods import Period
+    from companion.core.report import Report
     from companion.sandbox.server import SandboxHandle
     from companion.session.library import LibraryView
     from companion.store.db import Database
@@ -168,6 +171,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.ctx is None:
         rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
         rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
+        care_for_journals(rt)
     if rt.school_id:
         env = rt.environment
 
@@ -225,62 +229,48 @@ def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
                       results_api=gradebook)
 
 
-def guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Today's runs on this computer per student: attempts (``runs``), focused minutes (of
-    every run), XP, accuracy."""
-    from collections import defaultdict
-    from datetime import datetime
-    from decimal import Decimal
-    from fractions import Fraction
+def care_for_journals(rt: Runtime) -> list[str]:
+    """Remove journals delivered more than ``[report] keep_journals_days`` ago (default 90);
+    their runs keep summaries and per-question results. Returns the runs."""
+    from companion.config import DEFAULT_KEEP_JOURNALS_DAYS, ConfigError, load_config
+    from companion.store import summaries
 
-    from companion.core import rules
-    from companion.store import runs
-
-    today = rt.clock.utc_now().astimezone().date()
-    per: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"runs": 0, "active_ms": 0, "xp": Decimal(0), "n": 0, "c": 0}
-    )
-    for run_id in runs.closed_run_ids(rt.db):
-        row = runs.get_run(rt.db, run_id)
-        if row is None or not row.closed_at:
-            continue
-        if datetime.fromisoformat(row.closed_at).astimezone().date() != today:
-            continue
-        lines = runs.journal(rt.db, run_id)
-        classification = rules.classify(lines)
-        score = rules.score(lines, classification)
-        entry = per[row.student_id]
-        if rules.counts_as_attempt(score.questions, score.completed):
-            entry["runs"] += 1  # a run killed before any answer is not an attempt
-        entry["active_ms"] += classification.total("active")
-        entry["xp"] += score.xp
-        entry["n"] += score.questions
-        entry["c"] += score.correct
-    report = []
-    for student_id, e in sorted(per.items(), key=lambda kv: names.get(kv[0], kv[0])):
-        report.append({
-            "student_id": student_id,
-            "name": names.get(student_id, student_id),
-            "runs": e["runs"],
-            "focused_minutes": float(Fraction(e["active_ms"], 60_000)),
-            "xp": e["xp"],
-            "accuracy": float(Fraction(e["c"], e["n"])) if e["n"] else None,
-        })
-    return report
+    try:
+        days = load_config().keep_journals_days
+    except ConfigError:
+        days = DEFAULT_KEEP_JOURNALS_DAYS
+    summaries.backfill(rt.db)
+    return summaries.remove_delivered_journals(rt.db, days, rt.clock.utc_now())
 
 
-def named_guide_report(rt: Runtime, names: dict[str, str]) -> list[dict[str, Any]]:
-    """``guide_report`` with the students' names looked up in the roster (and remembered
-    in ``names`` between calls)."""
-    from companion.session.signin import full_name
-    from companion.store import roster, runs
+def student_care(rt: Runtime) -> Any:
+    """Export and erase of one student's data, for the guide's view."""
+    from companion.session.student_care import StudentCare
 
-    for run_id in runs.closed_run_ids(rt.db):
-        row = runs.get_run(rt.db, run_id)
-        if row is not None and row.student_id not in names:
-            user = roster.get_user(rt.db, row.student_id)
-            names[row.student_id] = full_name(user) if user else row.student_id
-    return guide_report(rt, names)
+    return StudentCare(rt.db)
+
+
+def report_builder(rt: Runtime) -> tuple[Callable[[Period, str | None], Report], tzinfo | None]:
+    """The guide's report for the windows: ``build(period, class_id)`` and its time zone
+    (the configuration's ``[report] time_zone``, else this computer's)."""
+    from companion.config import ConfigError, load_config
+    from companion.core.periods import PeriodError, time_zone
+    from companion.session.library import DEFAULT_DAILY_GOAL_XP
+    from companion.session.report import build_report
+
+    try:
+        tz = time_zone(load_config().time_zone)
+    except (ConfigError, PeriodError) as exc:
+        log.warning("report time zone: %s; using this computer's", exc)
+        tz = None
+    goal = float(rt.library_view.daily_goal_xp if rt.library_view else DEFAULT_DAILY_GOAL_XP)
+    catalogue = rt.library.catalogue if rt.library is not None else None
+
+    def build(period: Period, class_id: str | None) -> Report:
+        return build_report(rt.db, period, tz=tz, class_id=class_id, catalogue=catalogue,
+                            goal_minutes=goal)
+
+    return build, tz
 
 
 def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "check configuration, credentials, network, roster and outbox"),
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
     "content": ("content", "manage lesson content on Timeback (push line items)"),
+    "report": ("report", "write the guide's report for a range of days as CSV or PDF"),
     "app-config": ("app_config", "print the app's registration manifest"),
 }
 
@@ -95,5 +96,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def entry() -> int:
+    """The `companion` program: log to the rotated files, then ``main``."""
+    from companion import logfiles
+
+    try:
+        logfiles.setup()
+    except OSError as exc:  # a log folder we cannot write is no reason not to run
+        print(f"warning: no log file ({exc})", file=sys.stderr)
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

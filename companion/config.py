@@ -21,6 +21,10 @@ Example::
     school_id = "demo-school-1"
     class_ids = ["demo-class-1"]
 
+    [report]  # the guide's report and how long journals are kept after delivery
+    time_zone = "Europe/Paris"  # days of the report (default: this computer's zone)
+    keep_journals_days = 90
+
 This module does not import ``companion.timeback`` (and so httpx) until an environment is
 resolved: the app reads its config before the first window shows.
 """
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 APP_NAME = "timeback-companion"
 CONFIG_FILE = "config.toml"
 DEFAULT_ENVIRONMENT = "sandbox"
+DEFAULT_KEEP_JOURNALS_DAYS = 90
 
 # The same values as companion.timeback's (a test checks), kept here so that reading the
 # config does not import the HTTP clients.
@@ -78,6 +83,9 @@ class Config:
     courses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # [computer.<env>]: the school and classes this computer serves
     computers: Mapping[str, ComputerSetup] = field(default_factory=dict)
+    # [report]: the report's time zone (None: this computer's) and journal keeping
+    time_zone: str | None = None
+    keep_journals_days: int = DEFAULT_KEEP_JOURNALS_DAYS
 
     def computer(self, name: str | None = None) -> ComputerSetup | None:
         """This computer's school and classes for environment ``name`` (None: not set up)."""
@@ -117,7 +125,7 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{where}: {problem}")
 
-    unknown = set(data) - {"environment", "environments", "courses", "computer"}
+    unknown = set(data) - {"environment", "environments", "courses", "computer", "report"}
     if unknown:
         raise fail(f"unknown setting(s): {', '.join(sorted(unknown))}")
     environment = data.get("environment", DEFAULT_ENVIRONMENT)
@@ -146,8 +154,24 @@ def _parse(data: Mapping[str, Any], where: Path) -> Config:
         overrides[name] = dict(section)
     courses = _parse_courses(data.get("courses", {}), fail)
     computers = _parse_computers(data.get("computer", {}), fail)
+    time_zone, keep_days = _parse_report(data.get("report", {}), fail)
     return Config(environment=environment, url_overrides=overrides, path=where, courses=courses,
-                  computers=computers)
+                  computers=computers, time_zone=time_zone, keep_journals_days=keep_days)
+
+
+def _parse_report(section: Any, fail: Callable[[str], ConfigError]) -> tuple[str | None, int]:
+    if not isinstance(section, dict):
+        raise fail("[report] must be a table")
+    unknown = set(section) - {"time_zone", "keep_journals_days"}
+    if unknown:
+        raise fail(f"[report] has unknown key(s): {', '.join(sorted(unknown))}")
+    zone = section.get("time_zone")
+    if zone is not None and (not isinstance(zone, str) or not zone.strip()):
+        raise fail("[report] time_zone must be a time zone name such as \"Europe/Paris\"")
+    days = section.get("keep_journals_days", DEFAULT_KEEP_JOURNALS_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise fail("[report] keep_journals_days must be a whole number of days, at least 1")
+    return zone, days
 
 
 def _parse_computers(
@@ -212,6 +236,10 @@ def to_toml(config: Config) -> str:
         lines += ["", f"[computer.{_toml_key(name)}]",
                   f"school_id = {json.dumps(setup.school_id, ensure_ascii=False)}",
                   f"class_ids = {json.dumps(list(setup.class_ids), ensure_ascii=False)}"]
+    if config.time_zone is not None or config.keep_journals_days != DEFAULT_KEEP_JOURNALS_DAYS:
+        lines += ["", "[report]", f"keep_journals_days = {config.keep_journals_days}"]
+        if config.time_zone is not None:
+            lines.append(f"time_zone = {json.dumps(config.time_zone, ensure_ascii=False)}")
     return "\n".join(lines) + "\n"
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from companion.commands._database import open_existing
 from companion.core import rules
 from companion.core.rules import Category, Classification, Score
-from companion.store import runs
+from companion.store import runs, summaries
 from companion.store.db import Database
+from companion.store.run_tables import RunRow
 
 CATEGORIES: tuple[Category, ...] = ("active", "inactive", "waste", "unknown")
 
@@ -84,6 +85,9 @@ def audit_run(db: Database, run_id: str) -> RunAudit:
         report.mismatches.append("run not found")
         report.lines.append(f"Run {run_id}: not found")
         return report
+    summary = summaries.get(db, run_id)
+    if summary is not None and summary.journal_removed_at is not None:
+        return _audit_summary(report, row, summary, runs.run_events(db, run_id))
     lines = runs.journal(db, run_id)
     classification = rules.classify(lines)
     result = rules.score(lines, classification)
@@ -104,6 +108,40 @@ def audit_run(db: Database, run_id: str) -> RunAudit:
         report.lines.extend("  MISMATCH: " + text for text in report.mismatches)
     else:
         report.lines.append("  Events: match the journal")
+    return report
+
+
+def _audit_summary(
+    report: RunAudit, row: RunRow, summary: summaries.Summary, events: list[dict[str, Any]]
+) -> RunAudit:
+    """A run whose journal data care removed: its stored summary against its events."""
+    day = summary.journal_removed_at[:10] if summary.journal_removed_at else "?"
+    report.lines.append(
+        f"Run {row.run_id}: student {row.student_id}, lesson {row.lesson_id}, "
+        f"attempt {row.attempt}: journal removed on {day}; from its stored summary"
+    )
+    report.lines.extend("  " + text for text in summaries.explanation(summary))
+    activity = [e for e in events if e.get("type") == "ActivityEvent"]
+    expected = {
+        "xpEarned": _decimal(summary.xp),
+        "totalQuestions": Decimal(summary.questions),
+        "correctQuestions": Decimal(summary.correct),
+        "masteredUnits": Decimal(1 if summary.mastered else 0),
+    }
+    if len(activity) != 1:
+        report.mismatches.append(f"expected 1 ActivityEvent in the outbox, found {len(activity)}")
+    else:
+        items = {i.get("type"): i.get("value") for i in activity[0]["generated"]["items"]}
+        for key, want in expected.items():
+            if _decimal(items.get(key, 0)) != want:
+                report.mismatches.append(
+                    f"{key}: outbox has {items.get(key)}, summary gives {want}")
+    if row.xp is not None and _decimal(row.xp) != _decimal(summary.xp):
+        report.mismatches.append(f"stored XP {row.xp} != summary {summary.xp}")
+    if report.mismatches:
+        report.lines.extend("  MISMATCH: " + text for text in report.mismatches)
+    else:
+        report.lines.append("  Events: match the stored summary")
     return report
 
 

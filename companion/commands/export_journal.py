@@ -13,7 +13,7 @@ from typing import Any
 
 from companion.commands._database import open_existing
 from companion.core.journal import dumps_jsonl
-from companion.store import runs
+from companion.store import runs, summaries
 
 
 def register(subparsers: Any, name: str, help_text: str) -> None:
@@ -35,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
         except runs.UnknownRun:
             print(f"no run {args.run!r} in {db.path}", file=sys.stderr)
             return 2
+        summary = summaries.get(db, args.run)
+    if not lines and summary is not None and summary.journal_removed_at:
+        print(f"run {args.run}: journal removed on {summary.journal_removed_at[:10]} "
+              "(kept for a while after delivery); `companion audit --run` shows its summary",
+              file=sys.stderr)
+        return 2
     text = dumps_jsonl(lines)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

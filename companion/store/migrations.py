@@ -37,9 +37,48 @@ def sql_step(script: str) -> Callable[[Connection], None]:
     return step
 
 
+RUN_SUMMARIES = """
+CREATE TABLE run_summaries (
+    run_id VARCHAR NOT NULL,
+    student_id VARCHAR NOT NULL,
+    lesson_id VARCHAR NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at VARCHAR NOT NULL,
+    closed_at VARCHAR NOT NULL,
+    focused_ms INTEGER NOT NULL,
+    idle_ms INTEGER NOT NULL,
+    away_ms INTEGER NOT NULL,
+    off_task_ms INTEGER NOT NULL,
+    not_seen_ms INTEGER NOT NULL,
+    questions INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    xp VARCHAR NOT NULL,
+    completed BOOLEAN NOT NULL,
+    abandoned BOOLEAN NOT NULL,
+    mastered BOOLEAN NOT NULL,
+    explanation VARCHAR NOT NULL,
+    journal_removed_at VARCHAR,
+    PRIMARY KEY (run_id),
+    FOREIGN KEY(run_id) REFERENCES runs (run_id)
+);
+CREATE INDEX ix_run_summaries_student_id ON run_summaries (student_id);
+CREATE INDEX ix_run_summaries_started_at ON run_summaries (started_at);
+CREATE TABLE run_answers (
+    run_id VARCHAR NOT NULL,
+    item VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    correct BOOLEAN NOT NULL,
+    PRIMARY KEY (run_id, item),
+    FOREIGN KEY(run_id) REFERENCES runs (run_id)
+)
+"""
+"""Step 3: per-run summaries and per-question results. Runs closed before this step get
+their summary from ``summaries.backfill`` (it needs the rules, which a step must not)."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
     # The lease holder's process start token, so that a lease held by a process that is
     # gone is taken over at once (issue 11). Old rows keep NULL: only their pid is checked.
     (2, sql_step("ALTER TABLE lease ADD COLUMN pid_start VARCHAR")),
+    (3, sql_step(RUN_SUMMARIES)),
 )

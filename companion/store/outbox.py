@@ -26,9 +26,11 @@ __all__ = [
     "Claimed",
     "OutboxItem",
     "OutboxState",
+    "StudentDeliveries",
     "ack_in",
     "add_events",
     "add_item",
+    "by_student",
     "claim_batch",
     "claim_in",
     "counts",
@@ -46,6 +48,7 @@ __all__ = [
     "release_unsent",
     "retry_dead",
     "settling_due",
+    "undelivered_by_run",
 ]
 
 
@@ -433,3 +436,63 @@ def _as_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StudentDeliveries:
+    """Where one student's deliveries stand: rows per outbox state, and why not yet.
+
+    ``errors`` holds the last error of undelivered rows (newest first, at most a few);
+    ``unbuilt`` counts closed runs whose events could not be built yet, with the reason.
+    """
+
+    student_id: str
+    states: Mapping[str, int]
+    errors: tuple[str, ...] = ()
+    unbuilt: int = 0
+    unbuilt_reason: str | None = None
+
+
+def by_student(db: Database) -> dict[str, StudentDeliveries]:
+    """Every student's deliveries from this computer, by student id (through their runs)."""
+    with db.read() as session:
+        conn = session.connection()
+        rows = conn.exec_driver_sql(
+            "SELECT r.student_id, o.state, COUNT(*), MAX(o.last_error) FROM outbox o "
+            "JOIN runs r ON r.run_id = o.run_id GROUP BY r.student_id, o.state"
+        ).all()
+        unbuilt = conn.exec_driver_sql(
+            "SELECT student_id, COUNT(*), MAX(events_pending_reason) FROM runs "
+            "WHERE state = 'closed' AND events_pending_reason IS NOT NULL GROUP BY student_id"
+        ).all()
+    states: dict[str, dict[str, int]] = {}
+    errors: dict[str, list[str]] = {}
+    for student_id, state, number, error in rows:
+        states.setdefault(student_id, {})[state] = int(number)
+        if error and state != OutboxState.ACKED.value:
+            errors.setdefault(student_id, []).append(str(error))
+    waiting = {student_id: (int(n), reason) for student_id, n, reason in unbuilt}
+    out: dict[str, StudentDeliveries] = {}
+    for student_id in set(states) | set(waiting):
+        n, reason = waiting.get(student_id, (0, None))
+        out[student_id] = StudentDeliveries(
+            student_id, states.get(student_id, {}), tuple(errors.get(student_id, ())), n, reason
+        )
+    return out
+
+
+def undelivered_by_run(db: Database, run_ids: Sequence[str]) -> dict[str, int]:
+    """How many rows of each run are not delivered yet (any state but acked)."""
+    out: dict[str, int] = {}
+    with db.read() as session:
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start:start + 500])
+            rows = session.exec(
+                select(OutboxItem.run_id, func.count())
+                .where(col(OutboxItem.run_id).in_(chunk))
+                .where(OutboxItem.state != OutboxState.ACKED.value)
+                .group_by(col(OutboxItem.run_id))
+            ).all()
+            for run_id, number in rows:
+                out[str(run_id)] = int(number)
+    return out

@@ -69,3 +69,44 @@ class JournalLineRow(SQLModel, table=True):
     t_ms: int
     kind: str
     data: str
+
+
+class RunSummaryRow(SQLModel, table=True):
+    """What a closed run produced, kept after its journal is removed (data care).
+
+    Written in the transaction that closes the run (or filled later for runs closed before
+    summaries existed). Minutes are kept per kind of time (``core.words``) in milliseconds.
+    """
+
+    __tablename__ = "run_summaries"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.run_id")
+    student_id: str = Field(index=True)
+    lesson_id: str
+    attempt: int = 1
+    started_at: str = Field(index=True)  # the run's anchor, UTC ISO text
+    closed_at: str = ""  # UTC ISO text
+    focused_ms: int = 0
+    idle_ms: int = 0
+    away_ms: int = 0
+    off_task_ms: int = 0
+    not_seen_ms: int = 0
+    questions: int = 0
+    correct: int = 0
+    xp: str = "0"  # Decimal text
+    completed: bool = False
+    abandoned: bool = False
+    mastered: bool = False
+    explanation: str = "[]"  # JSON list of rules.explain lines
+    journal_removed_at: str | None = None  # UTC ISO text, once data care removed the journal
+
+
+class RunAnswerRow(SQLModel, table=True):
+    """The first answer to one question in a closed run: right or wrong (never its text)."""
+
+    __tablename__ = "run_answers"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.run_id")
+    item: str = Field(primary_key=True)
+    position: int = 0  # order of the first answers in the run, from 0
+    correct: bool = False

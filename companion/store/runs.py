@@ -26,7 +26,7 @@ from companion.core import caliper, rules, timespent
 from companion.core.caliper import ActivityInfo, Actor, AppInfo, MissingEmail, RunInfo
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
-from companion.store import notices, outbox, results
+from companion.store import notices, outbox, results, summaries
 from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.run_tables import JournalLineRow, LessonRow, ProgressRow, RunRow
@@ -431,6 +431,7 @@ def _finish(session: Session, run: RunRow, ctx: EventContext, size: int) -> Clos
     anchor = datetime.fromisoformat(run.anchor)
     closed_at = (anchor + timedelta(milliseconds=classification.end)).isoformat()
     _update_progress(session, run, result, closed_at)
+    summaries.add_summary(session, run, lines, classification, result, closed_at)
     run.state = "closed"
     run.completed = result.completed
     run.abandoned = result.abandoned

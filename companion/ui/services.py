@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from companion.core.clock import Clock
+from companion.core.periods import Period
+from companion.core.report import Report
 
 IDLE_SIGN_OUT_MS = 10 * 60 * 1000
 
@@ -30,7 +33,9 @@ class Services:
     controller: Any = None  # companion.session.controller.SessionController
     bridge_script: str = ""
     sync_now: Callable[[], None] | None = None
-    guide_report: Callable[[], list[dict[str, Any]]] | None = None
+    report: Callable[[Period, str | None], Report] | None = None  # built off the UI thread
+    report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
+    student_data: Any = None  # companion.session.student_care.StudentCare
     on_run_closed: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -23,7 +23,8 @@ from companion.app import (
     DEMO_STUDENT_PIN,
     StartError,
     boot_rest,
-    named_guide_report,
+    report_builder,
+    student_care,
 )
 from companion.ui.main_window import MainWindow
 from companion.ui.services import Services
@@ -225,13 +226,13 @@ class Shell(QObject):
             rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input,
             sensing.window_focus, NoLockSensing(), observe=sensing.observe,
         )
-        names: dict[str, str] = {}
         s = self.services
         s.content = rt.library
         s.library_view = rt.library_view
         s.controller = controller
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
-        s.guide_report = lambda: named_guide_report(rt, names)
+        s.report, s.report_tz = report_builder(rt)
+        s.student_data = student_care(rt)
         if rt.worker is not None:
             from companion.ui.sync_bridge import SyncStatusBridge
 

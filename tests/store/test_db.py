@@ -180,11 +180,11 @@ def test_older_file_is_migrated_once(db_path: Path) -> None:
             "INSERT INTO notes (text) SELECT value FROM store_meta WHERE key = 'made'"
         )
 
-    nxt = latest_version(MIGRATIONS) + 1
-    steps = (*MIGRATIONS, (nxt, add_notes))
+    following = latest_version(MIGRATIONS) + 1
+    steps = (*MIGRATIONS, (following, add_notes))
     for _ in range(2):
         database = Database.open(db_path, "sandbox", migrations=steps)
-        assert database.schema_version() == nxt
+        assert database.schema_version() == following
         with database.read() as session:
             rows = session.connection().exec_driver_sql("SELECT text FROM notes").all()
         database.close()

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from companion.app import Runtime, guide_report
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.clock import FakeClock
+from companion.core.periods import today
 from companion.session.controller import SessionController
 from companion.session.library import LibraryView
-from companion.store import outbox, runs
+from companion.session.report import build_report
+from companion.store import outbox, runs, summaries
 from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.results import RESULT_KIND
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
-from companion.timeback import sandbox_environment
 from tests.store.run_child import ANCHOR, CTX, LESSON, NEXT_LESSON, SETTINGS, STUDENT, seed
 from tests.store.test_run_recovery import start_child
 
@@ -97,10 +97,10 @@ def test_a_run_killed_before_any_answer_is_not_an_attempt(tmp_path: Path) -> Non
         [course] = view.lessons_for(STUDENT)
         assert course.lessons[0].attempts == 1  # "Tried 1 time", not 2
         # The guide's report counts one attempt, and the time of both runs.
-        rt = Runtime("sandbox", sandbox_environment("http://127.0.0.1:9"), db,
-                     Lease(db), FakeClock(datetime(2026, 1, 5, 9, 30, tzinfo=UTC)))
-        [row] = guide_report(rt, {STUDENT: "Ada L"})
-        assert (row["runs"], row["focused_minutes"]) == (1, 11.5)
+        summaries.backfill(db)
+        period = today(datetime(2026, 1, 5, 9, 30, tzinfo=UTC), UTC)
+        [row] = build_report(db, period, tz=UTC, student_ids=[STUDENT]).students
+        assert (row.attempts, row.minutes["focused"]) == (1, 11.5)
 
 
 def test_a_run_killed_after_an_answer_is_an_attempt(tmp_path: Path) -> None:

@@ -306,11 +306,15 @@ def test_guide_view_reachable_by_tab(qtbot: Any, harness: Harness) -> None:
     sign_in_guide_by_keyboard(qtbot, harness)
     guide = w.guide_view
     assert focused() is guide.report
+    panel = guide.panel
     assert tab_cycle(qtbot) == [
-        guide.report, guide.class_combo, guide.student_combo, guide.new_pin_edit,
-        guide.guide_pin_edit, guide.set_pin_button, guide.sync_button, guide.sign_out_button,
+        guide.report, panel.period_combo, panel.class_combo, panel.csv_button,
+        panel.attempts_button, panel.pdf_button, panel.lessons, panel.attempts,
+        guide.sync_button, guide.sign_out_button, guide.tabs.tabBar(),
     ]
-    # Shift+Tab goes back the same way
+    # Shift+Tab goes back the same way (the page tabs sit above the table)
+    assert press(qtbot, Qt.Key.Key_Backtab, modifier=Qt.KeyboardModifier.ShiftModifier) \
+        is guide.tabs.tabBar()
     assert press(qtbot, Qt.Key.Key_Backtab, modifier=Qt.KeyboardModifier.ShiftModifier) \
         is guide.sign_out_button
     tab_to(qtbot, guide.sync_button)
@@ -326,11 +330,23 @@ def test_guide_sets_a_pin_by_keyboard(qtbot: Any, harness: Harness) -> None:
     w = harness.window
     sign_in_guide_by_keyboard(qtbot, harness)
     guide = w.guide_view
+    tab_to(qtbot, guide.tabs.tabBar())
+    press(qtbot, Qt.Key.Key_Right)  # the "PINs and accounts" page
+    assert guide.tabs.currentWidget() is guide.pin_page
+    assert tab_cycle(qtbot)[:8] == [
+        guide.tabs.tabBar(), guide.class_combo, guide.student_combo, guide.new_pin_edit,
+        guide.confirm_pin_edit, guide.guide_pin_edit, guide.set_pin_button,
+        guide.clear_lockout_button,
+    ]
     tab_to(qtbot, guide.student_combo)
-    press(qtbot, Qt.Key.Key_Down)  # the next student in the class
+    press(qtbot, Qt.Key.Key_Down)  # the next student in the class who can sign in
+    while not guide.student_combo.currentData()[1]:
+        press(qtbot, Qt.Key.Key_Down)
     student = guide.student_combo.currentText()
     press(qtbot, Qt.Key.Key_Tab)
     type_text(qtbot, "2468")
+    press(qtbot, Qt.Key.Key_Tab)
+    type_text(qtbot, "2468")  # the same PIN again
     press(qtbot, Qt.Key.Key_Tab)
     type_text(qtbot, "9999")
     press(qtbot, Qt.Key.Key_Return)  # Enter in "Your PIN" sets it

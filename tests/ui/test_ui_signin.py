@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from companion.core.report_rows import STUDENT_COLUMNS
 from tests.ui.conftest import Harness
 
 
@@ -88,7 +89,7 @@ def test_guide_signs_in_and_sees_report(qtbot: Any, harness: Harness) -> None:
     with qtbot.waitSignal(w.signin.guide_signed_in):
         w.signin.on_pin_submitted()
     assert w.stack.currentWidget() is w.guide_view
-    assert w.guide_view.report.columnCount() == 5
+    assert w.guide_view.report.columnCount() == len(STUDENT_COLUMNS)
     assert w.guide_view.class_combo.count() >= 1
 
 

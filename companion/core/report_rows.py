@@ -1,0 +1,127 @@
+"""The report as table rows, for CSV files and the printed page (columns in the README).
+
+``student_day_rows``: one row per student and day of the period; ``attempt_rows``: one row
+per attempt. Minutes have one decimal, accuracy is a whole percentage, empty when nothing
+was answered.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from companion.core.report import Report, StudentLine
+from companion.core.words import TIME_KINDS
+
+MINUTE_COLUMNS = tuple(f"{kind} minutes" for kind in TIME_KINDS)
+
+STUDENT_DAY_COLUMNS: tuple[str, ...] = (
+    "date", "student id", "student", *MINUTE_COLUMNS, "daily goal minutes", "goal met",
+    "xp", "attempts", "lessons", "delivery",
+)
+
+ATTEMPT_COLUMNS: tuple[str, ...] = (
+    "date", "started", "student id", "student", "course", "lesson id", "lesson", "attempt",
+    *MINUTE_COLUMNS, "xp", "questions", "correct", "accuracy", "completed", "mastered",
+    "right", "wrong", "xp explanation", "journal",
+)
+
+STUDENT_COLUMNS: tuple[str, ...] = (
+    "student", "lessons", "mastered", "focused minutes", "goal days", "idle", "away",
+    "off-task", "not seen", "xp", "best", "last", "attempts", "delivery",
+)
+"""The columns of the table the guide sees (and the printed page)."""
+
+
+def minutes(value: float) -> str:
+    """Minutes with one decimal."""
+    return f"{value:.1f}"
+
+
+def percent(value: float | None) -> str:
+    """A ratio as a whole percentage, or "" when there is none."""
+    return "" if value is None else f"{round(value * 100)} %"
+
+
+def xp_text(value: Decimal) -> str:
+    """XP as stored (one decimal)."""
+    return str(value.quantize(Decimal("0.1")))
+
+
+def yes_no(flag: bool) -> str:
+    """"yes" or "no"."""
+    return "yes" if flag else "no"
+
+
+def student_cells(line: StudentLine) -> list[str]:
+    """One student's row of the guide's table (STUDENT_COLUMNS)."""
+    m = line.minutes
+    studied = line.days_studied
+    return [
+        line.name,
+        str(line.lessons_studied),
+        str(line.lessons_mastered),
+        minutes(m["focused"]),
+        f"{line.days_goal_met} of {studied}" if studied else "0",
+        minutes(m["idle"]),
+        minutes(m["away"]),
+        minutes(m["off-task"]),
+        minutes(m["not seen"]),
+        xp_text(line.xp),
+        percent(line.best_accuracy) or "–",
+        percent(line.last_accuracy) or "–",
+        str(line.attempts),
+        line.delivery.text(),
+    ]
+
+
+def student_day_rows(report: Report) -> list[list[str]]:
+    """One row per student and day (STUDENT_DAY_COLUMNS), by student then day."""
+    rows = []
+    for line in report.students:
+        for day in line.days:
+            rows.append([
+                day.day.isoformat(),
+                line.student_id,
+                line.name,
+                *(minutes(day.minutes[kind]) for kind in TIME_KINDS),
+                minutes(report.goal_minutes),
+                yes_no(day.minutes["focused"] >= report.goal_minutes),
+                xp_text(day.xp),
+                str(day.attempts),
+                str(day.lessons),
+                line.delivery.text(),
+            ])
+    return rows
+
+
+def attempt_rows(report: Report) -> list[list[str]]:
+    """One row per attempt (ATTEMPT_COLUMNS), by student, then time."""
+    rows = []
+    for line in report.students:
+        attempts = sorted(
+            ((lesson, a) for lesson in line.lessons for a in lesson.attempts),
+            key=lambda pair: pair[1].started,
+        )
+        for lesson, a in attempts:
+            rows.append([
+                a.day.isoformat(),
+                a.started.strftime("%H:%M"),
+                line.student_id,
+                line.name,
+                lesson.course_title,
+                lesson.lesson_id,
+                lesson.title,
+                str(a.attempt),
+                *(minutes(a.minutes[kind]) for kind in TIME_KINDS),
+                xp_text(a.xp),
+                str(a.questions),
+                str(a.correct),
+                percent(a.accuracy),
+                yes_no(a.completed),
+                yes_no(a.mastered),
+                " ".join(x.item for x in a.answers if x.correct),
+                " ".join(x.item for x in a.answers if not x.correct),
+                " | ".join(a.explanation),
+                f"removed on {a.journal_removed_at[:10]}" if a.journal_removed_at else "kept",
+            ])
+    return rows
