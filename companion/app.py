@@ -136,7 +136,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     from companion.session.library import LibraryView
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
-    from companion.store.paths import data_dir
+    from companion.store.paths import data_dir, library_dir
     from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
     from companion.timeback import (
         OneRosterClient,
@@ -187,6 +187,8 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
     folders = [demo_lessons_path()] if rt.demo else []
     folders += lesson_folders or []
+    if library_dir().is_dir():  # lessons added with `companion content import`
+        folders.append(library_dir())
     # an external lesson's "{sandbox}" url placeholder is filled only on the sandbox
     placeholders = {"sandbox": rt.sandbox.base_url} if rt.sandbox is not None else {}
     library = (load_library(folders, data_dir() / "lesson-cache", placeholders=placeholders)

@@ -30,6 +30,7 @@ from companion.content.external import (
     parse_check_quiz,
     parse_external,
 )
+from companion.content.scorm import ScormLaunch
 from companion.content.zipsafe import DEFAULT_LIMITS, Limits, ZipProblem, extract_zip
 from companion.content.zipsafe import member_problem as _path_problem
 from companion.core.catalogue import SUBJECTS, Course, Lesson, Subject
@@ -59,7 +60,8 @@ class LessonBundle:
     ``entry`` is the absolute path of the entry page, inside ``root`` (None for a lesson in
     another application); ``source`` is what was loaded (the folder or the zip file);
     ``description`` is optional text for the library; ``external`` says which application
-    or web address is the lesson, and ``check_quiz`` the questions asked when it is done.
+    or web address is the lesson, and ``check_quiz`` the questions asked when it is done;
+    ``scorm`` says how to start an item of a SCORM package (``entry`` is its launch file).
     """
 
     lesson: Lesson
@@ -70,6 +72,7 @@ class LessonBundle:
     description: str = ""
     external: ExternalLessonSpec | None = None
     check_quiz: tuple[QuizQuestion, ...] = ()
+    scorm: ScormLaunch | None = None
 
     @property
     def earns_no_xp(self) -> bool:
@@ -147,7 +150,7 @@ def _load_folder(
     root: Path, source: Path, limits: Limits, placeholders: Mapping[str, str] | None
 ) -> LessonBundle:
     name = str(source)
-    _check_tree(root, name, limits)
+    check_tree(root, name, limits)
     lesson_file = root / LESSON_FILE
     if not lesson_file.is_file():
         raise BundleError(name, f"missing {LESSON_FILE}")
@@ -216,7 +219,7 @@ def _course_for(source: Path, lesson: Lesson, obj: dict[str, Any], where: str) -
     return Course(lesson.course_id, title, lesson.subject, lesson.grade)
 
 
-def _check_tree(root: Path, name: str, limits: Limits) -> None:
+def check_tree(root: Path, name: str, limits: Limits) -> None:
     """Refuse a folder that is too large or holds links leading outside it."""
     total = 0
     count = 0
