@@ -37,6 +37,22 @@ def sql_step(script: str) -> Callable[[Connection], None]:
     return step
 
 
+# Step 2: what a SCORM package keeps between attempts (suspend_data and location, per
+# student and lesson: ``content_resume``) and the package's own session_time, kept with the
+# run and never used for time (``runs.content_session_time``).
+CONTENT_RESUME_DDL = """
+ALTER TABLE runs ADD COLUMN content_session_time VARCHAR;
+CREATE TABLE content_resume (
+    student_id VARCHAR NOT NULL,
+    lesson_id VARCHAR NOT NULL,
+    suspend_data VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    updated_at VARCHAR NOT NULL,
+    PRIMARY KEY (student_id, lesson_id)
+)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
+    (2, sql_step(CONTENT_RESUME_DDL)),
 )

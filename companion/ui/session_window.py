@@ -1,8 +1,12 @@
 """The session window: the lesson page under a slim header (title, focused time, state,
 accuracy). A 1 s QTimer drives ``SessionController.tick()``.
 
-A lesson in another application (``bundle.external``) shows the ``ExternalPanel`` instead of
-the page: the lesson is started with the injected ``launcher`` (``launch`` by default) and
+A SCORM package's lesson (``bundle.scorm``) plays in the app's SCORM player page
+(``companion.ui.scorm_player``): its answers, score, place and finishing come through the
+player's own bridge object.
+
+A lesson in another application (``bundle.external``) shows the ``ExternalPanel`` instead
+of the page: the lesson is started with the injected ``launcher`` (``launch`` by default) and
 followed in the foreground (``RunSensing.open(external)``); "I'm done" asks the lesson's
 ``CheckQuiz`` here (its answers go to the controller, and the session window counts as the
 lesson meanwhile), then completes the run. A lesson that cannot be started ends at once as
@@ -43,6 +47,7 @@ from companion.ui import web
 from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
+from companion.ui.scorm_player import ScormPlayer
 
 if TYPE_CHECKING:
     from companion.ui.run_sensing import RunSensing
@@ -119,8 +124,10 @@ class SessionWidget(QWidget):
         self.external: ExternalLesson | None = None  # set while such a lesson is open
         self._launch_failure: Any = None  # the summary of a run that could not start
         self.bridge = LessonBridge(self)
+        self.scorm = ScormPlayer(self)  # the SCORM run-time of a package's lesson
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
+        self.channel.registerObject("scorm", self.scorm.bridge)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.title = QLabel("")
@@ -171,6 +178,10 @@ class SessionWidget(QWidget):
         self.bridge.answered.connect(self.on_page_answered)
         self.bridge.media_changed.connect(self.on_media_changed)
         self.bridge.completed.connect(self.on_page_completed)
+        self.scorm.answered.connect(self.on_page_answered)
+        self.scorm.scored.connect(self.on_scored)
+        self.scorm.keep.connect(self.on_content_keep)
+        self.scorm.finished.connect(self.on_package_finished)
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
         self.panel.done_requested.connect(self.on_done_requested)
@@ -210,7 +221,12 @@ class SessionWidget(QWidget):
             self.view.setPage(page)
         entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
         self._show_live(self.controller.live())
-        self.view.load(web.lesson_url(bundle.lesson.id, entry))
+        if getattr(bundle, "scorm", None) is not None:
+            url = self.scorm.open(bundle, student_id, self.controller.content_resume())
+        else:
+            self.scorm.close()
+            url = web.lesson_url(bundle.lesson.id, entry)
+        self.view.load(url)
         self.timer.start()
         return handle
 
@@ -266,6 +282,25 @@ class SessionWidget(QWidget):
         if self.external is None:
             self.on_completed()
 
+    def on_scored(self, scaled: Any) -> None:
+        if self.running:
+            self.controller.score(scaled)
+
+    def on_content_keep(self, place: Any, session_time: Any) -> None:
+        if not self.running:
+            return
+        try:
+            self.controller.keep_content_state(place, session_time)
+        except ValueError as exc:
+            log.warning("lesson state not kept: %s", exc)
+
+    def on_package_finished(self, completed: bool) -> None:
+        """The package called LMSFinish / Terminate: the run ends with what it reported."""
+        if completed:
+            self.on_completed()
+        elif self.running:
+            self.end_not_completed()
+
     def on_answered(self, item: str, correct: bool) -> None:
         if not self.running:
             return
@@ -319,6 +354,9 @@ class SessionWidget(QWidget):
             self.finished.emit(summary)
 
     def on_quit_clicked(self) -> None:
+        if self.running and self.scorm.reported_completion:
+            self.on_completed()  # the package said it is complete but never finished
+            return
         if not self.running or not self.confirm_quit():
             return
         self.end_not_completed()

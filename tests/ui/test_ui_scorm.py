@@ -1,0 +1,275 @@
+"""SCORM packages played on the real Qt WebEngine (offscreen) in the session window.
+
+Each package here is written for the test: its SCO finds the run-time API in its parent
+chain, as SCORM content does, and plays a scripted scenario. What the package set arrives in
+the journal (answers scored by the content, a score line), in the run (completion, the
+package's session_time) and in the student's saved place, which the next attempt gets back.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from companion.content import bridge_script_path
+from companion.content.package import load_package
+from companion.core.catalogue import Catalogue
+from companion.core.clock import FakeClock
+from companion.store import content_state, runs
+from companion.store.db import Database
+from companion.store.runs import EventContext
+from companion.system.fakes import FakeFocus, FakeInput, FakeLock
+from tests.content.scorm_factory import (
+    item_12,
+    item_2004,
+    manifest_12,
+    manifest_2004,
+    resource_12,
+    resource_2004,
+    write_package,
+)
+from tests.ui.scorm_pages import pipwerks_page, sco_page, scorm_12_steps, scorm_2004_steps
+
+PIPWERKS = Path(__file__).resolve().parents[1] / "data" / "pipwerks" / "pipwerks.js"
+STUDENT = "student-1"
+
+
+@dataclass
+class Player:
+    """A session window with a real controller on a real database, for one package."""
+
+    qtbot: Any
+    db: Database
+    clock: FakeClock
+    widget: Any
+    web: Any
+    bundles: dict[str, Any]
+
+    def open(self, lesson_id: str) -> str:
+        bundle = self.bundles[lesson_id]
+        view = self.widget.view
+        with self.qtbot.waitSignal(view.loadFinished, timeout=30_000) as loaded:
+            handle = self.widget.open_lesson(self.web, STUDENT, bundle)
+        assert loaded.args == [True]
+        run_id: str = handle.run_id
+        return run_id
+
+    def frame_data(self, key: str) -> str | None:
+        out: list[Any] = []
+        code = ("(function(){var f=document.getElementById('sco');"
+                "var d=f&&f.contentDocument;return d&&d.body?"
+                f"(d.body.dataset[{key!r}]||null):null;}})()")
+        self.widget.view.page().runJavaScript(code, 0, out.append)
+        self.qtbot.waitUntil(lambda: bool(out), timeout=10_000)
+        value: str | None = out[0] or None  # null arrives as ""
+        return value
+
+    def wait_frame(self, key: str, value: str) -> None:
+        self.qtbot.waitUntil(lambda: self.frame_data(key) == value, timeout=20_000)
+
+
+@pytest.fixture
+def make_player(qapp: Any, qtbot: Any, tmp_path: Path) -> Iterator[Any]:
+    from companion.ui.session_window import SessionWidget, StudentWeb
+
+    made: list[tuple[Database, Any, Any]] = []
+
+    def make(package: Path) -> Player:
+        bundles = {b.lesson.id: b for b in load_package(package)}
+        catalogue = Catalogue((next(iter(bundles.values())).course,),
+                              tuple(b.lesson for b in bundles.values()))
+        db = Database.open(tmp_path / f"db{len(made)}.sqlite3", "sandbox")
+        clock = FakeClock(monotonic_ms=1_000_000)
+        from companion.session.controller import SessionController
+
+        controller = SessionController(db, clock, EventContext("http://oneroster.invalid"),
+                                       catalogue, FakeInput(clock), FakeFocus(), FakeLock())
+        widget = SessionWidget(controller)
+        widget.confirm_quit = lambda: True
+        qtbot.addWidget(widget)
+        web = StudentWeb(STUDENT, bundles, bridge_script_path().read_text(encoding="utf-8"))
+        made.append((db, widget, web))
+        return Player(qtbot, db, clock, widget, web, bundles)
+
+    yield make
+    for db, widget, web in made:
+        if widget.running:
+            widget.end_not_completed()
+        widget.detach()
+        web.dispose()
+        db.close()
+
+
+def package_12(folder: Path, steps: str, mastery: str | None = "60") -> Path:
+    return write_package(
+        folder,
+        manifest_12(item_12("sco1", "r1", "Fractions quiz", mastery),
+                    resource_12("r1", "sco/index.html")),
+        {"sco/index.html": sco_page("API", steps)},
+    )
+
+
+def answers(db: Database, run_id: str) -> list[tuple[str | None, bool | None]]:
+    return [(line.item, line.correct) for line in runs.journal(db, run_id)
+            if line.kind == "answer"]
+
+
+def test_scorm_12_interactions_score_completion_and_resume(
+    make_player: Any, tmp_path: Path
+) -> None:
+    player = make_player(package_12(tmp_path / "pkg", scorm_12_steps()))
+    widget = player.widget
+    with player.qtbot.waitSignal(widget.finished, timeout=30_000) as done:
+        run_id = player.open("com-example-fractions")
+    summary = done.args[0]
+    assert player.frame_data("found") == "yes"
+    assert player.frame_data("init") == "true"
+    assert player.frame_data("entry") == "ab-initio"
+    assert player.frame_data("mastery") == "60"
+    assert player.frame_data("bad") == "false"  # scorm-again refused it; nothing recorded
+    assert answers(player.db, run_id) == [("q1", True), ("q2", False), ("q2", True)]
+    scores = [line.scaled for line in runs.journal(player.db, run_id) if line.kind == "score"]
+    assert scores == [Decimal("0.5")]
+    assert summary.completed
+    assert (summary.questions, summary.correct) == (2, 1)  # q2's first answer counts
+    assert content_state.session_time_of(player.db, run_id) == "00:12:30"
+    assert content_state.load_resume(player.db, STUDENT, "com-example-fractions") == \
+        content_state.Resume("slide=7", "slide-7")
+
+    # the next attempt starts where this one stopped
+    player.open("com-example-fractions")
+    player.wait_frame("done", "yes")
+    assert player.frame_data("entry") == "resume"
+    assert player.frame_data("resumed") == "slide=7"
+    assert player.frame_data("where") == "slide-7"
+
+
+def test_scorm_2004_course_finds_api_1484_11(make_player: Any, tmp_path: Path) -> None:
+    items = item_2004("quiz", "r2", "Quiz", "0.8") + item_2004("more", "r1", "More")
+    package = write_package(
+        tmp_path / "pkg",
+        manifest_2004(items, resource_2004("r1", "intro.html", "asset")
+                      + resource_2004("r2", "quiz/index.html")),
+        {"intro.html": "<p>Read this.</p>",
+         "quiz/index.html": sco_page("API_1484_11", scorm_2004_steps())},
+    )
+    player = make_player(package)
+    assert list(player.bundles) == ["org-example-cells-quiz", "org-example-cells-more"]
+    with player.qtbot.waitSignal(player.widget.finished, timeout=30_000) as done:
+        run_id = player.open("org-example-cells-quiz")
+    assert player.frame_data("passing") == "0.8"
+    assert player.frame_data("bad") == "false"
+    assert player.frame_data("finish") == "true"
+    assert player.frame_data("again") == "false"  # Terminate twice: the second is refused
+    assert answers(player.db, run_id) == [("urn:q:1", True), ("urn:q:2", False)]
+    scores = [line.scaled for line in runs.journal(player.db, run_id) if line.kind == "score"]
+    assert scores == [Decimal("0.75")]
+    assert done.args[0].completed
+    assert content_state.session_time_of(player.db, run_id) == "PT5M"
+    run = player.widget.scorm.run
+    assert run is not None and (run.completion, run.success) == ("completed", "passed")
+
+
+def test_a_package_that_never_initializes_records_nothing(
+    make_player: Any, tmp_path: Path
+) -> None:
+    steps = """
+  note("set", api.LMSSetValue("cmi.interactions.0.id", "q1"));
+  note("status", api.LMSSetValue("cmi.core.lesson_status", "passed"));
+"""
+    player = make_player(package_12(tmp_path / "pkg", steps))
+    run_id = player.open("com-example-fractions")
+    player.wait_frame("done", "yes")
+    assert player.frame_data("set") == "false"
+    assert answers(player.db, run_id) == []
+    run = player.widget.scorm.run
+    assert run is not None and not run.initialized and run.calls == 2
+    assert run.completion is None
+    assert player.widget.running  # nothing finished the run
+
+
+def test_not_finished_then_end_lesson_completes_when_reported(
+    make_player: Any, tmp_path: Path
+) -> None:
+    player = make_player(package_12(tmp_path / "pkg", scorm_12_steps(finish=False,
+                                                                     status="completed")))
+    player.open("com-example-fractions")
+    player.wait_frame("commit", "true")
+    player.qtbot.waitUntil(lambda: player.widget.scorm.reported_completion, timeout=10_000)
+    with player.qtbot.waitSignal(player.widget.finished, timeout=10_000) as done:
+        player.widget.quit_button.click()
+    assert done.args[0].completed
+
+
+def test_finish_without_completion_ends_the_run_not_completed(
+    make_player: Any, tmp_path: Path
+) -> None:
+    steps = """
+  api.LMSInitialize("");
+  api.LMSSetValue("cmi.core.lesson_status", "incomplete");
+  note("finish", api.LMSFinish(""));
+  note("again", api.LMSFinish(""));
+"""
+    player = make_player(package_12(tmp_path / "pkg", steps))
+    ended: list[Any] = []
+    player.widget.finished.connect(ended.append)
+    player.open("com-example-fractions")
+    player.wait_frame("done", "yes")
+    player.qtbot.waitUntil(lambda: player.widget.scorm.run.calls == 4, timeout=10_000)
+    assert [summary.completed for summary in ended] == [False]  # the second Finish: nothing
+
+
+def test_a_package_using_the_pipwerks_wrapper_finds_the_api(
+    make_player: Any, tmp_path: Path
+) -> None:
+    folder = write_package(
+        tmp_path / "pkg",
+        manifest_12(item_12("sco1", "r1", "Wrapped"), resource_12("r1", "index.html")),
+        {"index.html": pipwerks_page(PIPWERKS)},
+    )
+    shutil.copyfile(PIPWERKS, folder / PIPWERKS.name)
+    player = make_player(folder)
+    with player.qtbot.waitSignal(player.widget.finished, timeout=30_000) as done:
+        run_id = player.open("com-example-fractions")
+    assert player.frame_data("found") == "yes"
+    assert answers(player.db, run_id) == [("p1", True)]
+    assert done.args[0].completed
+
+
+@pytest.mark.qt_log_ignore(r"^Access to fetch at 'lesson://other/secret\.html' .* CORS policy")
+def test_the_package_reaches_only_its_own_files(make_player: Any, tmp_path: Path) -> None:
+    other = write_package(tmp_path / "other", manifest_12(
+        item_12("o", "r1", "Other"), resource_12("r1", "secret.html"), identifier="other"),
+        {"secret.html": "<p>other package</p>"})
+    steps = """
+  function tryFetch(url, key) {
+    fetch(url).then(function (r) { return r.text(); })
+      .then(function (t) { note(key, "read:" + t.length); })
+      .catch(function () { note(key, "refused"); });
+  }
+  tryFetch("own.txt", "own");
+  tryFetch("lesson://other/secret.html", "other");
+  var xhr = new XMLHttpRequest();
+  xhr.onload = function () { note("outside", "read:" + xhr.responseText.length); };
+  xhr.onerror = function () { note("outside", "refused"); };
+  xhr.open("GET", "/../../../../etc/hostname");
+  xhr.send();
+  tryFetch("https://example.com/", "network");
+"""
+    folder = package_12(tmp_path / "pkg", steps)
+    (folder / "sco" / "own.txt").write_text("mine")
+    player = make_player(folder)
+    player.bundles["other"] = load_package(other)[0]
+    player.open("com-example-fractions")
+    for key in ("own", "other", "outside", "network"):
+        player.qtbot.waitUntil(lambda k=key: player.frame_data(k) is not None, timeout=20_000)
+    assert player.frame_data("own") == "read:4"
+    assert player.frame_data("other") == "refused"
+    assert player.frame_data("outside") == "refused"
+    assert player.frame_data("network") == "refused"
