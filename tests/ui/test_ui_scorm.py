@@ -273,3 +273,21 @@ def test_the_package_reaches_only_its_own_files(make_player: Any, tmp_path: Path
     assert player.frame_data("other") == "refused"
     assert player.frame_data("outside") == "refused"
     assert player.frame_data("network") == "refused"
+
+
+def test_media_is_served_in_ranges_so_video_seeks(make_player: Any, tmp_path: Path) -> None:
+    steps = """
+  var xhr = new XMLHttpRequest();
+  xhr.onload = function () { note("range", xhr.status + ":" + xhr.responseText); };
+  xhr.onerror = function () { note("range", "refused"); };
+  xhr.open("GET", "clip.bin");
+  xhr.setRequestHeader("Range", "bytes=1000000-1000009");
+  xhr.send();
+"""
+    folder = package_12(tmp_path / "pkg", steps)
+    (folder / "sco" / "clip.bin").write_bytes(b"".join(
+        f"{i:09d}\n".encode() for i in range(200_000)))  # 2 MB, each line names its offset
+    player = make_player(folder)
+    player.open("com-example-fractions")
+    player.qtbot.waitUntil(lambda: player.frame_data("range") is not None, timeout=20_000)
+    assert player.frame_data("range") == "206:000100000\n"
