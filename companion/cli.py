@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
     "content": ("content", "add, check and list lessons; push their line items to Timeback"),
     "app-config": ("app_config", "print the app's registration manifest"),
+    "preview": ("preview", "open a lesson offscreen and report what it did"),
 }
 
 

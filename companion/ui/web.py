@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,6 +144,16 @@ def _script(name: str, source: str) -> QWebEngineScript:
     return script
 
 
+_kept_blockers: weakref.WeakKeyDictionary[QWebEngineProfile, NetworkBlocker] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def network_blocker(profile: QWebEngineProfile) -> NetworkBlocker | None:
+    """The profile's NetworkBlocker (what it blocked is in ``blocked``)."""
+    return _kept_blockers.get(profile)
+
+
 def make_profile(
     student_id: str,
     bundle_root: BundleRoot,
@@ -157,7 +168,9 @@ def make_profile(
     profile.setPersistentCookiesPolicy(
         QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
     )
-    profile.setUrlRequestInterceptor(NetworkBlocker(profile))
+    blocker = NetworkBlocker(profile)
+    profile.setUrlRequestInterceptor(blocker)
+    _kept_blockers[profile] = blocker  # Qt keeps no reference: without one it is destroyed
     handler = LessonSchemeHandler(bundle_root, profile, player_files_path())
     profile.installUrlSchemeHandler(QByteArray(SCHEME), handler)
     scripts = profile.scripts()

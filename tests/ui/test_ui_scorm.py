@@ -9,11 +9,13 @@ package's session_time) and in the student's saved place, which the next attempt
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -34,6 +36,7 @@ from tests.content.scorm_factory import (
     resource_2004,
     write_package,
 )
+from tests.ui.conftest import OFFSCREEN_NOISE
 from tests.ui.scorm_pages import pipwerks_page, sco_page, scorm_12_steps, scorm_2004_steps
 
 PIPWERKS = Path(__file__).resolve().parents[1] / "data" / "pipwerks" / "pipwerks.js"
@@ -104,6 +107,22 @@ def make_player(qapp: Any, qtbot: Any, tmp_path: Path) -> Iterator[Any]:
         widget.detach()
         web.dispose()
         db.close()
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A loopback server that records every request reaching it."""
+
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(b"leaked")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
 
 def package_12(folder: Path, steps: str, mastery: str | None = "60") -> Path:
@@ -242,7 +261,10 @@ def test_a_package_using_the_pipwerks_wrapper_finds_the_api(
     assert done.args[0].completed
 
 
-@pytest.mark.qt_log_ignore(r"^Access to fetch at 'lesson://other/secret\.html' .* CORS policy")
+CROSS_ORIGIN = r"^Access to fetch at 'lesson://other/secret\.html' .* CORS policy"
+
+
+@pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE, CROSS_ORIGIN)
 def test_the_package_reaches_only_its_own_files(make_player: Any, tmp_path: Path) -> None:
     other = write_package(tmp_path / "other", manifest_12(
         item_12("o", "r1", "Other"), resource_12("r1", "secret.html"), identifier="other"),
@@ -260,13 +282,23 @@ def test_the_package_reaches_only_its_own_files(make_player: Any, tmp_path: Path
   xhr.onerror = function () { note("outside", "refused"); };
   xhr.open("GET", "/../../../../etc/hostname");
   xhr.send();
-  tryFetch("https://example.com/", "network");
+  tryFetch(NETWORK_URL, "network");
 """
-    folder = package_12(tmp_path / "pkg", steps)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/leak?data=1"
+    folder = package_12(tmp_path / "pkg", steps.replace("NETWORK_URL", repr(url)))
     (folder / "sco" / "own.txt").write_text("mine")
     player = make_player(folder)
     player.bundles["other"] = load_package(other)[0]
-    player.open("com-example-fractions")
+    try:
+        player.open("com-example-fractions")
+        player.qtbot.waitUntil(lambda: player.frame_data("network") is not None,
+                               timeout=20_000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Recorder.paths == []  # the request never left the computer
     for key in ("own", "other", "outside", "network"):
         player.qtbot.waitUntil(lambda k=key: player.frame_data(k) is not None, timeout=20_000)
     assert player.frame_data("own") == "read:4"
