@@ -48,6 +48,7 @@ from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
 from companion.ui.scorm_player import ScormPlayer
+from companion.ui.web_lesson import LessonBar, WebLesson, media_url
 
 if TYPE_CHECKING:
     from companion.ui.run_sensing import RunSensing
@@ -160,13 +161,18 @@ class SessionWidget(QWidget):
         self.view.setAccessibleName("Lesson content")
         self.panel = ExternalPanel()
         self.quiz = CheckQuiz()
+        self.web_view = QWebEngineView()  # a web lesson, in its own sealed profile
+        self.web_view.setAccessibleName("Lesson web page")
+        self.lesson_bar = LessonBar()  # "I'm done" for web and media lessons
+        self.web_lesson: WebLesson | None = None
         self.content = QStackedWidget()
-        for part in (self.view, self.panel, self.quiz):
+        for part in (self.view, self.panel, self.quiz, self.web_view):
             self.content.addWidget(part)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header_bar)
+        layout.addWidget(self.lesson_bar)
         layout.addWidget(self.content, 1)
         self.student_web: StudentWeb | None = None
         self._blank: QWebEnginePage | None = None
@@ -182,6 +188,7 @@ class SessionWidget(QWidget):
         self.scorm.scored.connect(self.on_scored)
         self.scorm.keep.connect(self.on_content_keep)
         self.scorm.finished.connect(self.on_package_finished)
+        self.lesson_bar.done_requested.connect(self.on_done_requested)
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
         self.panel.done_requested.connect(self.on_done_requested)
@@ -209,8 +216,12 @@ class SessionWidget(QWidget):
             self.sensing.open(self.external)
         self.controller.tick()  # the first observation at t=0
         self.title.setText(bundle.lesson.title)
+        self.lesson_bar.hide()
         if bundle.external is not None:
             self._open_external(bundle, failure)
+            return handle
+        if getattr(bundle, "web", None) is not None:
+            self._open_web(student_id, bundle)
             return handle
         self.content.setCurrentWidget(self.view)
         self.student_web = student_web
@@ -219,16 +230,45 @@ class SessionWidget(QWidget):
         page.setWebChannel(self.channel)
         if self.view.page() is not page:
             self.view.setPage(page)
-        entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
         self._show_live(self.controller.live())
         if getattr(bundle, "scorm", None) is not None:
             url = self.scorm.open(bundle, student_id, self.controller.content_resume())
+        elif getattr(bundle, "media", None) is not None:
+            self.scorm.close()
+            media = Path(bundle.media).relative_to(Path(bundle.root)).as_posix()
+            url = media_url(bundle.lesson.id, media)
+            self.lesson_bar.show_for(None, bool(bundle.check_quiz))
         else:
+            entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
             self.scorm.close()
             url = web.lesson_url(bundle.lesson.id, entry)
         self.view.load(url)
         self.timer.start()
         return handle
+
+    def _open_web(self, student_id: str, bundle: Any) -> None:
+        """Show a web lesson in its own profile, limited to the lesson's hosts."""
+        self._close_web()
+        self.scorm.close()
+        self.web_lesson = WebLesson(student_id, bundle.web.hosts)
+        page = self.web_lesson.page
+        assert page is not None
+        page.navigation_blocked.connect(self.lesson_bar.on_navigation_blocked)
+        self.web_view.setPage(page)
+        self.content.setCurrentWidget(self.web_view)
+        self.lesson_bar.show_for(bundle.web.hosts, bool(bundle.check_quiz))
+        self._show_live(self.controller.live())
+        self.web_view.load(bundle.web.url)
+        self.timer.start()
+
+    def _close_web(self) -> None:
+        if self.web_lesson is None:
+            return
+        if self._blank is None:
+            self._blank = QWebEnginePage(self)
+        self.web_view.setPage(self._blank)
+        self.web_lesson.dispose()
+        self.web_lesson = None
 
     def _open_external(self, bundle: Any, failure: str | None) -> None:
         """Show the panel and start the lesson's application (or end the run at once)."""
@@ -255,6 +295,7 @@ class SessionWidget(QWidget):
     def detach(self) -> None:
         """Let go of the student's page (before it is disposed at sign-out)."""
         self.timer.stop()
+        self._close_web()
         if self.student_web is not None:
             if self._blank is None:
                 self._blank = QWebEnginePage(self)  # the default profile; shows nothing
@@ -321,9 +362,15 @@ class SessionWidget(QWidget):
         self.timer.stop()
         summary = self.controller.complete()
         self._close_sensing()
-        if self.external is not None and summary.questions == 0 and summary.completed:
+        checked_by_quiz = self.external is not None or self._web_or_media()
+        if checked_by_quiz and summary.questions == 0 and summary.completed:
             summary = replace(summary, reason=NOTHING_CHECKED)
         self.finished.emit(summary)
+
+    def _web_or_media(self) -> bool:
+        bundle = self.bundle
+        return bundle is not None and (getattr(bundle, "web", None) is not None
+                                       or getattr(bundle, "media", None) is not None)
 
     def on_done_requested(self) -> None:
         """The "I'm done" button: the check quiz here, or (with none) the end of the run."""
@@ -335,6 +382,7 @@ class SessionWidget(QWidget):
             return
         if self.sensing is not None:
             self.sensing.count_own_window(True)  # answering here is part of the lesson
+        self.lesson_bar.hide()
         self.content.setCurrentWidget(self.quiz)
         self.quiz.start(questions)  # shown first, so that its first choice takes the focus
 
@@ -370,6 +418,8 @@ class SessionWidget(QWidget):
         return summary
 
     def _close_sensing(self) -> None:
+        self.lesson_bar.hide()
+        self._close_web()
         if self.sensing is not None:
             self.sensing.close()
 

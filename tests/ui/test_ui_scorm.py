@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,14 +17,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from companion.content import bridge_script_path
 from companion.content.package import load_package
-from companion.core.catalogue import Catalogue
-from companion.core.clock import FakeClock
 from companion.store import content_state, runs
 from companion.store.db import Database
-from companion.store.runs import EventContext
-from companion.system.fakes import FakeFocus, FakeInput, FakeLock
 from tests.content.scorm_factory import (
     item_12,
     item_2004,
@@ -36,77 +29,13 @@ from tests.content.scorm_factory import (
     resource_2004,
     write_package,
 )
+from tests.ui import session_harness
 from tests.ui.conftest import OFFSCREEN_NOISE
 from tests.ui.scorm_pages import pipwerks_page, sco_page, scorm_12_steps, scorm_2004_steps
+from tests.ui.session_harness import STUDENT
 
+make_player = session_harness.make_player  # the fixture, for this module's tests
 PIPWERKS = Path(__file__).resolve().parents[1] / "data" / "pipwerks" / "pipwerks.js"
-STUDENT = "student-1"
-
-
-@dataclass
-class Player:
-    """A session window with a real controller on a real database, for one package."""
-
-    qtbot: Any
-    db: Database
-    clock: FakeClock
-    widget: Any
-    web: Any
-    bundles: dict[str, Any]
-
-    def open(self, lesson_id: str) -> str:
-        bundle = self.bundles[lesson_id]
-        view = self.widget.view
-        with self.qtbot.waitSignal(view.loadFinished, timeout=30_000) as loaded:
-            handle = self.widget.open_lesson(self.web, STUDENT, bundle)
-        assert loaded.args == [True]
-        run_id: str = handle.run_id
-        return run_id
-
-    def frame_data(self, key: str) -> str | None:
-        out: list[Any] = []
-        code = ("(function(){var f=document.getElementById('sco');"
-                "var d=f&&f.contentDocument;return d&&d.body?"
-                f"(d.body.dataset[{key!r}]||null):null;}})()")
-        self.widget.view.page().runJavaScript(code, 0, out.append)
-        self.qtbot.waitUntil(lambda: bool(out), timeout=10_000)
-        value: str | None = out[0] or None  # null arrives as ""
-        return value
-
-    def wait_frame(self, key: str, value: str) -> None:
-        self.qtbot.waitUntil(lambda: self.frame_data(key) == value, timeout=20_000)
-
-
-@pytest.fixture
-def make_player(qapp: Any, qtbot: Any, tmp_path: Path) -> Iterator[Any]:
-    from companion.ui.session_window import SessionWidget, StudentWeb
-
-    made: list[tuple[Database, Any, Any]] = []
-
-    def make(package: Path) -> Player:
-        bundles = {b.lesson.id: b for b in load_package(package)}
-        catalogue = Catalogue((next(iter(bundles.values())).course,),
-                              tuple(b.lesson for b in bundles.values()))
-        db = Database.open(tmp_path / f"db{len(made)}.sqlite3", "sandbox")
-        clock = FakeClock(monotonic_ms=1_000_000)
-        from companion.session.controller import SessionController
-
-        controller = SessionController(db, clock, EventContext("http://oneroster.invalid"),
-                                       catalogue, FakeInput(clock), FakeFocus(), FakeLock())
-        widget = SessionWidget(controller)
-        widget.confirm_quit = lambda: True
-        qtbot.addWidget(widget)
-        web = StudentWeb(STUDENT, bundles, bridge_script_path().read_text(encoding="utf-8"))
-        made.append((db, widget, web))
-        return Player(qtbot, db, clock, widget, web, bundles)
-
-    yield make
-    for db, widget, web in made:
-        if widget.running:
-            widget.end_not_completed()
-        widget.detach()
-        web.dispose()
-        db.close()
 
 
 class _Recorder(BaseHTTPRequestHandler):
