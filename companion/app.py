@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,6 +202,15 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
     rt.worker = make_worker(rt, credentials)
     return rt
+
+
+def add_lessons(path: Path, progress: Callable[[int, int], None]) -> Any:
+    """Import a package, bundle or folder of lessons into this computer's library (the
+    guide's "Add lessons"); raises BundleError with the reason it was refused."""
+    from companion.content.importer import import_content
+    from companion.store.paths import library_dir
+
+    return import_content(path, library_dir(), progress=progress)
 
 
 def _empty_library(catalogue: Catalogue) -> Library:

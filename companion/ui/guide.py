@@ -1,4 +1,5 @@
-"""The guide's view: today's report on this computer, set or reset a student's PIN, sync now.
+"""The guide's view: today's report on this computer, set or reset a student's PIN, sync now,
+add lessons (``companion.ui.add_lessons``).
 
 The report is a read-only table (one row per student who studied today) with totals above
 it; the PIN form sits beside it and the actions are buttons along the bottom.
@@ -110,11 +111,15 @@ class GuideWidget(QWidget):
         self.sync_button.setAccessibleName("Sync now")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
-        activate_on_enter(self.set_pin_button, self.sync_button, self.sign_out_button)
+        self.add_lessons_button = QPushButton("Add lessons")
+        self.add_lessons_button.setAccessibleName("Add lessons")
+        self.add_lessons_dialog: Any = None
+        activate_on_enter(self.set_pin_button, self.sync_button, self.sign_out_button,
+                          self.add_lessons_button)
         self._build_layout(pin_box)
         chain_tab_order(self.report, self.class_combo, self.student_combo, self.new_pin_edit,
                         self.guide_pin_edit, self.set_pin_button, self.sync_button,
-                        self.sign_out_button)
+                        self.add_lessons_button, self.sign_out_button)
         self._connect_signals()
 
     def _build_layout(self, pin_box: QGroupBox) -> None:
@@ -134,6 +139,7 @@ class GuideWidget(QWidget):
         body.addLayout(right, 2)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sync_button)
+        buttons.addWidget(self.add_lessons_button)
         buttons.addStretch(1)
         buttons.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
@@ -149,6 +155,19 @@ class GuideWidget(QWidget):
         self.guide_pin_edit.returnPressed.connect(self.on_set_pin)
         self.sync_button.clicked.connect(self.sync_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.add_lessons_button.clicked.connect(self.on_add_lessons)
+
+    def on_add_lessons(self) -> None:
+        """Open the "Add lessons" dialog (``companion.ui.add_lessons``)."""
+        add = getattr(self.services, "add_lessons", None)
+        if add is None:
+            return
+        from companion.ui.add_lessons import AddLessonsDialog
+
+        if self.add_lessons_dialog is None:
+            self.add_lessons_dialog = AddLessonsDialog(add, self)
+        self.add_lessons_dialog.show()
+        self.add_lessons_dialog.raise_()
 
     def show_guide(self, guide: Any) -> None:
         """Fill the view for a signed-in guide."""

@@ -32,6 +32,8 @@ class Services:
     sync_now: Callable[[], None] | None = None
     guide_report: Callable[[], list[dict[str, Any]]] | None = None
     on_run_closed: Callable[[], None] | None = None
+    # add_lessons(path, progress(done, total)): import into this computer's library
+    add_lessons: Callable[[Any, Callable[[int, int], None]], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -22,6 +22,7 @@ from companion.app import (
     DEMO_GUIDE_PIN,
     DEMO_STUDENT_PIN,
     StartError,
+    add_lessons,
     boot_rest,
     named_guide_report,
 )
@@ -232,6 +233,7 @@ class Shell(QObject):
         s.controller = controller
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
         s.guide_report = lambda: named_guide_report(rt, names)
+        s.add_lessons = add_lessons
         if rt.worker is not None:
             from companion.ui.sync_bridge import SyncStatusBridge
 

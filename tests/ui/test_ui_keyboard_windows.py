@@ -308,7 +308,8 @@ def test_guide_view_reachable_by_tab(qtbot: Any, harness: Harness) -> None:
     assert focused() is guide.report
     assert tab_cycle(qtbot) == [
         guide.report, guide.class_combo, guide.student_combo, guide.new_pin_edit,
-        guide.guide_pin_edit, guide.set_pin_button, guide.sync_button, guide.sign_out_button,
+        guide.guide_pin_edit, guide.set_pin_button, guide.sync_button,
+        guide.add_lessons_button, guide.sign_out_button,
     ]
     # Shift+Tab goes back the same way
     assert press(qtbot, Qt.Key.Key_Backtab, modifier=Qt.KeyboardModifier.ShiftModifier) \
