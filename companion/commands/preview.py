@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
 
 
 def first_lesson(path: Path, scratch: Path) -> tuple[Any, str]:
-    """The lesson a preview opens and its kind ("scorm", "bundle" or "external")."""
+    """The lesson a preview opens and its kind: "scorm", "bundle", "web", "media" or
+    "external"."""
     if is_package(path):
         folder = path
         if not path.is_dir():
@@ -94,7 +95,8 @@ def first_lesson(path: Path, scratch: Path) -> tuple[Any, str]:
         bundles = load_package(folder)
         return bundles[0], "scorm"
     bundle = load_bundle(path, scratch / "cache")
-    return bundle, "external" if bundle.external is not None else "bundle"
+    kinds = (("external", bundle.external), ("web", bundle.web), ("media", bundle.media))
+    return bundle, next((kind for kind, part in kinds if part is not None), "bundle")
 
 
 def _play(bundle: Any, kind: str, seconds: float) -> tuple[PreviewReport, bool]:

@@ -4,14 +4,15 @@ The lesson is loaded exactly as the session window loads it (the sealed per-stud
 profile, the ``lesson:`` scheme, the bridge scripts) but nothing is recorded: answers,
 media and completion are only counted. A SCORM package's lesson is watched by
 ``companion.ui.scorm_preview``. The preview ends after ``seconds``, or earlier when the
-lesson completes (``complete()``, or the package finishing).
+lesson completes (``complete()``, or the package finishing). A web lesson is loaded in its
+own profile limited to its hosts, a media lesson in the app's media page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QTimer, QUrl
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage
 from shiboken6 import Shiboken
@@ -20,6 +21,7 @@ from companion.content import bridge_script_path
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
 from companion.ui.scorm_preview import PREVIEW_STUDENT, ScormWatch
+from companion.ui.web_lesson import WebLesson, media_url
 
 LOAD_TIMEOUT_MS = 30_000
 
@@ -34,10 +36,17 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     channel.registerObject("companion", bridge)
     scorm = ScormWatch(channel) if bundle.scorm is not None else None
     roots = {bundle.lesson.id: bundle.root}
+    web_lesson = WebLesson(PREVIEW_STUDENT, bundle.web.hosts) if bundle.web else None
     profile = web.make_profile(PREVIEW_STUDENT, roots.get,
                                bridge_script_path().read_text(encoding="utf-8"))
-    page = QWebEnginePage(profile)
-    page.setWebChannel(channel)
+    page: QWebEnginePage = QWebEnginePage(profile)
+    navigation_refused: list[str] = []
+    if web_lesson is not None:
+        assert web_lesson.page is not None
+        page = web_lesson.page
+        web_lesson.page.navigation_blocked.connect(navigation_refused.append)
+    else:
+        page.setWebChannel(channel)  # never for a page from the web
     loop = QEventLoop()
     loaded: list[bool] = []
 
@@ -60,6 +69,10 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     if scorm is not None:
         scorm.finished.connect(loop.quit)
         url = scorm.open(bundle)
+    elif bundle.web is not None:
+        url = QUrl(bundle.web.url)
+    elif bundle.media is not None:
+        url = media_url(bundle.lesson.id, bundle.media.relative_to(bundle.root).as_posix())
     else:
         entry = bundle.entry.relative_to(bundle.root).as_posix()
         url = web.lesson_url(bundle.lesson.id, entry)
@@ -74,6 +87,8 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     connected = _evaluate(page, "!!(window.companion && window.companion.ready)")
     blocker = web.network_blocker(profile)
     refused = list(blocker.blocked) if blocker is not None else []
+    if web_lesson is not None:
+        refused += [*web_lesson.interceptor.blocked, *navigation_refused]
     report: dict[str, Any] = {
         "loaded": bool(loaded and loaded[0]),
         "initialized": bool(connected),
@@ -87,8 +102,11 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     }
     if scorm is not None:
         report.update(scorm.report())
+    if web_lesson is not None:
+        web_lesson.dispose()
+    else:
+        Shiboken.delete(page)
     web.clear_profile(profile)
-    Shiboken.delete(page)
     Shiboken.delete(profile)
     return report
 

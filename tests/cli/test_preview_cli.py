@@ -92,3 +92,45 @@ def test_preview_of_a_broken_package_exits_2(tmp_path: Path) -> None:
     assert report["kind"] is None
     assert report["refused"] == [
         f"{folder}: item 'sco1' launches 'missing.html', which is not in the package"]
+
+
+def test_preview_of_a_media_lesson(tmp_path: Path) -> None:
+    from tests.content.bundle_factory import lesson_folder, lesson_json
+
+    folder = lesson_folder(tmp_path, "m", lesson_json("m-1", 1, courseTitle="M",
+                                                      media="bees.ogg"), page=False)
+    audio = demo_lessons_path() / "demo-course-1" / "3-listening" / "bees.ogg"
+    (folder / "bees.ogg").write_bytes(audio.read_bytes())
+    status, report = preview(folder)
+    assert status == 0
+    assert (report["kind"], report["refused"]) == ("media", [])
+
+
+def test_preview_of_a_web_lesson_reports_what_it_refused(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.content.bundle_factory import lesson_folder, lesson_json
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b'<p>hi</p><img src="http://localhost:9/x.png">')
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        folder = lesson_folder(tmp_path, "w", lesson_json(
+            "w-1", 1, courseTitle="W", web={"url": url, "hosts": ["127.0.0.1"]}), page=False)
+        status, report = preview(folder)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 0
+    assert (report["kind"], report["refused"]) == ("web", ["http://localhost:9/x.png"])
