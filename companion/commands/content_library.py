@@ -4,7 +4,7 @@
   or folder, a lesson bundle, or a folder of lessons) without importing it. With ``--json``
   its last line is one JSON object: ``{"format", "version", "title", "scos",
   "masteryScore"}``, or ``{"refused": true, "reason": ...}`` (exit status 2).
-- ``import PATH [--subject S] [--grade G]`` adds it to this computer's library
+- ``import PATH [--subject S] [--grade G] [--check-quiz FILE]`` adds it to this computer's library
   (``companion.store.paths.library_dir()``), which the app and ``content push`` read.
 - ``list`` prints the library's courses and lessons, and what it refused.
 
@@ -41,6 +41,9 @@ def register_actions(actions: Any) -> None:
     add.add_argument("--subject", choices=SUBJECTS, default="None",
                      help="the subject of a SCORM package's lessons (default: None)")
     add.add_argument("--grade", default="00", help="the grade of a SCORM package's lessons")
+    add.add_argument("--check-quiz", type=Path, default=None, metavar="FILE",
+                     help="a JSON check quiz for a SCORM package that reports no "
+                          "interactions (a list of questions, or an object by item id)")
     add.set_defaults(func=run_import)
     show = actions.add_parser("list", help="list the lessons added on this computer",
                               description=__doc__)
@@ -93,9 +96,17 @@ def run_check(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
 
 def run_import(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
+    quiz = None
+    if args.check_quiz is not None:
+        try:
+            quiz = json.loads(args.check_quiz.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"refused: {args.check_quiz}: not a readable JSON check quiz ({exc})",
+                  file=out)
+            return 2
     try:
         imported = import_content(args.path, paths.library_dir(), subject=args.subject,
-                                  grade=args.grade)
+                                  grade=args.grade, check_quiz=quiz)
     except BundleError as exc:
         print(f"refused: {exc}", file=out)
         return 2

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from companion.content.bundle import LESSON_FILE, load_bundle
 from companion.content.errors import BundleError
@@ -53,21 +54,26 @@ def import_content(
     *,
     subject: str = "None",
     grade: str = "00",
+    check_quiz: Any = None,
     limits: Limits = PACKAGE_LIMITS,
     progress: Progress | None = None,
 ) -> Imported:
-    """Import a package, bundle or folder of lessons into ``library_dir``; BundleError."""
+    """Import a package, bundle or folder of lessons into ``library_dir``; BundleError.
+
+    ``check_quiz`` (a SCORM package only) is kept as its ``checkQuiz``: questions asked
+    when a lesson of a package that reports no interactions is done."""
     if subject not in SUBJECTS:
         raise BundleError(str(path), f"subject must be one of {', '.join(SUBJECTS)}")
     library_dir.mkdir(parents=True, exist_ok=True)
     if is_package(path):
-        return _import_package(path, library_dir, subject, grade, limits, progress)
+        return _import_package(path, library_dir, subject, grade, check_quiz, limits,
+                               progress)
     return _import_lessons(path, library_dir, limits, progress)
 
 
 def _import_package(
-    path: Path, library_dir: Path, subject: str, grade: str, limits: Limits,
-    progress: Progress | None,
+    path: Path, library_dir: Path, subject: str, grade: str, check_quiz: Any,
+    limits: Limits, progress: Progress | None,
 ) -> Imported:
     info = check_package(path, limits)
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=library_dir))
@@ -76,8 +82,10 @@ def _import_package(
             _copy_folder(path, staging, progress)
         else:
             _extract(path, staging, limits, progress)
-        meta = {"id": info.package_id, "subject": subject, "grade": grade,
-                "source": path.name}
+        meta: dict[str, Any] = {"id": info.package_id, "subject": subject, "grade": grade,
+                                "source": path.name}
+        if check_quiz is not None:
+            meta["checkQuiz"] = check_quiz
         (staging / PACKAGE_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         bundles = load_package(staging, limits)
         target = library_dir / info.package_id

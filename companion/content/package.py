@@ -8,7 +8,9 @@ organization's order (``order`` 1, 2, ...). A package's mastery score raises a l
 mastery threshold, never lowers it below the app's own (learning-rules.md section 4).
 
 An imported package folder holds the package's files and ``companion-package.json``
-(``id``, ``subject``, ``grade``), written by ``companion.content.importer``.
+(``id``, ``subject``, ``grade``, and optionally ``checkQuiz``: a check quiz for a package
+that reports no interactions, as a list for every lesson or an object by item id), written
+by ``companion.content.importer``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from companion.content.bundle import LessonBundle, check_tree
 from companion.content.errors import BundleError
+from companion.content.external import QuizQuestion, parse_check_quiz
 from companion.content.scorm import (
     MANIFEST_FILE,
     Manifest,
@@ -123,6 +126,7 @@ def load_package(folder: Path, limits: Limits = PACKAGE_LIMITS) -> list[LessonBu
     typed_subject: Subject = subject
     course = Course(course_id, manifest.title, typed_subject, grade)
     assert manifest.api is not None  # _manifest refuses a package of no known version
+    quizzes = _quizzes(meta.get("checkQuiz"), [s.id for s in manifest.scos], name)
     bundles = []
     for order, sco in enumerate(manifest.scos, start=1):
         lesson_id = course_id if len(manifest.scos) == 1 else host_id(course_id, sco.id)
@@ -133,8 +137,29 @@ def load_package(folder: Path, limits: Limits = PACKAGE_LIMITS) -> list[LessonBu
         launch = ScormLaunch(manifest.api, sco.href, sco.id, sco.type, sco.mastery_score,
                              manifest.version or "")
         entry = root.joinpath(*PurePosixPath(sco.path).parts).resolve()
-        bundles.append(LessonBundle(lesson, course, root, entry, folder, scorm=launch))
+        bundles.append(LessonBundle(lesson, course, root, entry, folder,
+                                    check_quiz=quizzes.get(sco.id, ()), scorm=launch))
     return bundles
+
+
+def _quizzes(
+    value: Any, sco_ids: list[str], name: str
+) -> dict[str, tuple[QuizQuestion, ...]]:
+    """The check quiz of each item: one list for all, or an object by item id."""
+    where = f"{name}: {PACKAGE_FILE}"
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        quiz = parse_check_quiz(value, where)
+        return dict.fromkeys(sco_ids, quiz)
+    if not isinstance(value, dict):
+        raise BundleError(where, "'checkQuiz' must be a list of questions or an object "
+                                 "of them by item id")
+    unknown = sorted(set(value) - set(sco_ids))
+    if unknown:
+        raise BundleError(where, f"'checkQuiz' names item(s) the package does not launch: "
+                                 f"{', '.join(map(repr, unknown))}")
+    return {sco: parse_check_quiz(questions, where) for sco, questions in value.items()}
 
 
 def _zip_prefix(names: list[str]) -> str | None:

@@ -336,11 +336,20 @@ class SessionWidget(QWidget):
             log.warning("lesson state not kept: %s", exc)
 
     def on_package_finished(self, completed: bool) -> None:
-        """The package called LMSFinish / Terminate: the run ends with what it reported."""
+        """The package called LMSFinish / Terminate: the run ends with what it reported
+        (after the lesson's check quiz, for a package that reported no answers)."""
         if completed:
-            self.on_completed()
+            self._complete_package()
         elif self.running:
             self.end_not_completed()
+
+    def _complete_package(self) -> None:
+        run = self.scorm.run
+        quiz = self.bundle.check_quiz if self.bundle is not None else ()
+        if quiz and run is not None and not run.answers:
+            self.on_done_requested()
+        else:
+            self.on_completed()
 
     def on_answered(self, item: str, correct: bool) -> None:
         if not self.running:
@@ -362,7 +371,8 @@ class SessionWidget(QWidget):
         self.timer.stop()
         summary = self.controller.complete()
         self._close_sensing()
-        checked_by_quiz = self.external is not None or self._web_or_media()
+        checked_by_quiz = (self.external is not None or self._web_or_media()
+                           or getattr(self.bundle, "scorm", None) is not None)
         if checked_by_quiz and summary.questions == 0 and summary.completed:
             summary = replace(summary, reason=NOTHING_CHECKED)
         self.finished.emit(summary)
@@ -402,8 +412,9 @@ class SessionWidget(QWidget):
             self.finished.emit(summary)
 
     def on_quit_clicked(self) -> None:
-        if self.running and self.scorm.reported_completion:
-            self.on_completed()  # the package said it is complete but never finished
+        if (self.running and self.scorm.reported_completion
+                and self.content.currentWidget() is not self.quiz):
+            self._complete_package()  # the package said it is complete but never finished
             return
         if not self.running or not self.confirm_quit():
             return

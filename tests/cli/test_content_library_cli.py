@@ -122,3 +122,20 @@ def test_the_real_command_prints_json_last(tmp_path: Path) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert last_json(done.stdout)["masteryScore"] == 0.8
+
+
+def test_import_with_a_check_quiz_file(tmp_path: Path) -> None:
+    quiz = tmp_path / "quiz.json"
+    quiz.write_text(json.dumps([
+        {"item": "k1", "question": "2 + 2?", "choices": ["4", "5"], "answer": 0},
+        {"item": "k2", "question": "3 + 3?", "choices": ["5", "6"], "answer": 1}]))
+    status, out = run("content", "import", str(single_12(tmp_path / "fr")),
+                      "--check-quiz", str(quiz))
+    assert status == 0, out
+    meta = json.loads((paths.library_dir() / "com-example-fractions"
+                       / "companion-package.json").read_text())
+    assert [q["item"] for q in meta["checkQuiz"]] == ["k1", "k2"]
+    quiz.write_text("{not json")
+    status, out = run("content", "import", str(single_12(tmp_path / "fr2")),
+                      "--check-quiz", str(quiz))
+    assert status == 2 and "not a readable JSON check quiz" in out

@@ -205,3 +205,23 @@ def test_host_ids_are_url_hosts() -> None:
     assert host_id("Course_One", "SCO 1") == "course-one-sco-1"
     long_id = host_id("x" * 100)
     assert len(long_id) == 60 and long_id != host_id("x" * 101)
+
+
+QUIZ = [{"item": "k1", "question": "2 + 2?", "choices": ["4", "5"], "answer": 0},
+        {"item": "k2", "question": "3 + 3?", "choices": ["5", "6"], "answer": 1}]
+
+
+def test_a_check_quiz_for_every_lesson_or_by_item(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    imported = import_content(multi_2004(tmp_path / "pkg"), library, check_quiz={"i2": QUIZ})
+    quizzes = {b.scorm.sco_id: len(b.check_quiz) for b in load_package(imported.folder)
+               if b.scorm is not None}
+    assert quizzes == {"i1": 0, "i2": 2, "i3": 0}
+    imported = import_content(single_12(tmp_path / "one"), library, check_quiz=QUIZ)
+    assert [q.item for q in load_package(imported.folder)[0].check_quiz] == ["k1", "k2"]
+
+
+def test_a_check_quiz_for_an_unknown_item_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"names item\(s\) the package does not launch: 'i9'"):
+        import_content(multi_2004(tmp_path / "pkg"), tmp_path / "library",
+                       check_quiz={"i9": QUIZ})

@@ -17,9 +17,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from companion.content.importer import import_content
 from companion.content.package import load_package
 from companion.store import content_state, runs
 from companion.store.db import Database
+from companion.ui.session_window import NOTHING_CHECKED
 from tests.content.scorm_factory import (
     item_12,
     item_2004,
@@ -252,3 +254,44 @@ def test_media_is_served_in_ranges_so_video_seeks(make_player: Any, tmp_path: Pa
     player.open("com-example-fractions")
     player.qtbot.waitUntil(lambda: player.frame_data("range") is not None, timeout=20_000)
     assert player.frame_data("range") == "206:000100000\n"
+
+
+def test_a_package_without_interactions_ends_with_its_check_quiz(
+    make_player: Any, tmp_path: Path
+) -> None:
+    steps = """
+  api.LMSInitialize("");
+  api.LMSSetValue("cmi.core.lesson_status", "completed");
+  api.LMSFinish("");
+"""
+    source = package_12(tmp_path / "src", steps)
+    quiz = [{"item": "k1", "question": "2 + 2?", "choices": ["4", "5"], "answer": 0},
+            {"item": "k2", "question": "3 + 3?", "choices": ["5", "6"], "answer": 1}]
+    imported = import_content(source, tmp_path / "library", check_quiz=quiz)
+    player = make_player(imported.folder)
+    widget = player.widget
+    run_id = player.open("com-example-fractions")
+    player.qtbot.waitUntil(lambda: widget.content.currentWidget() is widget.quiz,
+                           timeout=20_000)
+    assert widget.running
+    with player.qtbot.waitSignal(widget.finished, timeout=10_000) as done:
+        for choice in (0, 1):
+            widget.quiz.choose(choice)
+            widget.quiz.answer_button.click()
+    assert done.args[0].completed and done.args[0].questions == 2
+    assert answers(player.db, run_id) == [("k1", True), ("k2", True)]
+
+
+def test_a_package_without_interactions_or_quiz_says_nothing_checked(
+    make_player: Any, tmp_path: Path
+) -> None:
+    steps = """
+  api.LMSInitialize("");
+  api.LMSSetValue("cmi.core.lesson_status", "completed");
+  api.LMSFinish("");
+"""
+    player = make_player(package_12(tmp_path / "pkg", steps))
+    with player.qtbot.waitSignal(player.widget.finished, timeout=30_000) as done:
+        player.open("com-example-fractions")
+    assert done.args[0].completed and done.args[0].questions == 0
+    assert done.args[0].reason == NOTHING_CHECKED
