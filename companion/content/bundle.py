@@ -8,7 +8,10 @@ for a bundle with no ``course.json`` beside it, ``courseTitle``. Unknown fields 
 so that a misspelt setting never silently falls back to its default.
 
 A lesson in another application has ``external`` instead of an entry page, and optionally a
-``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html.
+``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html. So do a
+web lesson (``web``: its url and hosts) and a media lesson (``media``: its audio or video
+file), which take a ``checkQuiz`` too (``companion.content.web_lesson``). A SCORM package
+is read by ``companion.content.package`` instead.
 
 The course comes from ``course.json`` (``id``, ``title``, ``subject``, ``grade``) in the
 folder that holds the bundle; without one, from the lesson's own fields.
