@@ -135,7 +135,8 @@ def load_package(folder: Path, limits: Limits = PACKAGE_LIMITS) -> list[LessonBu
             settings = replace(settings, mastery_threshold=sco.mastery_score)
         lesson = Lesson(lesson_id, sco.title, course_id, typed_subject, grade, order, settings)
         launch = ScormLaunch(manifest.api, sco.href, sco.id, sco.type, sco.mastery_score,
-                             manifest.version or "")
+                             manifest.version or "", sco.completion_threshold,
+                             sco.launch_data)
         entry = root.joinpath(*PurePosixPath(sco.path).parts).resolve()
         bundles.append(LessonBundle(lesson, course, root, entry, folder,
                                     check_quiz=quizzes.get(sco.id, ()), scorm=launch))

@@ -68,6 +68,7 @@ class Sco:
     type: ScoType
     mastery_score: Fraction | None
     completion_threshold: Fraction | None = None
+    launch_data: str = ""  # adlcp:datafromlms (1.2) / adlcp:dataFromLMS (2004)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -125,6 +126,8 @@ class ScormLaunch:
     sco_type: Literal["sco", "asset"]
     mastery_score: Fraction | None
     version: str
+    completion_threshold: Fraction | None = None
+    launch_data: str = ""
 
 
 def fraction_json(value: Fraction | None) -> float | int | None:
@@ -311,7 +314,13 @@ def _sco(
         type=sco_type,
         mastery_score=_mastery(item, identifier, version, collection),
         completion_threshold=_completion_threshold(item, identifier),
+        launch_data=_launch_data(item),
     )
+
+
+def _launch_data(item: ET.Element) -> str:
+    element = _child(item, "datafromlms")
+    return (element.text or "").strip()[:4096] if element is not None else ""
 
 
 def _mastery(

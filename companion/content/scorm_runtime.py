@@ -198,7 +198,8 @@ def _number(value: str) -> Decimal | None:
 
 
 def initial_cmi(api: Api, student_id: str, resume: Place | None,
-                mastery_score: Decimal | None) -> dict[str, Any]:
+                mastery_score: Decimal | None, *, launch_data: str = "",
+                completion_threshold: Decimal | None = None) -> dict[str, Any]:
     """The data model the player loads before the package starts (the object scorm-again's
     ``loadFromJSON`` takes, under ``cmi``): the learner, the saved place, the mastery score."""
     entry = "resume" if resume is not None else "ab-initio"
@@ -211,6 +212,8 @@ def initial_cmi(api: Api, student_id: str, resume: Place | None,
             core["lesson_location"] = resume.location
         if mastery_score is not None:
             cmi["student_data"] = {"mastery_score": _plain(mastery_score * 100)}
+        if launch_data:
+            cmi["launch_data"] = launch_data
         return cmi
     cmi = {"learner_id": student_id, "learner_name": student_id, "entry": entry}
     if resume is not None:
@@ -218,6 +221,10 @@ def initial_cmi(api: Api, student_id: str, resume: Place | None,
         cmi["location"] = resume.location
     if mastery_score is not None:
         cmi["scaled_passing_score"] = _plain(mastery_score)
+    if completion_threshold is not None:
+        cmi["completion_threshold"] = _plain(completion_threshold)
+    if launch_data:
+        cmi["launch_data"] = launch_data
     return cmi
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
@@ -31,6 +32,12 @@ log = logging.getLogger("companion.ui")
 PLAYER_PAGE = "__companion__/scorm/player.html"
 MAX_ELEMENT = 255
 MAX_VALUE = 70_000  # suspend_data may hold 64,000 characters
+
+
+def _decimal(value: Fraction | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(value.numerator) / Decimal(value.denominator)
 
 
 class ScormBridge(QObject):
@@ -94,14 +101,15 @@ class ScormPlayer(QObject):
         """Prepare the player for ``bundle`` (which has ``scorm``); the URL to load."""
         launch = bundle.scorm
         self.run = ScormRun(launch.api)
-        mastery = (None if launch.mastery_score is None
-                   else Decimal(launch.mastery_score.numerator)
-                   / Decimal(launch.mastery_score.denominator))
+        mastery = _decimal(launch.mastery_score)
+        threshold = _decimal(launch.completion_threshold)
         self.bridge.prepare({
             "api": launch.api,
             "href": "/" + launch.href.lstrip("/"),
             "title": bundle.lesson.title,
-            "cmi": initial_cmi(launch.api, student_id, resume, mastery),
+            "cmi": initial_cmi(launch.api, student_id, resume, mastery,
+                               launch_data=launch.launch_data,
+                               completion_threshold=threshold),
         })
         return web.lesson_url(bundle.lesson.id, PLAYER_PAGE)
 

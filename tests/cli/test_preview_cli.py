@@ -42,7 +42,7 @@ def test_preview_of_a_scorm_12_zip(tmp_path: Path) -> None:
     status, report = preview(zip_package(folder, tmp_path / "pkg.zip"), "10")
     assert status == 0
     assert report == {
-        "kind": "scorm", "initialized": True, "api": "1.2", "calls": 23,
+        "kind": "scorm", "initialized": True, "api": "1.2", "calls": 24,
         "completion": "completed", "success": "passed", "score": 0.5,
         "answers": [{"item": "q1", "correct": True}, {"item": "q2", "correct": False},
                     {"item": "q2", "correct": True}],

@@ -28,11 +28,13 @@ PAGE = "<!DOCTYPE html><html><head><title>SCO</title></head><body><p>SCO</p></bo
 
 
 def item_12(ident: str, ref: str, title: str, mastery: str | None = None,
-            parameters: str | None = None) -> str:
+            parameters: str | None = None, launch_data: str | None = None) -> str:
     params = f" parameters={quoteattr(parameters)}" if parameters is not None else ""
     score = f"<adlcp:masteryscore>{mastery}</adlcp:masteryscore>" if mastery is not None else ""
+    data = (f"<adlcp:datafromlms>{launch_data}</adlcp:datafromlms>"
+            if launch_data is not None else "")
     return (f'<item identifier="{ident}" identifierref="{ref}"{params}>'
-            f"<title>{title}</title>{score}</item>")
+            f"<title>{title}</title>{score}{data}</item>")
 
 
 def resource_12(ident: str, href: str, kind: str = "sco", base: str | None = None) -> str:

@@ -144,6 +144,12 @@ def test_scorm_2004_mastery_from_the_primary_objective() -> None:
     assert [s["masteryScore"] for s in obj["scos"]] == [0.7, None, 0.95, None]  # type: ignore[attr-defined,index]
 
 
+def test_launch_data_from_the_lms() -> None:
+    xml = manifest_12(item_12("i1", "r1", "One", launch_data=" page=4 "),
+                      resource_12("r1", "a.html"))
+    assert read_manifest(xml.encode()).scos[0].launch_data == "page=4"
+
+
 def test_scorm_2004_satisfied_by_measure_without_a_measure_is_one() -> None:
     item = item_2004("i1", "r1", "A", "x").replace(
         "<imsss:minNormalizedMeasure>x</imsss:minNormalizedMeasure>", "")

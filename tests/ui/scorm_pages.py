@@ -41,6 +41,7 @@ def scorm_12_steps(finish: bool = True, status: str = "passed") -> str:
   note("resumed", api.LMSGetValue("cmi.suspend_data"));
   note("where", api.LMSGetValue("cmi.core.lesson_location"));
   note("mastery", api.LMSGetValue("cmi.student_data.mastery_score"));
+  note("launch", api.LMSGetValue("cmi.launch_data"));
   api.LMSSetValue("cmi.interactions.0.id", "q1");
   api.LMSSetValue("cmi.interactions.0.result", "correct");
   api.LMSSetValue("cmi.interactions.1.id", "q2");
@@ -67,6 +68,7 @@ def scorm_2004_steps() -> str:
   note("init", api.Initialize(""));
   note("entry", api.GetValue("cmi.entry"));
   note("passing", api.GetValue("cmi.scaled_passing_score"));
+  note("threshold", api.GetValue("cmi.completion_threshold"));
   api.SetValue("cmi.interactions.0.id", "urn:q:1");
   api.SetValue("cmi.interactions.0.type", "true-false");
   api.SetValue("cmi.interactions.0.result", "correct");

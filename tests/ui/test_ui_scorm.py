@@ -59,7 +59,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def package_12(folder: Path, steps: str, mastery: str | None = "60") -> Path:
     return write_package(
         folder,
-        manifest_12(item_12("sco1", "r1", "Fractions quiz", mastery),
+        manifest_12(item_12("sco1", "r1", "Fractions quiz", mastery, launch_data="level=2"),
                     resource_12("r1", "sco/index.html")),
         {"sco/index.html": sco_page("API", steps)},
     )
@@ -82,6 +82,7 @@ def test_scorm_12_interactions_score_completion_and_resume(
     assert player.frame_data("init") == "true"
     assert player.frame_data("entry") == "ab-initio"
     assert player.frame_data("mastery") == "60"
+    assert player.frame_data("launch") == "level=2"
     assert player.frame_data("bad") == "false"  # scorm-again refused it; nothing recorded
     assert answers(player.db, run_id) == [("q1", True), ("q2", False), ("q2", True)]
     scores = [line.scaled for line in runs.journal(player.db, run_id) if line.kind == "score"]
@@ -101,7 +102,8 @@ def test_scorm_12_interactions_score_completion_and_resume(
 
 
 def test_scorm_2004_course_finds_api_1484_11(make_player: Any, tmp_path: Path) -> None:
-    items = item_2004("quiz", "r2", "Quiz", "0.8") + item_2004("more", "r1", "More")
+    items = (item_2004("quiz", "r2", "Quiz", "0.8", threshold="0.6")
+             + item_2004("more", "r1", "More"))
     package = write_package(
         tmp_path / "pkg",
         manifest_2004(items, resource_2004("r1", "intro.html", "asset")
@@ -114,6 +116,7 @@ def test_scorm_2004_course_finds_api_1484_11(make_player: Any, tmp_path: Path) -
     with player.qtbot.waitSignal(player.widget.finished, timeout=30_000) as done:
         run_id = player.open("org-example-cells-quiz")
     assert player.frame_data("passing") == "0.8"
+    assert player.frame_data("threshold") == "0.6"
     assert player.frame_data("bad") == "false"
     assert player.frame_data("finish") == "true"
     assert player.frame_data("again") == "false"  # Terminate twice: the second is refused
