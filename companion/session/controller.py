@@ -180,6 +180,12 @@ class SessionController:
 
     # ------------------------------------------------------------ state
 
+    def replace_catalogue(self, catalogue: Catalogue) -> None:
+        """Use a new catalogue (lessons were added); RunAlreadyOpen while a run is open."""
+        if self._run is not None:
+            raise RunAlreadyOpen(self._run.handle.run_id)
+        self._catalogue = catalogue
+
     @property
     def run(self) -> RunHandle | None:
         """The open run, or None."""

@@ -55,8 +55,7 @@ def describe(imported: Any) -> str:
     verb = "Replaced" if imported.replaced else "Added"
     names = ", ".join(title for _id, title in imported.lessons[:5])
     more = "…" if count > 5 else ""
-    return (f"{verb} {lessons} from “{imported.title}”: {names}{more}. Students see them "
-            "the next time the app starts.")
+    return f"{verb} {lessons} from “{imported.title}”: {names}{more}."
 
 
 class AddLessonsDialog(QDialog):

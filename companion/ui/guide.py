@@ -166,6 +166,9 @@ class GuideWidget(QWidget):
 
         if self.add_lessons_dialog is None:
             self.add_lessons_dialog = AddLessonsDialog(add, self)
+            added = getattr(self.services, "on_lessons_added", None)
+            if added is not None:
+                self.add_lessons_dialog.imported.connect(lambda _imported: added())
         self.add_lessons_dialog.show()
         self.add_lessons_dialog.raise_()
 

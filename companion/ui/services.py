@@ -34,6 +34,7 @@ class Services:
     on_run_closed: Callable[[], None] | None = None
     # add_lessons(path, progress(done, total)): import into this computer's library
     add_lessons: Callable[[Any, Callable[[int, int], None]], Any] | None = None
+    on_lessons_added: Callable[[], None] | None = None  # on the UI thread, after add_lessons
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

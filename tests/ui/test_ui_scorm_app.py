@@ -1,6 +1,7 @@
-"""The whole app with a SCORM package imported on this computer: a student signs in, finds
-the package's lesson in the library, studies it and sees the summary; the run's events are
-in the outbox like any lesson's."""
+"""The whole app and a SCORM package: a guide adds it through the guide view's "Add
+lessons", a student then finds its lesson in the library, studies it and sees the summary;
+the run's events are in the outbox like any lesson's. A package imported before the app
+starts is in the library from the start."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from companion.core.clock import FakeClock
 from companion.store import runs
 from companion.store.paths import library_dir
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
-from tests.content.scorm_factory import item_12, manifest_12, resource_12, write_package
+from tests.content.scorm_factory import (
+    item_12,
+    manifest_12,
+    resource_12,
+    write_package,
+    zip_package,
+)
 from tests.ui.conftest import Harness
 from tests.ui.scorm_pages import sco_page
 from tests.ui.test_ui_lesson import sign_in, study
@@ -57,10 +64,36 @@ def app_with_package(qapp: Any, qtbot: Any, tmp_path: Any) -> Iterator[Harness]:
     shell.close()
 
 
+def test_a_guide_adds_a_package_and_a_student_studies_it(
+    qtbot: Any, harness: Harness, tmp_path: Any
+) -> None:
+    w = harness.window
+    w.signin.on_guide_clicked()
+    w.signin.name_buttons()[0].click()
+    w.signin.pin_edit.setText("9999")
+    with qtbot.waitSignal(w.signin.guide_signed_in):
+        w.signin.on_pin_submitted()
+    guide = w.guide_view
+    guide.add_lessons_button.click()
+    dialog = guide.add_lessons_dialog
+    package = zip_package(write_package(tmp_path / "pkg", manifest_12(
+        item_12("sco1", "r1", "Adding fractions", "80"), resource_12("r1", "index.html")),
+        {"index.html": sco_page("API", STEPS)}), tmp_path / "fractions.zip")
+    with qtbot.waitSignal(dialog.imported, timeout=30_000):
+        dialog.start_import(package)
+    assert dialog.result_label.text().startswith("Added 1 lesson from “Fractions”")
+    dialog.close()
+    w.on_sign_out_clicked()
+    study_the_package(qtbot, harness)
+
+
 def test_a_student_studies_an_imported_scorm_lesson(
     qtbot: Any, app_with_package: Harness
 ) -> None:
-    h = app_with_package
+    study_the_package(qtbot, app_with_package)
+
+
+def study_the_package(qtbot: Any, h: Harness) -> None:
     w = h.window
     sign_in(h, "Ava")
     assert w.library.state_of(LESSON) == "open"
