@@ -1,5 +1,5 @@
-"""The Qt sensing sources: last input time from an application event filter, and focus
-from the session window's active state.
+"""The Qt sensing sources: last input time from an event filter on the app's own windows,
+and focus from the session window's active state.
 
 Privacy: the filter looks only at the event *type*; it keeps one integer, the monotonic
 time of the latest input event. Never keys, text or positions (DESIGN.md).
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QWidget
 
 from companion.core.clock import Clock
@@ -49,7 +50,16 @@ class _InputFilter(QObject):
 
 
 class QtInputSource(InputSource):
-    """An application-wide event filter that records when the last input happened."""
+    """Records when the last input reached one of the app's own windows.
+
+    The filter sits on the app's top-level windows (``QWindow``), where the platform
+    delivers every key, pointer and touch event before Qt hands it to a widget, the lesson
+    page's WebEngine view included. It is never an application-wide filter: that one is
+    called for every event of every internal Qt object (the web view's Qt Quick items
+    among them), and on a real X display wrapping those objects for Python crashed the app.
+    New windows (dialogs, the session window after a restart) are watched as they take the
+    focus (``focusWindowChanged``); installing twice on one window is a no-op in Qt.
+    """
 
     name = "qt-event-filter"
 
@@ -57,19 +67,30 @@ class QtInputSource(InputSource):
         self._clock = clock
         self._last_ms: int | None = None
         self._filter = _InputFilter(self.record)
-        self._installed = False
+        self._app: QGuiApplication | None = None
 
-    def install(self, app: QCoreApplication) -> None:
-        """Start watching every event the application delivers."""
-        if not self._installed:
-            app.installEventFilter(self._filter)
-            self._installed = True
+    def install(self, app: QGuiApplication) -> None:
+        """Start watching the app's windows (the shown ones now, others as they focus)."""
+        if self._app is not None:
+            return
+        self._app = app
+        for window in app.topLevelWindows():
+            self.watch(window)
+        app.focusWindowChanged.connect(self.watch)
 
-    def remove(self, app: QCoreApplication) -> None:
+    def watch(self, window: QWindow | None) -> None:
+        """Watch input arriving at ``window`` (a no-op for None or a watched window)."""
+        if window is not None:
+            window.installEventFilter(self._filter)
+
+    def remove(self, app: QGuiApplication) -> None:
         """Stop watching."""
-        if self._installed:
-            app.removeEventFilter(self._filter)
-            self._installed = False
+        if self._app is None:
+            return
+        app.focusWindowChanged.disconnect(self.watch)
+        for window in app.topLevelWindows():
+            window.removeEventFilter(self._filter)
+        self._app = None
 
     def record(self) -> None:
         """Note that input happened now (only the time is kept)."""
@@ -81,7 +102,7 @@ class QtInputSource(InputSource):
 
     def available(self) -> bool:
         """Available while installed: Qt sees input for our own windows."""
-        return self._installed
+        return self._app is not None
 
 
 class WindowFocusSource(FocusSource):

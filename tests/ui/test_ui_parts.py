@@ -7,8 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from companion.core.clock import FakeClock
@@ -56,28 +57,57 @@ def test_input_filter_keeps_only_the_time(qtbot: Any, qapp: QApplication) -> Non
     clock = FakeClock(monotonic_ms=5_000)
     source = QtInputSource(clock)
     assert source.last_input_ms() is None and not source.available()
+    edit = QLineEdit()
+    qtbot.addWidget(edit)
+    edit.show()
+    qtbot.waitExposed(edit)
     source.install(qapp)
     try:
-        edit = QLineEdit()
-        qtbot.addWidget(edit)
+        window = edit.windowHandle()
+        assert window is not None
         clock.advance(1_500)
-        QApplication.sendEvent(edit, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_A,
-                                               Qt.KeyboardModifier.NoModifier, "a"))
+        # through the platform's input path, as real input arrives at the window
+        QTest.keyClick(window, Qt.Key.Key_A)
         assert source.last_input_ms() == 6_500
+        assert edit.text() == "a"  # the filter never consumes input
         clock.advance(700)
-        QApplication.sendEvent(edit, QMouseEvent(
-            QEvent.Type.MouseMove, QPointF(3, 4), QPointF(3, 4), Qt.MouseButton.NoButton,
-            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+        QTest.mouseClick(window, Qt.MouseButton.LeftButton, pos=QPoint(3, 4))
         assert source.last_input_ms() == 7_200
         clock.advance(700)
-        QApplication.sendEvent(edit, QEvent(QEvent.Type.Show))  # not input
+        QApplication.sendEvent(window, QEvent(QEvent.Type.Show))  # not input
+        assert source.last_input_ms() == 7_200
+        # an event sent straight to a widget is not platform input and is not watched:
+        # the filter is on the windows, never application-wide
+        clock.advance(100)
+        QApplication.sendEvent(edit, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_B,
+                                               Qt.KeyboardModifier.NoModifier, "b"))
         assert source.last_input_ms() == 7_200
         # nothing but one integer is kept
         assert {k: type(v) for k, v in vars(source).items() if not k.startswith("_filter")} \
-            == {"_clock": FakeClock, "_last_ms": int, "_installed": bool}
+            == {"_clock": FakeClock, "_last_ms": int, "_app": type(qapp)}
     finally:
         source.remove(qapp)
     assert not source.available()
+
+
+def test_input_filter_watches_windows_opened_later(qtbot: Any, qapp: QApplication) -> None:
+    clock = FakeClock(monotonic_ms=1_000)
+    source = QtInputSource(clock)
+    source.install(qapp)
+    try:
+        later = QLineEdit()
+        qtbot.addWidget(later)
+        later.show()
+        qtbot.waitExposed(later)
+        later.activateWindow()
+        window = later.windowHandle()
+        assert window is not None
+        source.watch(window)  # what focusWindowChanged does when it takes the focus
+        clock.advance(250)
+        QTest.keyClick(window, Qt.Key.Key_C)
+        assert source.last_input_ms() == 1_250
+    finally:
+        source.remove(qapp)
 
 
 def test_second_instance_wakes_the_first(qtbot: Any) -> None:
