@@ -4,8 +4,8 @@ serving bundle files, a request interceptor that blocks the network, and the bri
 ``lesson://<lesson-id>/<path>`` maps to ``<bundle root>/<path>``; anything that resolves
 outside the bundle's root, or names an unknown lesson, is refused. ``/__companion__/<path>``
 in any lesson is the app's own player files (``PLAYER_PREFIX``: the SCORM player, which must
-share the package's origin). Files are streamed from disk, so media can seek. Every request that is
-not ``lesson:``, ``qrc:``, ``data:``, ``blob:`` or ``about:`` is blocked.
+share the package's origin). Files are streamed from disk, so media can seek. Every request
+that is not ``lesson:``, ``qrc:``, ``data:``, ``blob:`` or ``about:`` is blocked.
 
 ``register_scheme()`` must run before the QApplication exists (Qt WebEngine's rule); it
 imports only QtWebEngineCore.
