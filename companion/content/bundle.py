@@ -83,10 +83,14 @@ class LessonBundle:
 
     @property
     def earns_no_xp(self) -> bool:
-        """True for a lesson in another application that nothing checks: no quiz, and it
-        does not report answers itself (learning-rules.md section 3: ``n = 0`` is XP 0)."""
+        """True for a lesson that nothing checks: a lesson in another application with no
+        quiz that does not report answers itself, a web or media lesson with no quiz, or a
+        SCORM item that is an asset (it never talks to the run-time) with no quiz
+        (learning-rules.md section 3: ``n = 0`` is XP 0)."""
         if self.web is not None or self.media is not None:
             return not self.check_quiz
+        if self.scorm is not None:
+            return self.scorm.sco_type == "asset" and not self.check_quiz
         return (
             self.external is not None
             and not self.check_quiz

@@ -225,3 +225,11 @@ def test_a_check_quiz_for_an_unknown_item_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match=r"names item\(s\) the package does not launch: 'i9'"):
         import_content(multi_2004(tmp_path / "pkg"), tmp_path / "library",
                        check_quiz={"i9": QUIZ})
+
+
+def test_an_asset_item_without_a_quiz_earns_no_xp(tmp_path: Path) -> None:
+    folder = write_package(tmp_path / "pkg", manifest_12(
+        item_12("a", "r1", "Read") + item_12("b", "r2", "Quiz"),
+        resource_12("r1", "a.html", kind="asset") + resource_12("r2", "b.html")),
+        {"a.html": PAGE, "b.html": PAGE})
+    assert [b.earns_no_xp for b in load_package(folder)] == [True, False]
