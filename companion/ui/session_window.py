@@ -423,6 +423,11 @@ class SessionWidget(QWidget):
     def end_not_completed(self) -> Any:
         """End the run as not completed (quit, sign-out or app exit) and report it."""
         self.timer.stop()
+        run = self.scorm.run
+        if self.running and run is not None and not run.finished:
+            # the package's own Finish comes when its page unloads, after the run: keep
+            # the place it reached now, for the next attempt
+            self.on_content_keep(run.place(), run.session_time)
         summary = self.controller.quit()
         self._close_sensing()
         self.finished.emit(summary)

@@ -298,3 +298,21 @@ def test_a_package_without_interactions_or_quiz_says_nothing_checked(
         player.open("com-example-fractions")
     assert done.args[0].completed and done.args[0].questions == 0
     assert done.args[0].reason == NOTHING_CHECKED
+
+
+def test_leaving_mid_lesson_keeps_the_place_reached(make_player: Any, tmp_path: Path) -> None:
+    steps = """
+  api.LMSInitialize("");
+  api.LMSSetValue("cmi.suspend_data", "slide=4");
+  note("set", "yes");
+"""
+    player = make_player(package_12(tmp_path / "pkg", steps))
+    player.open("com-example-fractions")
+    player.wait_frame("set", "yes")
+    player.qtbot.waitUntil(lambda: player.widget.scorm.run.suspend_data == "slide=4",
+                           timeout=10_000)
+    with player.qtbot.waitSignal(player.widget.finished, timeout=10_000) as done:
+        player.widget.quit_button.click()
+    assert not done.args[0].completed
+    assert content_state.load_resume(player.db, STUDENT, "com-example-fractions") == \
+        content_state.Resume("slide=4", "")
