@@ -140,7 +140,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     from companion.session.library import LibraryView
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
-    from companion.store.paths import data_dir
+    from companion.store.paths import data_dir, library_dir
     from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
     from companion.timeback import (
         OneRosterClient,
@@ -195,6 +195,8 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if added.is_dir():
         folders.append(added)
     folders += lesson_folders or []
+    if library_dir().is_dir():  # lessons added with `companion content import`
+        folders.append(library_dir())
     # an external lesson's "{sandbox}" url placeholder is filled only on the sandbox
     placeholders = {"sandbox": rt.sandbox.base_url} if rt.sandbox is not None else {}
     library = (load_library(folders, data_dir() / "lesson-cache", placeholders=placeholders)
@@ -208,6 +210,36 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
     rt.worker = make_worker(rt, credentials)
     return rt
+
+
+def reload_lessons(rt: Runtime) -> None:
+    """Read the lesson library again (after lessons were added on this computer): the demo
+    lessons on the demo, and this computer's library. Runs in a worker thread; the UI
+    takes ``rt.library`` and ``rt.library_view`` over on its own thread."""
+    from companion.content import demo_lessons_path, load_library
+    from companion.session.library import LibraryView
+    from companion.store import runs
+    from companion.store.paths import data_dir, library_dir
+
+    folders = [demo_lessons_path()] if rt.demo else []
+    if library_dir().is_dir():
+        folders.append(library_dir())
+    placeholders = {"sandbox": rt.sandbox.base_url} if rt.sandbox is not None else {}
+    library = load_library(folders, data_dir() / "lesson-cache", placeholders=placeholders)
+    for error in library.errors:
+        log.warning("lesson not loaded: %s", error)
+    runs.save_lessons(rt.db, library.catalogue)
+    rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
+    rt.library = library
+
+
+def add_lessons(path: Path, progress: Callable[[int, int], None]) -> Any:
+    """Import a package, bundle or folder of lessons into this computer's library (the
+    guide's "Add lessons"); raises BundleError with the reason it was refused."""
+    from companion.content.importer import import_content
+    from companion.store.paths import library_dir
+
+    return import_content(path, library_dir(), progress=progress)
 
 
 def _empty_library(catalogue: Catalogue) -> Library:

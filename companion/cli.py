@@ -26,9 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sync", "deliver pending learning events to Timeback now"),
     "doctor": ("doctor", "check configuration, credentials, network, roster and outbox"),
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
-    "content": ("content", "manage lesson content on Timeback (push line items)"),
+    "content": ("content", "add, check and list lessons; push their line items to Timeback"),
     "report": ("report", "write the guide's report for a range of days as CSV or PDF"),
     "app-config": ("app_config", "print the app's registration manifest"),
+    "preview": ("preview", "open a lesson offscreen and report what it did"),
 }
 
 

@@ -1,9 +1,12 @@
 """``companion content push [--env E] [--dry-run] [--url URL]``: the lessons' line items.
 
+(``content check``, ``content import`` and ``content list`` live in ``content_library``.)
+
 Creates or updates, with PUT and deterministic sourcedIds, one AssessmentLineItem per lesson
-of the lesson library (shared by every class of the course), and reports what it created,
-changed or left alone; running it again changes nothing. ``--dry-run`` shows the plan and
-writes nothing. After a push the course ids are recorded in the config file
+of the lesson library (shared by every class of the course; the library is the demo lessons,
+or the ``--lessons`` folders, and the lessons imported on this computer), and reports what
+it created, changed or left alone; running it again changes nothing. ``--dry-run`` shows
+the plan and writes nothing. After a push the course ids are recorded in the config file
 ([courses.<env>], read by ``companion app-config``) and results held on this computer for a
 missing line item are released for delivery.
 
@@ -17,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Any, TextIO
 import httpx
 
 from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
+from companion.commands.content_library import register_actions
 from companion.config import Config, ConfigError, load_config, save_course_ids
 from companion.content import demo_lessons_path, load_library
 from companion.core.caliper import DEFAULT_APP
@@ -106,6 +109,7 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
     push.add_argument("--lessons", action="append", type=Path, default=None, metavar="DIR",
                       help="a lesson folder (repeatable; default: the demo lessons)")
     push.set_defaults(func=run)
+    register_actions(actions)
     p.set_defaults(func=lambda args: _usage(p))
 
 
@@ -154,7 +158,9 @@ def run(
     if isinstance(environment, str):
         print(f"error: {environment}", file=err)
         return 2
-    folders: Sequence[Path] = args.lessons or [demo_lessons_path()]
+    folders: list[Path] = list(args.lessons or [demo_lessons_path()])
+    if paths.library_dir().is_dir():  # lessons added with `companion content import`
+        folders.append(paths.library_dir())
     library = load_library(list(folders), paths.data_dir() / "lesson-cache")
     for problem in library.errors:
         print(f"warning: {problem}", file=err)

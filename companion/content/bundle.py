@@ -8,7 +8,10 @@ for a bundle with no ``course.json`` beside it, ``courseTitle``. Unknown fields 
 so that a misspelt setting never silently falls back to its default.
 
 A lesson in another application has ``external`` instead of an entry page, and optionally a
-``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html.
+``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html. So do a
+web lesson (``web``: its url and hosts) and a media lesson (``media``: its audio or video
+file), which take a ``checkQuiz`` too (``companion.content.web_lesson``). A SCORM package
+is read by ``companion.content.package`` instead.
 
 The course comes from ``course.json`` (``id``, ``title``, ``subject``, ``grade``) in the
 folder that holds the bundle; without one, from the lesson's own fields.
@@ -30,6 +33,8 @@ from companion.content.external import (
     parse_check_quiz,
     parse_external,
 )
+from companion.content.scorm import ScormLaunch
+from companion.content.web_lesson import WebLessonSpec, parse_media, parse_web
 from companion.content.zipsafe import DEFAULT_LIMITS, Limits, ZipProblem, extract_zip
 from companion.content.zipsafe import member_problem as _path_problem
 from companion.core.catalogue import SUBJECTS, Course, Lesson, Subject
@@ -44,7 +49,7 @@ _SETTINGS = frozenset(
 )
 _LESSON_FIELDS = frozenset(
     {"id", "title", "course", "subject", "grade", "order", "entry", "description", "courseTitle",
-     "external", "checkQuiz"}
+     "external", "checkQuiz", "web", "media"}
     | _SETTINGS
 )
 _COURSE_FIELDS = frozenset({"id", "title", "subject", "grade", "description"})
@@ -59,7 +64,9 @@ class LessonBundle:
     ``entry`` is the absolute path of the entry page, inside ``root`` (None for a lesson in
     another application); ``source`` is what was loaded (the folder or the zip file);
     ``description`` is optional text for the library; ``external`` says which application
-    or web address is the lesson, and ``check_quiz`` the questions asked when it is done.
+    or web address is the lesson, and ``check_quiz`` the questions asked when it is done;
+    ``scorm`` says how to start an item of a SCORM package (``entry`` is its launch file);
+    ``web`` is a web lesson's address and hosts, ``media`` a media lesson's file.
     """
 
     lesson: Lesson
@@ -70,11 +77,20 @@ class LessonBundle:
     description: str = ""
     external: ExternalLessonSpec | None = None
     check_quiz: tuple[QuizQuestion, ...] = ()
+    scorm: ScormLaunch | None = None
+    web: WebLessonSpec | None = None
+    media: Path | None = None
 
     @property
     def earns_no_xp(self) -> bool:
-        """True for a lesson in another application that nothing checks: no quiz, and it
-        does not report answers itself (learning-rules.md section 3: ``n = 0`` is XP 0)."""
+        """True for a lesson that nothing checks: a lesson in another application with no
+        quiz that does not report answers itself, a web or media lesson with no quiz, or a
+        SCORM item that is an asset (it never talks to the run-time) with no quiz
+        (learning-rules.md section 3: ``n = 0`` is XP 0)."""
+        if self.web is not None or self.media is not None:
+            return not self.check_quiz
+        if self.scorm is not None:
+            return self.scorm.sco_type == "asset" and not self.check_quiz
         return (
             self.external is not None
             and not self.check_quiz
@@ -147,15 +163,19 @@ def _load_folder(
     root: Path, source: Path, limits: Limits, placeholders: Mapping[str, str] | None
 ) -> LessonBundle:
     name = str(source)
-    _check_tree(root, name, limits)
+    check_tree(root, name, limits)
     lesson_file = root / LESSON_FILE
     if not lesson_file.is_file():
         raise BundleError(name, f"missing {LESSON_FILE}")
     obj = _read_json(lesson_file, name)
     where = name
     _refuse_unknown(obj, _LESSON_FIELDS, where)
-    external, quiz = _external(obj, where, placeholders)
-    entry = None if external is not None else _entry(root, obj, where)
+    web, media, quiz = _web_or_media(obj, root, where)
+    if web is None and media is None:
+        external, quiz = _external(obj, where, placeholders)
+    else:
+        external = None
+    entry = None if external is not None or web or media else _entry(root, obj, where)
     try:
         settings = LessonSettings.from_json({k: v for k, v in obj.items() if k in _SETTINGS})
     except JournalError as exc:
@@ -181,7 +201,24 @@ def _load_folder(
         raise BundleError(where, f"'checkQuiz' has {len(quiz)} questions but 'minQuestions' "
                                  f"is {lesson.settings.min_questions}, so the lesson could "
                                  "never be mastered")
-    return LessonBundle(lesson, course, root, entry, source, description, external, quiz)
+    return LessonBundle(lesson, course, root, entry, source, description, external, quiz,
+                        web=web, media=media)
+
+
+def _web_or_media(
+    obj: dict[str, Any], root: Path, where: str
+) -> tuple[WebLessonSpec | None, Path | None, tuple[QuizQuestion, ...]]:
+    """A web lesson's ``web`` or a media lesson's ``media``, with its ``checkQuiz``."""
+    kinds = [k for k in ("web", "media", "external", "entry") if k in obj]
+    if "web" not in obj and "media" not in obj:
+        return None, None, ()
+    if len(kinds) > 1:
+        raise BundleError(where, f"a lesson has one of 'web', 'media', 'external' or "
+                                 f"'entry', not {' and '.join(map(repr, kinds))}")
+    quiz = parse_check_quiz(obj["checkQuiz"], where) if "checkQuiz" in obj else ()
+    if "web" in obj:
+        return parse_web(obj["web"], where), None, quiz
+    return None, parse_media(obj["media"], root, where), quiz
 
 
 def _external(
@@ -216,7 +253,7 @@ def _course_for(source: Path, lesson: Lesson, obj: dict[str, Any], where: str) -
     return Course(lesson.course_id, title, lesson.subject, lesson.grade)
 
 
-def _check_tree(root: Path, name: str, limits: Limits) -> None:
+def check_tree(root: Path, name: str, limits: Limits) -> None:
     """Refuse a folder that is too large or holds links leading outside it."""
     total = 0
     count = 0

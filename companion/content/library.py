@@ -2,8 +2,10 @@
 
 Each folder given to ``load_library`` holds course folders (``<course-id>/course.json``
 with lesson bundles beside it: sub-folders and ``.zip`` files). A lesson folder or a zip
-placed directly in a given folder is read as a standalone bundle. A bundle that cannot be
-used is recorded in ``Library.errors`` and the others still load.
+placed directly in a given folder is read as a standalone bundle, and a folder holding an
+``imsmanifest.xml`` as an imported SCORM package (``companion.content.package``: one lesson,
+or a course of several). A bundle that cannot be used is recorded in ``Library.errors`` and
+the others still load.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from companion.content.bundle import (
     read_course,
 )
 from companion.content.errors import BundleError
+from companion.content.package import load_package
+from companion.content.scorm import MANIFEST_FILE
 from companion.content.zipsafe import DEFAULT_LIMITS, Limits
 from companion.core.catalogue import Catalogue, Course
 
@@ -55,7 +59,9 @@ def load_library(
             collector.refuse(BundleError(str(folder), "lesson folder does not exist"))
             continue
         for child in _entries(folder):
-            if child.is_dir() and not (child / LESSON_FILE).exists():
+            if child.is_dir() and (child / MANIFEST_FILE).is_file():
+                collector.load_package(child)
+            elif child.is_dir() and not (child / LESSON_FILE).exists():
                 _load_course_folder(child, cache_dir, limits, collector)
             else:
                 collector.load(child, cache_dir, limits)
@@ -107,6 +113,25 @@ class _Collector:
         except BundleError as exc:
             self.refuse(exc)
             return
+        self._keep(bundle)
+
+    def load_package(self, folder: Path) -> None:
+        """Every lesson of an imported SCORM package, or none when one is refused."""
+        try:
+            bundles = load_package(folder)
+            probe = _Collector(self.placeholders)
+            probe.bundles, probe.courses = dict(self.bundles), dict(self.courses)
+            probe.orders = dict(self.orders)
+            for bundle in bundles:
+                probe._check_clashes(bundle)
+                probe._keep(bundle)
+        except BundleError as exc:
+            self.refuse(exc)
+            return
+        for bundle in bundles:
+            self._keep(bundle)
+
+    def _keep(self, bundle: LessonBundle) -> None:
         lesson = bundle.lesson
         self.bundles[lesson.id] = bundle
         self.courses.setdefault(lesson.course_id, bundle.course)

@@ -22,3 +22,9 @@ def demo_lessons_path() -> Path:
 def bridge_script_path() -> Path:
     """The page-side bridge injected into every lesson page (``companion-bridge.js``)."""
     return _RESOURCES / "web" / "companion-bridge.js"
+
+
+def player_files_path() -> Path:
+    """The app's own page files served to lessons at ``/__companion__/`` (the SCORM player
+    and its pinned scorm-again build): ``resources/web``."""
+    return _RESOURCES / "web"

@@ -2,8 +2,13 @@
 
 A zip is refused before anything is written when any member could escape the extraction
 folder (an absolute path, a drive letter, ``..``, a backslash), is a symlink or another
-special file, is encrypted, appears twice, or when the zip is too large or holds too many
-files. Problems are raised as ``ZipProblem`` with a sentence that names the member.
+special file, is encrypted, appears twice, when the zip is too large or holds too many
+files, or when a member unpacks to far more than it takes packed (a zip bomb: more than
+``Limits.max_ratio`` times, for members larger than ``Limits.ratio_floor`` bytes).
+Problems are raised as ``ZipProblem`` with a sentence that names the member.
+
+``DEFAULT_LIMITS`` fit the app's own bundles; ``PACKAGE_LIMITS`` fit real e-learning packages
+(SCORM exports with video: up to 2 GiB in up to 20,000 files).
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ _CHUNK = 1 << 16
 class Limits:
     """Size limits for one bundle (a folder, or a zip both packed and unpacked)."""
 
-    max_bytes: int = 64 * 1024 * 1024
-    max_files: int = 2000
+    max_bytes: int = 256 * 1024 * 1024
+    max_files: int = 5000
+    max_ratio: int = 200
+    ratio_floor: int = 1024 * 1024
 
 
 DEFAULT_LIMITS = Limits()
+PACKAGE_LIMITS = Limits(max_bytes=2 * 1024 * 1024 * 1024, max_files=20_000)
 
 
 class ZipProblem(ValueError):
@@ -78,6 +86,10 @@ def check_zip(archive: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> list
         if key in seen:
             raise ZipProblem(f"member {info.filename!r} appears more than once")
         seen.add(key)
+        if (info.file_size > limits.ratio_floor
+                and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+            raise ZipProblem(f"member {info.filename!r} unpacks to more than {limits.max_ratio} "
+                             "times its packed size (a zip bomb?)")
         total += info.file_size
         if total > limits.max_bytes:
             raise ZipProblem(f"too large unpacked (more than {limits.max_bytes} bytes)")

@@ -24,6 +24,7 @@ Kind = Literal[
     "resume",
     "media",
     "answer",
+    "score",
     "heartbeat",
     "end",
 ]
@@ -110,6 +111,7 @@ class Line:
     item: str | None = None  # answer
     correct: bool | None = None  # answer
     completed: bool | None = None  # end
+    scaled: Decimal | None = None  # score: shown, never used for XP or mastery
 
     def to_json(self) -> dict[str, Any]:
         """The line in the export format of spec section 1."""
@@ -131,6 +133,8 @@ class Line:
         elif self.kind == "answer":
             out["item"] = self.item
             out["correct"] = self.correct
+        elif self.kind == "score":
+            out["scaled"] = _plain_number(self.scaled if self.scaled is not None else Decimal(0))
         elif self.kind == "end" and self.completed is not None:
             out["completed"] = self.completed
         return out
@@ -189,6 +193,13 @@ def parse_line(obj: Any, line_no: int = 0) -> Line:
         if not isinstance(item, str) or not item:
             raise JournalError(line_no, "answer needs an 'item' string")
         return Line(t, "answer", item=item, correct=_bool(obj, "correct", line_no))
+    if kind == "score":
+        if "scaled" not in obj:
+            raise JournalError(line_no, "score needs 'scaled'")
+        scaled = _decimal(obj["scaled"], "scaled", line_no)
+        if not -1 <= scaled <= 1:
+            raise JournalError(line_no, "'scaled' must be from -1 to 1")
+        return Line(t, "score", scaled=scaled)
     if kind == "end":
         completed = obj.get("completed", True)
         if not isinstance(completed, bool):

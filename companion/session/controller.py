@@ -17,13 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
+from companion.content.scorm_runtime import Place
 from companion.core import rules, timespent
 from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_for, unlocks_after
 from companion.core.clock import Clock
 from companion.core.journal import DEFAULT_IDLE_TIMEOUT_MS, Line
 from companion.core.sampler import Observation, Sampler
 from companion.session.library import mastered_lessons
-from companion.store import runs
+from companion.store import content_state, runs
 from companion.store.db import Database
 from companion.store.runs import EventContext, RunAlreadyOpen
 from companion.system.sensing import FocusSource, InputSource, LockSource
@@ -183,6 +184,12 @@ class SessionController:
 
     # ------------------------------------------------------------ state
 
+    def replace_catalogue(self, catalogue: Catalogue) -> None:
+        """Use a new catalogue (lessons were added); RunAlreadyOpen while a run is open."""
+        if self._run is not None:
+            raise RunAlreadyOpen(self._run.handle.run_id)
+        self._catalogue = catalogue
+
     @property
     def run(self) -> RunHandle | None:
         """The open run, or None."""
@@ -271,6 +278,35 @@ class SessionController:
             raise ValueError("playing must be true or false")
         run = self._need_run()
         self._write(run, Line(self._now(run), "media", playing=playing))
+
+    def score(self, scaled: Decimal) -> None:
+        """Journal an overall score the content reported (shown, never used for XP).
+
+        ValueError unless ``scaled`` is a finite number from -1 to 1."""
+        if not isinstance(scaled, Decimal) or not scaled.is_finite() or not -1 <= scaled <= 1:
+            raise ValueError("a score must be a number from -1 to 1")
+        run = self._need_run()
+        self._write(run, Line(self._now(run), "score", scaled=scaled))
+
+    # ------------------------------------------------------------ what content keeps
+
+    def content_resume(self) -> Place | None:
+        """The open run's student's saved place in its lesson (SCORM suspend data)."""
+        run = self._need_run()
+        saved = content_state.load_resume(self._db, run.handle.student_id,
+                                          run.handle.lesson.id)
+        return None if saved is None else Place(saved.suspend_data, saved.location)
+
+    def keep_content_state(self, place: Place | None, session_time: str | None) -> None:
+        """Keep the content's place for the next attempt and its own session_time with the
+        run. ValueError for text longer than SCORM allows."""
+        run = self._need_run()
+        if place is not None:
+            content_state.save_resume(
+                self._db, run.handle.student_id, run.handle.lesson.id,
+                content_state.Resume(place.suspend_data, place.location), self._clock.utc_now())
+        if session_time is not None:
+            content_state.keep_session_time(self._db, run.handle.run_id, session_time)
 
     # ------------------------------------------------------------ ending
 

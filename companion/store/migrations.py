@@ -75,10 +75,26 @@ CREATE TABLE run_answers (
 """Step 3: per-run summaries and per-question results. Runs closed before this step get
 their summary from ``summaries.backfill`` (it needs the rules, which a step must not)."""
 
+# Step 4: what a SCORM package keeps between attempts (suspend_data and location, per
+# student and lesson: ``content_resume``) and the package's own session_time, kept with the
+# run and never used for time (``runs.content_session_time``).
+CONTENT_RESUME_DDL = """
+ALTER TABLE runs ADD COLUMN content_session_time VARCHAR;
+CREATE TABLE content_resume (
+    student_id VARCHAR NOT NULL,
+    lesson_id VARCHAR NOT NULL,
+    suspend_data VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    updated_at VARCHAR NOT NULL,
+    PRIMARY KEY (student_id, lesson_id)
+)
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
     # The lease holder's process start token, so that a lease held by a process that is
     # gone is taken over at once (issue 11). Old rows keep NULL: only their pid is checked.
     (2, sql_step("ALTER TABLE lease ADD COLUMN pid_start VARCHAR")),
     (3, sql_step(RUN_SUMMARIES)),
+    (4, sql_step(CONTENT_RESUME_DDL)),
 )

@@ -19,6 +19,11 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def library_dir() -> Path:
+    """The lessons added on this computer (``companion content import``): ``data_dir()/library``."""
+    return data_dir() / "library"
+
+
 def database_path(env: str) -> Path:
     """The database file for ``env`` (``companion-<env>.sqlite3`` in ``data_dir()``).
 

@@ -57,6 +57,7 @@ class RunRow(SQLModel, table=True):
     events_pending_reason: str | None = None  # e.g. "no email in roster"
     created_at: str = ""
     closed_at: str | None = None
+    content_session_time: str | None = None  # a SCORM package's own; never used for time
 
 
 class JournalLineRow(SQLModel, table=True):
@@ -110,3 +111,15 @@ class RunAnswerRow(SQLModel, table=True):
     item: str = Field(primary_key=True)
     position: int = 0  # order of the first answers in the run, from 0
     correct: bool = False
+
+
+class ContentResumeRow(SQLModel, table=True):
+    """What a SCORM package asked to keep for a student's next attempt at a lesson."""
+
+    __tablename__ = "content_resume"
+
+    student_id: str = Field(primary_key=True)
+    lesson_id: str = Field(primary_key=True)
+    suspend_data: str = ""
+    location: str = ""
+    updated_at: str = ""  # UTC ISO text

@@ -1,5 +1,6 @@
 """The guide's view: the report (any period and class, drill-down, chart, export) on one
-tab; students' PINs and accounts on the other; Sync now and Sign out below both.
+tab; students' PINs and accounts on the other; Sync now, Add lessons
+(``companion.ui.add_lessons``) and Sign out below both.
 
 The report comes from ``services.report`` (a ``build(period, class_id) -> Report`` the
 composition root makes); the PIN actions go through ``services.signin``.
@@ -134,9 +135,12 @@ class GuideWidget(QWidget):
         self.sync_button.setAccessibleName("Sync now")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out")
+        self.add_lessons_button = QPushButton("Add lessons")
+        self.add_lessons_button.setAccessibleName("Add lessons")
+        self.add_lessons_dialog: Any = None
         activate_on_enter(self.set_pin_button, self.clear_lockout_button,
                           self.export_student_button, self.erase_button, self.sync_button,
-                          self.sign_out_button)
+                          self.add_lessons_button, self.sign_out_button)
         self._build_layout()
         p = self.panel
         chain_tab_order(self.tabs.tabBar(), self.report, p.period_combo, p.from_edit,
@@ -145,7 +149,8 @@ class GuideWidget(QWidget):
                         self.student_combo, self.new_pin_edit,
                         self.confirm_pin_edit, self.guide_pin_edit, self.set_pin_button,
                         self.clear_lockout_button, self.export_student_button,
-                        self.erase_button, self.sync_button, self.sign_out_button)
+                        self.erase_button, self.sync_button, self.add_lessons_button,
+                        self.sign_out_button)
         self._connect_signals()
 
     def _build_layout(self) -> None:
@@ -185,6 +190,7 @@ class GuideWidget(QWidget):
         page.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.sync_button)
+        buttons.addWidget(self.add_lessons_button)
         buttons.addWidget(self.export_message, 1)
         buttons.addWidget(self.sign_out_button)
         layout = QVBoxLayout(self)
@@ -205,6 +211,22 @@ class GuideWidget(QWidget):
         self.panel.export_requested.connect(self.on_export_requested)
         self.sync_button.clicked.connect(self.sync_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.add_lessons_button.clicked.connect(self.on_add_lessons)
+
+    def on_add_lessons(self) -> None:
+        """Open the "Add lessons" dialog (``companion.ui.add_lessons``)."""
+        add = getattr(self.services, "add_lessons", None)
+        if add is None:
+            return
+        from companion.ui.add_lessons import AddLessonsDialog
+
+        if self.add_lessons_dialog is None:
+            self.add_lessons_dialog = AddLessonsDialog(add, self)
+            added = getattr(self.services, "on_lessons_added", None)
+            if added is not None:
+                self.add_lessons_dialog.imported.connect(lambda _imported: added())
+        self.add_lessons_dialog.show()
+        self.add_lessons_dialog.raise_()
 
     def show_guide(self, guide: Any) -> None:
         """Fill the view for a signed-in guide."""

@@ -37,6 +37,9 @@ class Services:
     report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
     student_data: Any = None  # companion.session.student_care.StudentCare
     on_run_closed: Callable[[], None] | None = None
+    # add_lessons(path, progress(done, total)): import into this computer's library
+    add_lessons: Callable[[Any, Callable[[int, int], None]], Any] | None = None
+    on_lessons_added: Callable[[], None] | None = None  # on the UI thread, after add_lessons
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

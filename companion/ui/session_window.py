@@ -1,8 +1,12 @@
 """The session window: the lesson page under a slim header (title, focused time, state,
 accuracy). A 1 s QTimer drives ``SessionController.tick()``.
 
-A lesson in another application (``bundle.external``) shows the ``ExternalPanel`` instead of
-the page: the lesson is started with the injected ``launcher`` (``launch`` by default) and
+A SCORM package's lesson (``bundle.scorm``) plays in the app's SCORM player page
+(``companion.ui.scorm_player``): its answers, score, place and finishing come through the
+player's own bridge object.
+
+A lesson in another application (``bundle.external``) shows the ``ExternalPanel`` instead
+of the page: the lesson is started with the injected ``launcher`` (``launch`` by default) and
 followed in the foreground (``RunSensing.open(external)``); "I'm done" asks the lesson's
 ``CheckQuiz`` here (its answers go to the controller, and the session window counts as the
 lesson meanwhile), then completes the run. A lesson that cannot be started ends at once as
@@ -43,6 +47,8 @@ from companion.ui import web
 from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
+from companion.ui.scorm_player import ScormPlayer
+from companion.ui.web_lesson import LessonBar, WebLesson, media_url
 
 if TYPE_CHECKING:
     from companion.ui.run_sensing import RunSensing
@@ -126,8 +132,10 @@ class SessionWidget(QWidget):
         self.external: ExternalLesson | None = None  # set while such a lesson is open
         self._launch_failure: Any = None  # the summary of a run that could not start
         self.bridge = LessonBridge(self)
+        self.scorm = ScormPlayer(self)  # the SCORM run-time of a package's lesson
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
+        self.channel.registerObject("scorm", self.scorm.bridge)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.title = QLabel("")
@@ -171,13 +179,18 @@ class SessionWidget(QWidget):
         self.view.setAccessibleName("Lesson content")
         self.panel = ExternalPanel()
         self.quiz = CheckQuiz()
+        self.web_view = QWebEngineView()  # a web lesson, in its own sealed profile
+        self.web_view.setAccessibleName("Lesson web page")
+        self.lesson_bar = LessonBar()  # "I'm done" for web and media lessons
+        self.web_lesson: WebLesson | None = None
         self.content = QStackedWidget()
-        for part in (self.view, self.panel, self.quiz):
+        for part in (self.view, self.panel, self.quiz, self.web_view):
             self.content.addWidget(part)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header_bar)
+        layout.addWidget(self.lesson_bar)
         layout.addWidget(self.still_there)
         layout.addWidget(self.content, 1)
         self.student_web: StudentWeb | None = None
@@ -190,6 +203,11 @@ class SessionWidget(QWidget):
         self.bridge.answered.connect(self.on_page_answered)
         self.bridge.media_changed.connect(self.on_media_changed)
         self.bridge.completed.connect(self.on_page_completed)
+        self.scorm.answered.connect(self.on_page_answered)
+        self.scorm.scored.connect(self.on_scored)
+        self.scorm.keep.connect(self.on_content_keep)
+        self.scorm.finished.connect(self.on_package_finished)
+        self.lesson_bar.done_requested.connect(self.on_done_requested)
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
         self.panel.done_requested.connect(self.on_done_requested)
@@ -217,8 +235,12 @@ class SessionWidget(QWidget):
             self.sensing.open(self.external)
         self.controller.tick()  # the first observation at t=0
         self.title.setText(bundle.lesson.title)
+        self.lesson_bar.hide()
         if bundle.external is not None:
             self._open_external(bundle, failure)
+            return handle
+        if getattr(bundle, "web", None) is not None:
+            self._open_web(student_id, bundle)
             return handle
         self.content.setCurrentWidget(self.view)
         self.student_web = student_web
@@ -227,12 +249,46 @@ class SessionWidget(QWidget):
         page.setWebChannel(self.channel)
         if self.view.page() is not page:
             self.view.setPage(page)
-        entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
         self._show_live(self.controller.live())
-        self.view.load(web.lesson_url(bundle.lesson.id, entry))
+        if getattr(bundle, "scorm", None) is not None:
+            url = self.scorm.open(bundle, student_id, self.controller.content_resume())
+        elif getattr(bundle, "media", None) is not None:
+            self.scorm.close()
+            media = Path(bundle.media).relative_to(Path(bundle.root)).as_posix()
+            url = media_url(bundle.lesson.id, media)
+            self.lesson_bar.show_for(None, bool(bundle.check_quiz))
+        else:
+            entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
+            self.scorm.close()
+            url = web.lesson_url(bundle.lesson.id, entry)
+        self.view.load(url)
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # typing goes to the lesson
         self.timer.start()
         return handle
+
+    def _open_web(self, student_id: str, bundle: Any) -> None:
+        """Show a web lesson in its own profile, limited to the lesson's hosts."""
+        self._close_web()
+        self.scorm.close()
+        self.web_lesson = WebLesson(student_id, bundle.web.hosts)
+        page = self.web_lesson.page
+        assert page is not None
+        page.navigation_blocked.connect(self.lesson_bar.on_navigation_blocked)
+        self.web_view.setPage(page)
+        self.content.setCurrentWidget(self.web_view)
+        self.lesson_bar.show_for(bundle.web.hosts, bool(bundle.check_quiz))
+        self._show_live(self.controller.live())
+        self.web_view.load(bundle.web.url)
+        self.timer.start()
+
+    def _close_web(self) -> None:
+        if self.web_lesson is None:
+            return
+        if self._blank is None:
+            self._blank = QWebEnginePage(self)
+        self.web_view.setPage(self._blank)
+        self.web_lesson.dispose()
+        self.web_lesson = None
 
     def _open_external(self, bundle: Any, failure: str | None) -> None:
         """Show the panel and start the lesson's application (or end the run at once)."""
@@ -259,6 +315,7 @@ class SessionWidget(QWidget):
     def detach(self) -> None:
         """Let go of the student's page (before it is disposed at sign-out)."""
         self.timer.stop()
+        self._close_web()
         if self.student_web is not None:
             if self._blank is None:
                 self._blank = QWebEnginePage(self)  # the default profile; shows nothing
@@ -286,6 +343,34 @@ class SessionWidget(QWidget):
         if self.external is None:
             self.on_completed()
 
+    def on_scored(self, scaled: Any) -> None:
+        if self.running:
+            self.controller.score(scaled)
+
+    def on_content_keep(self, place: Any, session_time: Any) -> None:
+        if not self.running:
+            return
+        try:
+            self.controller.keep_content_state(place, session_time)
+        except ValueError as exc:
+            log.warning("lesson state not kept: %s", exc)
+
+    def on_package_finished(self, completed: bool) -> None:
+        """The package called LMSFinish / Terminate: the run ends with what it reported
+        (after the lesson's check quiz, for a package that reported no answers)."""
+        if completed:
+            self._complete_package()
+        elif self.running:
+            self.end_not_completed()
+
+    def _complete_package(self) -> None:
+        run = self.scorm.run
+        quiz = self.bundle.check_quiz if self.bundle is not None else ()
+        if quiz and run is not None and not run.answers:
+            self.on_done_requested()
+        else:
+            self.on_completed()
+
     def on_answered(self, item: str, correct: bool) -> None:
         if not self.running:
             return
@@ -306,9 +391,16 @@ class SessionWidget(QWidget):
         self.timer.stop()
         summary = self.controller.complete()
         self._close_sensing()
-        if self.external is not None and summary.questions == 0 and summary.completed:
+        checked_by_quiz = (self.external is not None or self._web_or_media()
+                           or getattr(self.bundle, "scorm", None) is not None)
+        if checked_by_quiz and summary.questions == 0 and summary.completed:
             summary = replace(summary, reason=NOTHING_CHECKED)
         self.finished.emit(summary)
+
+    def _web_or_media(self) -> bool:
+        bundle = self.bundle
+        return bundle is not None and (getattr(bundle, "web", None) is not None
+                                       or getattr(bundle, "media", None) is not None)
 
     def on_done_requested(self) -> None:
         """The "I'm done" button: the check quiz here, or (with none) the end of the run."""
@@ -320,6 +412,7 @@ class SessionWidget(QWidget):
             return
         if self.sensing is not None:
             self.sensing.count_own_window(True)  # answering here is part of the lesson
+        self.lesson_bar.hide()
         self.content.setCurrentWidget(self.quiz)
         self.quiz.start(questions)  # shown first, so that its first choice takes the focus
 
@@ -339,6 +432,10 @@ class SessionWidget(QWidget):
             self.finished.emit(summary)
 
     def on_quit_clicked(self) -> None:
+        if (self.running and self.scorm.reported_completion
+                and self.content.currentWidget() is not self.quiz):
+            self._complete_package()  # the package said it is complete but never finished
+            return
         if not self.running or not self.confirm_quit():
             return
         self.end_not_completed()
@@ -346,12 +443,19 @@ class SessionWidget(QWidget):
     def end_not_completed(self) -> Any:
         """End the run as not completed (quit, sign-out or app exit) and report it."""
         self.timer.stop()
+        run = self.scorm.run
+        if self.running and run is not None and not run.finished:
+            # the package's own Finish comes when its page unloads, after the run: keep
+            # the place it reached now, for the next attempt
+            self.on_content_keep(run.place(), run.session_time)
         summary = self.controller.quit()
         self._close_sensing()
         self.finished.emit(summary)
         return summary
 
     def _close_sensing(self) -> None:
+        self.lesson_bar.hide()
+        self._close_web()
         if self.sensing is not None:
             self.sensing.close()
 

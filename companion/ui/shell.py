@@ -22,7 +22,9 @@ from companion.app import (
     DEMO_GUIDE_PIN,
     DEMO_STUDENT_PIN,
     StartError,
+    add_lessons,
     boot_rest,
+    reload_lessons,
     report_builder,
     student_care,
 )
@@ -233,6 +235,8 @@ class Shell(QObject):
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
         s.report, s.report_tz = report_builder(rt)
         s.student_data = student_care(rt)
+        s.add_lessons = lambda path, progress: self._add_lessons(rt, path, progress)
+        s.on_lessons_added = lambda: self.on_lessons_added(rt)
         if rt.worker is not None:
             from companion.ui.sync_bridge import SyncStatusBridge
 
@@ -253,6 +257,25 @@ class Shell(QObject):
         self._urls = []
         self.window.on_ready()
         self.ready.emit()
+
+    def _add_lessons(self, rt: Any, path: Any, progress: Any) -> Any:
+        """Import (in the dialog's worker thread), then read the library again there."""
+        imported = add_lessons(path, progress)
+        reload_lessons(rt)
+        return imported
+
+    def on_lessons_added(self, rt: Any) -> None:
+        """Lessons were added: the windows and the next run use the new library."""
+        s = self.services
+        if s is None or self.window is None or s.controller is None:
+            return
+        if s.controller.run is not None:
+            log.warning("lessons were added during a run; they appear at the next start")
+            return
+        s.controller.replace_catalogue(rt.library.catalogue)
+        s.content = rt.library
+        s.library_view = rt.library_view
+        self.window.on_ready()
 
     def _run_sensing(self) -> Any:
         """Per-run sensing: the injected sources (tests), else the OS's best ones."""

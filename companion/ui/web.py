@@ -2,8 +2,10 @@
 serving bundle files, a request interceptor that blocks the network, and the bridge scripts.
 
 ``lesson://<lesson-id>/<path>`` maps to ``<bundle root>/<path>``; anything that resolves
-outside the bundle's root, or names an unknown lesson, is refused. Every request that is
-not ``lesson:``, ``qrc:``, ``data:``, ``blob:`` or ``about:`` is blocked.
+outside the bundle's root, or names an unknown lesson, is refused. ``/__companion__/<path>``
+in any lesson is the app's own player files (``PLAYER_PREFIX``: the SCORM player, which must
+share the package's origin). Files are streamed from disk, so media can seek. Every request
+that is not ``lesson:``, ``qrc:``, ``data:``, ``blob:`` or ``about:`` is blocked.
 
 ``register_scheme()`` must run before the QApplication exists (Qt WebEngine's rule); it
 imports only QtWebEngineCore.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QFile, QIODevice, QObject, QUrl
+from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QUrl
 from PySide6.QtWebEngineCore import (
     QWebEngineProfile,
     QWebEngineScript,
@@ -27,11 +30,14 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlSchemeHandler,
 )
 
+from companion.content.paths import player_files_path
+
 log = logging.getLogger("companion.ui")
 
 SCHEME = b"lesson"
 ALLOWED_SCHEMES = frozenset({"lesson", "qrc", "data", "blob", "about"})
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
+PLAYER_PREFIX = "/__companion__/"
 
 BundleRoot = Callable[[str], Path | None]
 
@@ -46,6 +52,7 @@ def register_scheme() -> None:
         QWebEngineUrlScheme.Flag.SecureScheme
         | QWebEngineUrlScheme.Flag.LocalAccessAllowed
         | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored
+        | QWebEngineUrlScheme.Flag.FetchApiAllowed  # packages read their own files by fetch
     )
     QWebEngineUrlScheme.registerScheme(scheme)
 
@@ -74,9 +81,11 @@ def resolve(root: Path, path: str) -> Path | None:
 class LessonSchemeHandler(QWebEngineUrlSchemeHandler):
     """Serves ``lesson://<id>/<path>`` from the bundle's folder, nothing outside it."""
 
-    def __init__(self, bundle_root: BundleRoot, parent: QObject | None = None) -> None:
+    def __init__(self, bundle_root: BundleRoot, parent: QObject | None = None,
+                 player_root: Path | None = None) -> None:
         super().__init__(parent)
         self._bundle_root = bundle_root
+        self._player_root = player_root
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
         url = job.requestUrl()
@@ -84,16 +93,21 @@ class LessonSchemeHandler(QWebEngineUrlSchemeHandler):
         if root is None:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
-        target = resolve(root, url.path())
+        path = url.path()
+        if self._player_root is not None and path.startswith(PLAYER_PREFIX):
+            target = resolve(self._player_root, path[len(PLAYER_PREFIX):])
+        else:
+            target = resolve(root, path)
         if target is None:
             log.warning("lesson content: refused %s", url.toString())
             job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
             return
         mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        buffer = QBuffer(job)
-        buffer.setData(QByteArray(target.read_bytes()))
-        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        job.reply(QByteArray(mime.encode()), buffer)
+        file = QFile(str(target), job)  # streamed and seekable: Qt answers range requests
+        if not file.open(QIODevice.OpenModeFlag.ReadOnly):
+            job.fail(QWebEngineUrlRequestJob.Error.RequestFailed)
+            return
+        job.reply(QByteArray(mime.encode()), file)
 
 
 class NetworkBlocker(QWebEngineUrlRequestInterceptor):
@@ -130,6 +144,16 @@ def _script(name: str, source: str) -> QWebEngineScript:
     return script
 
 
+_kept_blockers: weakref.WeakKeyDictionary[QWebEngineProfile, NetworkBlocker] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def network_blocker(profile: QWebEngineProfile) -> NetworkBlocker | None:
+    """The profile's NetworkBlocker (what it blocked is in ``blocked``)."""
+    return _kept_blockers.get(profile)
+
+
 def make_profile(
     student_id: str,
     bundle_root: BundleRoot,
@@ -144,8 +168,11 @@ def make_profile(
     profile.setPersistentCookiesPolicy(
         QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
     )
-    profile.setUrlRequestInterceptor(NetworkBlocker(profile))
-    profile.installUrlSchemeHandler(QByteArray(SCHEME), LessonSchemeHandler(bundle_root, profile))
+    blocker = NetworkBlocker(profile)
+    profile.setUrlRequestInterceptor(blocker)
+    _kept_blockers[profile] = blocker  # Qt keeps no reference: without one it is destroyed
+    handler = LessonSchemeHandler(bundle_root, profile, player_files_path())
+    profile.installUrlSchemeHandler(QByteArray(SCHEME), handler)
     scripts = profile.scripts()
     scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS)))
     scripts.insert(_script("companion-bridge", bridge_script))

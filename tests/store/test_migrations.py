@@ -113,3 +113,26 @@ def test_step_two_adds_the_lease_holders_start_and_keeps_the_old_lease(tmp_path:
         lease_after = con.execute("SELECT * FROM lease").fetchall()
     assert lease_after == [(*lease_before[0], None)]
     assert _snapshot(path) == before
+
+
+def test_step_four_adds_content_resume_and_keeps_old_runs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from companion.store import content_state
+
+    path = tmp_path / "companion-sandbox.sqlite3"
+    shutil.copyfile(SAMPLE, path)
+    before = _snapshot(path)
+    with Database.open(path, "sandbox") as db:
+        run_ids = [row[0] for row in before["runs"]]
+        assert [content_state.session_time_of(db, r) for r in run_ids] == [None] * 3
+        assert content_state.load_resume(db, "s1", "l1") is None
+        content_state.keep_session_time(db, run_ids[0], "PT1M5S")
+        content_state.save_resume(db, "s1", "l1", content_state.Resume("page=3", "p3"),
+                                  datetime(2026, 1, 1, tzinfo=UTC))
+        assert content_state.session_time_of(db, run_ids[0]) == "PT1M5S"
+        assert content_state.load_resume(db, "s1", "l1") == content_state.Resume("page=3", "p3")
+    with sqlite3.connect(path) as con:
+        assert "content_resume" in _tables(con)
+        assert "content_session_time" in _columns(con, "runs")
+    assert _snapshot(path) == before

@@ -310,7 +310,8 @@ def test_guide_view_reachable_by_tab(qtbot: Any, harness: Harness) -> None:
     assert tab_cycle(qtbot) == [
         guide.report, panel.period_combo, panel.class_combo, panel.csv_button,
         panel.attempts_button, panel.pdf_button, panel.lessons, panel.attempts,
-        guide.sync_button, guide.sign_out_button, guide.tabs.tabBar(),
+        guide.sync_button, guide.add_lessons_button, guide.sign_out_button,
+        guide.tabs.tabBar(),
     ]
     # Shift+Tab goes back the same way (the page tabs sit above the table)
     assert press(qtbot, Qt.Key.Key_Backtab, modifier=Qt.KeyboardModifier.ShiftModifier) \
