@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -41,7 +41,13 @@ from PySide6.QtWidgets import (
 
 from companion.core.pins import valid_pin
 from companion.ui.pin_text import display_name, pin_change_message, pin_field, result_message
-from companion.ui.styles import activate_on_enter, chain_tab_order, make_heading, set_role
+from companion.ui.styles import (
+    activate_on_enter,
+    chain_tab_order,
+    make_heading,
+    repolish,
+    set_role,
+)
 
 __all__ = ["SignInWidget", "display_name", "pin_change_message", "pin_field", "result_message"]
 
@@ -81,6 +87,10 @@ class SignInWidget(QWidget):
         self._user: Any = None
         self._guide_mode = False
         self._pending_class: str | None = None  # chosen before the store was open
+        self._lockout_left = 0
+        self._lockout_timer = QTimer(self)
+        self._lockout_timer.setInterval(1000)
+        self._lockout_timer.timeout.connect(self.on_lockout_tick)
         self.stack = QStackedWidget()
         self._build_classes_page()
         self._build_names_page()
@@ -346,7 +356,17 @@ class SignInWidget(QWidget):
     def choose_user(self, user: Any) -> None:
         """Go to the PIN page for ``user``."""
         self._user = user
-        self.pin_title.setText(f"Hello, {display_name(user)}")
+        self._lockout_timer.stop()
+        if self._guide_mode:  # visibly a guide's screen: the guide's PIN opens the guide view
+            self.pin_title.setText(f"Guide sign-in: {display_name(user)}")
+            self.pin_edit.setPlaceholderText("Guide PIN")
+            self.pin_edit.setAccessibleName("Guide PIN")
+        else:
+            self.pin_title.setText(f"Hello, {display_name(user)}")
+            self.pin_edit.setPlaceholderText("Your PIN")
+            self.pin_edit.setAccessibleName("Your PIN")
+        set_role(self.pin_title, "guide" if self._guide_mode else "student")
+        repolish(self.pin_title)
         self.pin_edit.clear()
         self.error_label.setText("")
         self.first_pin_box.hide()
@@ -383,6 +403,10 @@ class SignInWidget(QWidget):
         if self._user is None:
             return
         pin = self.pin_edit.text()
+        if not pin.strip():  # Enter on an empty field uses no try
+            self.error_label.setText("Type your PIN, then press Enter.")
+            self.pin_edit.setFocus()
+            return
         if self._guide_mode:
             result = self.service.sign_in_guide(self._user.id, pin)
         else:
@@ -395,8 +419,24 @@ class SignInWidget(QWidget):
             (self.guide_signed_in if guide else self.signed_in).emit(user)
             return
         self.error_label.setText(result_message(result))
+        if result.status == "locked_out":
+            self._count_down(int(getattr(result, "retry_after_s", 0) or 0))
         if result.status == "needs_pin" and not self._guide_mode:
             self._show_first_pin_form()
+
+    def _count_down(self, seconds: int) -> None:
+        """Count the lockout down on the screen, once a second, until the PIN may be tried."""
+        self._lockout_left = max(seconds, 1)
+        self._lockout_timer.start()
+
+    def on_lockout_tick(self) -> None:
+        self._lockout_left -= 1
+        if self._lockout_left <= 0:
+            self._lockout_timer.stop()
+            self.error_label.setText("You can try your PIN again now.")
+            return
+        self.error_label.setText(
+            f"Too many wrong PINs. Try again in {self._lockout_left} seconds.")
 
     def _show_first_pin_form(self) -> None:
         self.guide_combo.clear()

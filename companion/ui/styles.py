@@ -183,6 +183,9 @@ QLabel#state_label[kind="off-task"] {{
 QLabel#state_label[kind="not seen"] {{
     color: #3d4756; background: #f1f3f6; border: 2px dotted #8a94a3;
 }}
+QLabel[role="guide"] {{
+    color: #4a2a7a; background: #efe7fb; border-left: 6px solid #6b46a8; padding: 0.2em 0.5em;
+}}
 QLabel#pending_time {{ color: {MUTED}; font-style: italic; }}
 QLabel#still_there {{
     background: #fff3d6; color: #5c3a00; border-bottom: 1px solid #d9a441;

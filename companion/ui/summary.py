@@ -35,7 +35,7 @@ FACTS = (
     ("minutes", "Focused time"),
     ("accuracy", "Accuracy"),
     ("gate", "80 % check"),
-    ("bonus", "Bonus"),
+    ("bonus", "Multiplier"),
     ("cap", "XP limit"),
     ("mastery", "Mastery"),
 )
@@ -115,7 +115,7 @@ def gate_verdict(summary: Any) -> tuple[bool, str, str]:
 def bonus_text(summary: Any) -> tuple[str, str]:
     """The multiplier in words: (value, what it means)."""
     if not summary.completed or not summary.gate_passed:
-        return "None", "A bonus counts only when the 80 % check is passed."
+        return "None", "A multiplier counts only when the 80 % check is passed."
     m = summary.multiplier
     value = f"×{m:g}"
     if m > 1:
@@ -192,6 +192,7 @@ class SummaryWidget(QWidget):
         card.addStretch(1)
         self.values: dict[str, QLabel] = {}
         self.helps: dict[str, QLabel] = {}
+        self.names: dict[str, QLabel] = {}  # the fact rows' name labels
         facts = self._build_facts()
         self.lines = QListWidget()
         self.lines.setAccessibleName("How your XP was worked out")
@@ -228,6 +229,7 @@ class SummaryWidget(QWidget):
             grid.addWidget(value, row, 1, LEFT)
             grid.addWidget(help_label, row, 2)
             self.values[key] = value
+            self.names[key] = name_label
             self.helps[key] = help_label
         return frame
 
@@ -292,6 +294,9 @@ class SummaryWidget(QWidget):
         passed, verdict, meaning = gate_verdict(summary)
         self._set_fact("gate", verdict, meaning, passed)
         self._set_fact("bonus", *bonus_text(summary))
+        # a multiplier above 1 is a bonus; below 1 it is a retry rate, never a "bonus"
+        self.names["bonus"].setText("Bonus" if summary.completed and summary.gate_passed
+                                    and summary.multiplier > 1 else "Multiplier")
         self._set_fact("cap", *cap_text(summary))
         mastered, verdict, meaning = mastery_text(summary)
         self._set_fact("mastery", verdict, meaning, mastered)

@@ -112,3 +112,43 @@ def test_idle_sign_out_after_ten_minutes(qtbot: Any, harness: Harness) -> None:
     assert blocker.args == ["idle"]
     assert w.student is None
     assert w.stack.currentWidget() is w.signin
+
+
+def test_enter_on_an_empty_pin_uses_no_try(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    svc = harness.shell.services.signin
+    pick_student(qtbot, harness, "Mateo")
+    for _ in range(8):  # more than the lockout allows
+        qtbot.keyClick(w.signin.pin_edit, Qt.Key.Key_Return)
+    assert "Type your PIN" in w.signin.error_label.text()
+    w.signin.pin_edit.setText("0000")
+    w.signin.on_pin_submitted()
+    assert "not right" in w.signin.error_label.text()  # the first real try, not a lockout
+    assert svc is not None
+
+
+def test_the_lockout_counts_down(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    pick_student(qtbot, harness, "Mateo")
+    for _ in range(5):
+        w.signin.pin_edit.setText("0000")
+        w.signin.on_pin_submitted()
+    first = w.signin.error_label.text()
+    assert "Try again in" in first
+    w.signin.on_lockout_tick()  # what the one-second timer calls
+    second = w.signin.error_label.text()
+    wait = [int(word) for word in first.split() if word.isdigit()][0]
+    assert f"Try again in {wait - 1} seconds" in second
+
+
+def test_the_guides_pin_screen_says_it_is_a_guides(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    w.signin.on_guide_clicked()
+    buttons = w.signin.name_buttons()
+    qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+    assert w.signin.pin_title.text().startswith("Guide sign-in:")
+    assert w.signin.pin_edit.accessibleName() == "Guide PIN"
+    w.signin.show_classes()
+    pick_student(qtbot, harness, "Ava")
+    assert w.signin.pin_title.text().startswith("Hello,")
+    assert w.signin.pin_edit.accessibleName() == "Your PIN"
