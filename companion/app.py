@@ -191,9 +191,6 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     if rt.demo:
         seed_demo_pins(rt.db, DEMO_STUDENT_PIN, DEMO_GUIDE_PIN, now=rt.clock.utc_now())
     folders = [demo_lessons_path()] if rt.demo else []
-    added = data_dir() / "lessons"  # course folders added to this computer's library
-    if added.is_dir():
-        folders.append(added)
     folders += lesson_folders or []
     if library_dir().is_dir():  # lessons added with `companion content import`
         folders.append(library_dir())
