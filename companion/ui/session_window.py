@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -43,6 +43,7 @@ from companion.ui import web
 from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
+from companion.ui.lesson_page import LessonPage
 
 if TYPE_CHECKING:
     from companion.ui.run_sensing import RunSensing
@@ -75,14 +76,21 @@ class StudentWeb(QObject):
     def __init__(self, student_id: str, bundles: dict[str, Any], bridge_script: str) -> None:
         super().__init__()
         self._bundles = bundles
-        self.profile: QWebEngineProfile | None = web.make_profile(
+        self.profile: web.SealedProfile | None = web.make_profile(
             student_id, self.bundle_root, bridge_script
         )
-        self.page: QWebEnginePage | None = QWebEnginePage(self.profile)
+        self.page: LessonPage | None = LessonPage(self.profile)
 
     def bundle_root(self, lesson_id: str) -> Path | None:
         bundle = self._bundles.get(lesson_id)
         return None if bundle is None else Path(bundle.root)
+
+    def open_bundle(self, bundle: Any) -> None:
+        """Show ``bundle``'s entry page (the only bundle the page may then reach)."""
+        assert self.page is not None and self.profile is not None
+        entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
+        self.profile.handler.allow_opened(bundle.lesson.id)
+        self.page.open_bundle(bundle.lesson.id, web.lesson_url(bundle.lesson.id, entry))
 
     def dispose(self) -> None:
         """Clear cookies, cache and storage; delete the page, then the profile."""
@@ -169,7 +177,6 @@ class SessionWidget(QWidget):
     def _connect_signals(self) -> None:
         self.timer.timeout.connect(self.on_tick)
         self.bridge.answered.connect(self.on_page_answered)
-        self.bridge.media_changed.connect(self.on_media_changed)
         self.bridge.completed.connect(self.on_page_completed)
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
@@ -208,9 +215,9 @@ class SessionWidget(QWidget):
         page.setWebChannel(self.channel)
         if self.view.page() is not page:
             self.view.setPage(page)
-        entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
+            page.media_seen.connect(self.on_media_changed)  # the app's own view, not the page's
         self._show_live(self.controller.live())
-        self.view.load(web.lesson_url(bundle.lesson.id, entry))
+        student_web.open_bundle(bundle)
         self.timer.start()
         return handle
 
