@@ -48,6 +48,8 @@ _MEDIA_CHECK = """
 })()
 """
 SHORT = 120
+# How Chromium's console words what it refused a page.
+REFUSAL_WORDS = ("Refused to", "Not allowed to load local resource", "Unsafe attempt")
 
 
 def shorten(text: str, limit: int = SHORT) -> str:
@@ -89,7 +91,8 @@ class LessonPage(QWebEnginePage):
         """The app's own view: audible, or a visible playing video or audio element."""
         return self._playing
 
-    def acceptNavigationRequest(self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType,
+    def acceptNavigationRequest(self, url: QUrl | str,
+                                navigation_type: QWebEnginePage.NavigationType,
                                 is_main_frame: bool) -> bool:
         target = QUrl(url)
         if may_navigate(target.scheme(), target.host(), self.bundle):
@@ -97,9 +100,19 @@ class LessonPage(QWebEnginePage):
         self._refuse(f"navigation to {target.toString()}")
         return False
 
-    def createWindow(self, window_type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:
+    def createWindow(  # type: ignore[override]  # None: no window (Qt's documented answer)
+            self, window_type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:
         self._refuse("a new window")
         return None
+
+    def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel,
+                                 message: str, line: int, source: str) -> None:
+        """The page's console goes to the log (debug), never to Qt's message handler; what
+        Chromium refused the page (its security policy, local files) is reported too."""
+        if message.startswith(REFUSAL_WORDS):
+            self._refuse(message)
+        else:
+            log.debug("lesson console: %s", shorten(message))
 
     def check_media(self) -> None:
         """Ask the isolated world whether a media element plays; update ``media_playing``."""

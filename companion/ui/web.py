@@ -31,8 +31,8 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor,
 )
 
-from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
 from companion.ui.lesson_page import shorten
+from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
 from companion.ui.lesson_scheme import (
     BundleRoot,
     LessonSchemeHandler,
@@ -50,6 +50,17 @@ log = logging.getLogger("companion.ui")
 
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
 MAX_BLOCKED_KEPT = 200
+# Run first in every frame: WebRTC's interfaces are removed, so that a page cannot reach a
+# TURN server over TCP (Chromium's UDP policy in CHROMIUM_FLAGS covers UDP only).
+NO_WEBRTC_JS = """
+(function () {
+  Object.getOwnPropertyNames(window).forEach(function (name) {
+    if (/^(webkit)?RTC/.test(name)) {
+      try { delete window[name]; } catch (e) { window[name] = undefined; }
+    }
+  });
+})();
+"""
 
 _OFF = (
     QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
@@ -97,13 +108,13 @@ def _read_qrc(path: str) -> str:
         f.close()
 
 
-def _script(name: str, source: str) -> QWebEngineScript:
+def _script(name: str, source: str, sub_frames: bool = False) -> QWebEngineScript:
     script = QWebEngineScript()
     script.setName(name)
     script.setSourceCode(source)
     script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
     script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(False)
+    script.setRunsOnSubFrames(sub_frames)
     return script
 
 
@@ -136,6 +147,7 @@ class SealedProfile(QWebEngineProfile):
         self.handler = LessonSchemeHandler(bundle_root, self)
         self.installUrlSchemeHandler(QByteArray(SCHEME.encode()), self.handler)
         scripts = self.scripts()
+        scripts.insert(_script("companion-no-webrtc", NO_WEBRTC_JS, sub_frames=True))
         scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS)))
         scripts.insert(_script("companion-bridge", bridge_script))
 
