@@ -22,3 +22,9 @@ def demo_lessons_path() -> Path:
 def bridge_script_path() -> Path:
     """The page-side bridge injected into every lesson page (``companion-bridge.js``)."""
     return _RESOURCES / "web" / "companion-bridge.js"
+
+
+def relay_script_path() -> Path:
+    """The app-side relay of the bridge, run in the page's isolated world
+    (``companion-relay.js``)."""
+    return _RESOURCES / "web" / "companion-relay.js"

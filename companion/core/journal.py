@@ -13,6 +13,12 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Literal, get_args
 
+# Who said an answer was right (spec section 1, ``scoredBy``): the app, against a key it holds,
+# or the content (the lesson page or package).
+APP = "app"
+CONTENT = "content"
+SCORERS = frozenset({APP, CONTENT})
+
 Kind = Literal[
     "start",
     "input",
@@ -109,6 +115,7 @@ class Line:
     playing: bool | None = None  # media
     item: str | None = None  # answer
     correct: bool | None = None  # answer
+    scored_by: str | None = None  # answer: "app", or None for the content (the default)
     completed: bool | None = None  # end
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +138,7 @@ class Line:
         elif self.kind == "answer":
             out["item"] = self.item
             out["correct"] = self.correct
+            out["scoredBy"] = self.scored_by or CONTENT
         elif self.kind == "end" and self.completed is not None:
             out["completed"] = self.completed
         return out
@@ -188,7 +196,11 @@ def parse_line(obj: Any, line_no: int = 0) -> Line:
         item = obj.get("item")
         if not isinstance(item, str) or not item:
             raise JournalError(line_no, "answer needs an 'item' string")
-        return Line(t, "answer", item=item, correct=_bool(obj, "correct", line_no))
+        scored_by = obj.get("scoredBy", CONTENT)
+        if scored_by not in SCORERS:
+            raise JournalError(line_no, "'scoredBy' must be \"app\" or \"content\"")
+        return Line(t, "answer", item=item, correct=_bool(obj, "correct", line_no),
+                    scored_by=APP if scored_by == APP else None)
     if kind == "end":
         completed = obj.get("completed", True)
         if not isinstance(completed, bool):

@@ -25,6 +25,7 @@ from companion.ui.lesson_policy import may_navigate
 log = logging.getLogger("companion.ui")
 
 MEDIA_CHECK_MS = 1000
+APP_WORLD = int(QWebEngineScript.ScriptWorldId.ApplicationWorld.value)
 _MEDIA_CHECK = """
 (function () {
   var seen = window.__companionMediaSeen || (window.__companionMediaSeen = new WeakMap());
@@ -116,8 +117,7 @@ class LessonPage(QWebEnginePage):
 
     def check_media(self) -> None:
         """Ask the isolated world whether a media element plays; update ``media_playing``."""
-        self.runJavaScript(_MEDIA_CHECK, QWebEngineScript.ScriptWorldId.ApplicationWorld,
-                           self.on_media_checked)
+        self.runJavaScript(_MEDIA_CHECK, APP_WORLD, self.on_media_checked)
 
     def on_media_checked(self, result: object) -> None:
         self._scripted = result is True

@@ -49,6 +49,10 @@ CHROMIUM_FLAGS = "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
+# Files of a bundle's root that are the app's, not the page's (the answer key is in there).
+PRIVATE_FILES = frozenset({"lesson.json"})
+
+
 def origin_host(initiator: str) -> str | None:
     """The lesson id of an initiator origin such as ``lesson://demo-1``; None when the
     origin is not a lesson bundle (another scheme, or the opaque origin ``null``)."""

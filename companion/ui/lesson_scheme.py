@@ -28,6 +28,7 @@ from PySide6.QtWebEngineCore import (
 from companion.ui.lesson_policy import (
     CONTENT_SECURITY_POLICY,
     MAX_FILE_BYTES,
+    PRIVATE_FILES,
     SCHEME,
     may_serve,
 )
@@ -107,6 +108,10 @@ class LessonSchemeHandler(QWebEngineUrlSchemeHandler):
             self._refuse(job, url, "no such lesson", QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
         target = resolve(root, url.path())
+        if target is not None and target.parent == root.resolve() \
+                and target.name.lower() in PRIVATE_FILES:
+            self._refuse(job, url, "the app's own file")
+            return
         if target is None:
             self._refuse(job, url, "outside the bundle or missing",
                          QWebEngineUrlRequestJob.Error.UrlNotFound)

@@ -126,7 +126,7 @@ class SessionWidget(QWidget):
         self.bundle: Any = None  # the open lesson's bundle
         self.external: ExternalLesson | None = None  # set while such a lesson is open
         self._launch_failure: Any = None  # the summary of a run that could not start
-        self.bridge = LessonBridge(self)
+        self.bridge = LessonBridge(self, clock=getattr(controller, "monotonic_ms", None))
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
         self.timer = QTimer(self)
@@ -181,7 +181,7 @@ class SessionWidget(QWidget):
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
         self.panel.done_requested.connect(self.on_done_requested)
-        self.quiz.answered.connect(self.on_answered)
+        self.quiz.answered.connect(self.on_quiz_answered)
         self.quiz.finished.connect(self.on_completed)
 
     @property
@@ -212,7 +212,8 @@ class SessionWidget(QWidget):
         self.student_web = student_web
         page = student_web.page
         assert page is not None
-        page.setWebChannel(self.channel)
+        web.attach_channel(page, self.channel)
+        self.bridge.use_lesson(bundle.answer_key, bundle.min_answer_interval_s)
         if self.view.page() is not page:
             self.view.setPage(page)
             page.media_seen.connect(self.on_media_changed)  # the app's own view, not the page's
@@ -265,19 +266,22 @@ class SessionWidget(QWidget):
             self._close_sensing()
             self.abandoned.emit(result.summary)
 
-    def on_page_answered(self, item: str, correct: bool) -> None:
+    def on_page_answered(self, item: str, correct: bool, scored_by: str) -> None:
         if self.external is None:  # a page left behind cannot answer for another lesson
-            self.on_answered(item, correct)
+            self.on_answered(item, correct, scored_by)
+
+    def on_quiz_answered(self, item: str, correct: bool) -> None:
+        self.on_answered(item, correct, "app")  # the check quiz is the app's, with its key
 
     def on_page_completed(self) -> None:
         if self.external is None:
             self.on_completed()
 
-    def on_answered(self, item: str, correct: bool) -> None:
+    def on_answered(self, item: str, correct: bool, scored_by: str = "content") -> None:
         if not self.running:
             return
         try:
-            self.controller.answer(item, correct)
+            self.controller.answer(item, correct, scored_by)
         except ValueError as exc:
             log.warning("lesson answer refused: %s", exc)
             return

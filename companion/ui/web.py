@@ -23,7 +23,9 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QUrl
+from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
     QWebEngineProfile,
     QWebEngineScript,
     QWebEngineSettings,
@@ -31,6 +33,7 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor,
 )
 
+from companion.content.paths import relay_script_path
 from companion.ui.lesson_page import shorten
 from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
 from companion.ui.lesson_scheme import (
@@ -42,8 +45,15 @@ from companion.ui.lesson_scheme import (
 )
 
 __all__ = [
-    "CHROMIUM_FLAGS", "NetworkBlocker", "SealedProfile", "clear_profile", "lesson_url",
-    "make_profile", "register_scheme", "resolve",
+    "CHROMIUM_FLAGS",
+    "NetworkBlocker",
+    "SealedProfile",
+    "attach_channel",
+    "clear_profile",
+    "lesson_url",
+    "make_profile",
+    "register_scheme",
+    "resolve",
 ]
 
 log = logging.getLogger("companion.ui")
@@ -108,14 +118,25 @@ def _read_qrc(path: str) -> str:
         f.close()
 
 
-def _script(name: str, source: str, sub_frames: bool = False) -> QWebEngineScript:
+APP_WORLD = int(QWebEngineScript.ScriptWorldId.ApplicationWorld.value)
+MAIN_WORLD = int(QWebEngineScript.ScriptWorldId.MainWorld.value)
+
+
+def _script(name: str, source: str, world: int = MAIN_WORLD,
+            sub_frames: bool = False) -> QWebEngineScript:
     script = QWebEngineScript()
     script.setName(name)
     script.setSourceCode(source)
     script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setWorldId(world)
     script.setRunsOnSubFrames(sub_frames)
     return script
+
+
+def attach_channel(page: QWebEnginePage, channel: QWebChannel) -> None:
+    """Give ``page`` the bridge's channel, in the app's isolated world only (the page's own
+    scripts never see the channel, only ``window.companion``)."""
+    page.setWebChannel(channel, APP_WORLD)
 
 
 class SealedProfile(QWebEngineProfile):
@@ -148,7 +169,9 @@ class SealedProfile(QWebEngineProfile):
         self.installUrlSchemeHandler(QByteArray(SCHEME.encode()), self.handler)
         scripts = self.scripts()
         scripts.insert(_script("companion-no-webrtc", NO_WEBRTC_JS, sub_frames=True))
-        scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS)))
+        scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS), APP_WORLD))
+        scripts.insert(_script("companion-relay",
+                               relay_script_path().read_text(encoding="utf-8"), APP_WORLD))
         scripts.insert(_script("companion-bridge", bridge_script))
 
 

@@ -290,6 +290,19 @@ var tries = [
     return navigator.serviceWorker.register("sw.js").then(function () { return "registered"; });
   }],
   ["own-fetch", function () { return text("data.json"); }],
+  ["lesson-json", function () { return text("lesson.json"); }],
+  ["channel", function () {
+    var found = [typeof window.qt, typeof window.QWebChannel];
+    for (var i = 0; i < window.frames.length; i += 1) {
+      try { found.push(typeof window.frames[i].qt); } catch (e) { found.push("x"); }
+    }
+    return found.join(",");
+  }],
+  ["fake-call", function () {
+    document.dispatchEvent(new CustomEvent("companion:call", {detail: JSON.stringify(
+      {id: 1, name: "deleteLater", args: []})}));
+    return wait(300, "sent");
+  }],
 ];
 var wanted = new URLSearchParams(location.hash.slice(1));
 tries = tries.filter(function (t) {
@@ -343,6 +356,7 @@ def write_bundles(folder: Path, listener: Listener) -> dict[str, Path]:
     (hostile / "data.json").write_text(json.dumps({"own": "data"}))
     (hostile / "sw.js").write_text(f"fetch('http://127.0.0.1:{listener.port}/c/sw');\n")
     (hostile / "leak.txt").symlink_to(canary)
+    (hostile / "lesson.json").write_text(json.dumps({"answerKey": {"q1": [SECRET]}}))
     (folder / "bundles" / "canary.txt").write_text(SECRET)
     navigate = folder / "bundles" / NAVIGATE
     navigate.mkdir()

@@ -12,6 +12,7 @@ from tests.ui.conftest import Harness
 
 DRILL = "demo-math-drill"
 READING = "demo-reading-passage"
+DRILL_KEY = ("13", "9", "42", "8", "100")  # the drill's answerKey in lesson.json
 
 
 def sign_in(h: Harness, name: str, pin: str = "1234") -> None:
@@ -70,8 +71,8 @@ def test_study_a_lesson_to_mastery(qtbot: Any, harness: Harness) -> None:
     for i in range(1, 6):
         study(qtbot, h, 20)
         with qtbot.waitSignal(session.bridge.answered) as answered:
-            run_js(qtbot, h, f"window.companion.answer('q{i}', true); 1")
-        assert answered.args == [f"q{i}", True]
+            run_js(qtbot, h, f"window.companion.answer('drill-{i}', '{DRILL_KEY[i - 1]}'); 1")
+        assert answered.args == [f"drill-{i}", True, "app"]
     assert session.accuracy_label.text() == "Accuracy 100%"
     assert session.focused_label.text() == "1:40"
     assert session.state_label.text() == "Active"
@@ -103,7 +104,8 @@ def test_no_mastery_keeps_the_next_lesson_locked(qtbot: Any, harness: Harness) -
     open_lesson(qtbot, h, DRILL)
     for i in range(1, 6):
         study(qtbot, h, 10)
-        w.session.bridge.answer(f"q{i}", i != 3)  # 4 of 5: 80 %, XP but no mastery
+        right = DRILL_KEY[i - 1]  # 4 of 5: 80 %, XP but no mastery
+        w.session.bridge.answer(f"drill-{i}", right if i != 3 else right + "1")
     with qtbot.waitSignal(w.session.finished) as done:
         w.session.bridge.complete()
     summary = done.args[0]
