@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "outbox": ("outbox", "list, show and retry undeliverable (dead) events"),
     "content": ("content", "manage lesson content on Timeback (push line items)"),
     "app-config": ("app_config", "print the app's registration manifest"),
+    "preview": ("preview", "open a lesson bundle with no student and report what it does"),
 }
 
 

