@@ -90,6 +90,8 @@ def test_study_a_lesson_to_mastery(qtbot: Any, harness: Harness) -> None:
     events = runs.run_events(h.shell.runtime.db, run_id)
     types = {e["type"] for e in events}
     assert {"ActivityEvent", "TimeSpentEvent"} <= types
+    (activity,) = [e for e in events if e["type"] == "ActivityEvent"]
+    assert activity["extensions"] == {"appScored": 5, "contentScored": 0}
     w.summary.back_button.click()
     assert w.stack.currentWidget() is w.library
     assert w.library.state_of(DRILL) == "mastered"
@@ -166,3 +168,26 @@ def test_next_student_sees_nothing_of_the_last(qtbot: Any, harness: Harness) -> 
     assert w.session.view.page().profile() is not first_profile
     assert run_js(qtbot, h, "String(localStorage.getItem('note'))") == "null"
     assert run_js(qtbot, h, "document.cookie") == ""
+
+
+def test_the_pages_word_on_media_and_answers_is_checked(qtbot: Any, harness: Harness) -> None:
+    h = harness
+    w = h.window
+    sign_in(h, "Ava")
+    run_id = open_lesson(qtbot, h, DRILL)
+    session = w.session
+    with qtbot.waitSignal(session.bridge.media_reported):
+        run_js(qtbot, h, "window.companion.media(true); 1")
+    with qtbot.waitSignal(session.bridge.refused) as refused:  # the drill's key is the app's
+        run_js(qtbot, h, "window.companion.answer('drill-1', true); 1")
+    assert "need the response as text" in refused.args[0]
+    study(qtbot, h, 5)
+    with qtbot.waitSignal(session.bridge.answered) as answered:
+        run_js(qtbot, h, "window.companion.answer('drill-2', '9'); 1")
+    assert answered.args == ["drill-2", True, "app"]
+    with qtbot.waitSignal(session.bridge.refused) as refused:  # under a second later
+        run_js(qtbot, h, "window.companion.answer('drill-3', '42'); 1")
+    assert "sooner" in refused.args[0]
+    lines = runs.journal(h.shell.runtime.db, run_id)
+    assert [line.kind for line in lines if line.kind in ("media", "answer")] == ["answer"]
+    assert [line.to_json()["scoredBy"] for line in lines if line.kind == "answer"] == ["app"]

@@ -22,6 +22,7 @@ from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
     QWebEnginePage,
+    QWebEngineSettings,
     QWebEngineUrlRequestJob,
     QWebEngineUrlSchemeHandler,
 )
@@ -33,6 +34,7 @@ from companion.ui.bridge import LessonBridge
 from companion.ui.lesson_page import LessonPage
 from companion.ui.lesson_policy import CONTENT_SECURITY_POLICY
 from companion.ui.web import (
+    APP_WORLD,
     NetworkBlocker,
     SealedProfile,
     attach_channel,
@@ -284,3 +286,49 @@ def test_webrtc_from_a_blank_frame_reaches_nothing(rig_for: Any, listener: Liste
     rig = rig_for()
     rig.run_hostile(f"only={OPEN_HOLE}")
     assert listener.hits.channels() == set()
+
+
+MEDIA_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>m</title></head><body>
+<audio id="a" src="bees.ogg"></audio><script src="m.js"></script></body></html>"""
+MEDIA_SCRIPT = """
+window.companion.media(true);  // the page's word, with nothing playing
+document.title = "said";
+window.playNow = function () { document.getElementById("a").play(); };
+"""
+
+
+def test_media_counts_only_when_the_app_sees_it_play(
+        rig_for: Any, roots: dict[str, Path], qtbot: Any) -> None:
+    from companion.content import demo_lessons_path
+
+    folder = roots[HOSTILE].parent / "media-lesson"
+    folder.mkdir()
+    (folder / "index.html").write_text(MEDIA_PAGE)
+    (folder / "m.js").write_text(MEDIA_SCRIPT)
+    ogg = demo_lessons_path() / "demo-course-1" / "3-listening" / "bees.ogg"
+    (folder / "bees.ogg").write_bytes(ogg.read_bytes())
+    roots["media-lesson"] = folder
+    rig = rig_for()
+    rig.profile.settings().setAttribute(
+        QWebEngineSettings.WebAttribute.PlaybackRequiresUserGesture, False)
+    page = rig.page
+    assert isinstance(page, LessonPage)
+    said: list[bool] = []
+    rig.bridge.media_reported.connect(said.append)
+    seen: list[bool] = []
+    page.media_seen.connect(seen.append)
+    with qtbot.waitSignal(rig.bridge.media_reported, timeout=20_000):
+        rig.open("media-lesson")
+    for _ in range(3):  # the app looks for itself: nothing plays
+        with qtbot.waitCallback() as checked:
+            page.runJavaScript("1", APP_WORLD, checked)
+        page.check_media()
+    with qtbot.waitCallback() as checked:
+        page.runJavaScript("1", APP_WORLD, checked)
+    assert said == [True] and seen == [] and not page.media_playing
+    with qtbot.waitSignal(page.media_seen, timeout=20_000) as playing:
+        page.runJavaScript("window.playNow(); 1")
+    assert playing.args == [True] and page.media_playing
+    with qtbot.waitSignal(page.media_seen, timeout=20_000) as stopped:
+        page.runJavaScript("document.getElementById('a').pause(); 1")
+    assert stopped.args == [False]
