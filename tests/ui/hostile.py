@@ -291,6 +291,7 @@ var tries = [
   }],
   ["own-fetch", function () { return text("data.json"); }],
   ["lesson-json", function () { return text("lesson.json"); }],
+  ["big-fetch", function () { return text("big.txt").then(function (t) { return t.length; }); }],
   ["channel", function () {
     var found = [typeof window.qt, typeof window.QWebChannel];
     for (var i = 0; i < window.frames.length; i += 1) {
@@ -355,6 +356,7 @@ def write_bundles(folder: Path, listener: Listener) -> dict[str, Path]:
     (hostile / "index.html").write_text(_fill(HOSTILE_PAGE, listener, canary))
     (hostile / "own.js").write_text("window.ownFile = true;\n")
     (hostile / "data.json").write_text(json.dumps({"own": "data"}))
+    (hostile / "big.txt").write_text("b" * 200_000)
     (hostile / "sw.js").write_text(f"fetch('http://127.0.0.1:{listener.port}/c/sw');\n")
     (hostile / "leak.txt").symlink_to(canary)
     (hostile / "lesson.json").write_text(json.dumps({

@@ -332,3 +332,12 @@ def test_media_counts_only_when_the_app_sees_it_play(
     with qtbot.waitSignal(page.media_seen, timeout=20_000) as stopped:
         page.runJavaScript("document.getElementById('a').pause(); 1")
     assert stopped.args == [False]
+
+
+def test_files_over_the_limit_are_not_served(rig_for: Any, listener: Listener) -> None:
+    rig = rig_for()
+    rig.profile.handler.max_bytes = 100_000  # the page is smaller, big.txt is not
+    report = rig.run_hostile("only=own-fetch,big-fetch")
+    assert report["own-fetch"] == '{"own": "data"}'
+    assert report["big-fetch"] != "200000"  # refused (the fetch fails or never answers)
+    assert any("big.txt" in url for url in rig.profile.handler.refused)
