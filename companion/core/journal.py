@@ -41,6 +41,11 @@ DEFAULT_MASTERY_THRESHOLD = Fraction(9, 10)
 DEFAULT_MIN_QUESTIONS = 1
 
 
+class JournalNotSaved(Exception):
+    """A journal line could not be saved (the disk is full): everything before it is kept.
+    ``str()`` is a message for the student or guide."""
+
+
 class JournalError(ValueError):
     """A journal line that cannot be read. ``line_no`` is 1-based, 0 when not known."""
 

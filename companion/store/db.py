@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from companion.core.journal import JournalNotSaved
 from companion.store.migrations import MIGRATIONS, Migration
 from companion.store.paths import ensure_private_dir
 
@@ -46,7 +47,7 @@ class NewerSchemaError(StoreError):
     """The database was written by a newer version of the app."""
 
 
-class DiskFullError(StoreError):
+class DiskFullError(StoreError, JournalNotSaved):
     """A write failed because the disk (or the database's page limit) is full; nothing
     already written is lost, and the failed write left no trace."""
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import Shiboken
 
+from companion.core.journal import JournalNotSaved
 from companion.system.external import ExternalLesson, LaunchFailed, launch
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
@@ -259,12 +260,24 @@ class SessionWidget(QWidget):
         if not self.running:
             self.timer.stop()
             return
-        result = self.controller.tick()
+        try:
+            result = self.controller.tick()
+        except JournalNotSaved as exc:
+            self.on_not_saved(exc)
+            return
         self._show_live(result.live)
         if result.abandoned:
             self.timer.stop()
             self._close_sensing()
             self.abandoned.emit(result.summary)
+
+    def on_not_saved(self, exc: JournalNotSaved) -> None:
+        """The journal cannot be written (a full disk): stop counting and say so; what was
+        saved until now is kept."""
+        log.error("lesson journal not saved: %s", exc)
+        self.timer.stop()
+        self.state_label.setText("Not saved: the disk is full")
+        self.state_label.setToolTip(str(exc))
 
     def on_page_answered(self, item: str, correct: bool, scored_by: str) -> None:
         if self.external is None:  # a page left behind cannot answer for another lesson
@@ -282,6 +295,9 @@ class SessionWidget(QWidget):
             return
         try:
             self.controller.answer(item, correct, scored_by)
+        except JournalNotSaved as exc:
+            self.on_not_saved(exc)
+            return
         except ValueError as exc:
             log.warning("lesson answer refused: %s", exc)
             return

@@ -191,3 +191,27 @@ def test_the_pages_word_on_media_and_answers_is_checked(qtbot: Any, harness: Har
     lines = runs.journal(h.shell.runtime.db, run_id)
     assert [line.kind for line in lines if line.kind in ("media", "answer")] == ["answer"]
     assert [line.to_json()["scoredBy"] for line in lines if line.kind == "answer"] == ["app"]
+
+
+def test_a_full_disk_stops_the_lesson_with_a_clear_word(qtbot: Any, harness: Harness) -> None:
+    from sqlalchemy import text
+
+    h = harness
+    w = h.window
+    sign_in(h, "Ava")
+    run_id = open_lesson(qtbot, h, DRILL)
+    db = h.shell.runtime.db
+
+    def fill_up(session: Any) -> None:  # the writer's own connection: no room left
+        pages = session.exec(text("PRAGMA page_count")).one()[0]
+        session.exec(text(f"PRAGMA max_page_count = {pages}"))
+
+    db.write(fill_up)
+    for _ in range(400):
+        if not w.session.timer.isActive():
+            break
+        study(qtbot, h, 15, step=15)
+    assert not w.session.timer.isActive()
+    assert w.session.state_label.text() == "Not saved: the disk is full"
+    assert "Everything saved until now is kept" in w.session.state_label.toolTip()
+    assert runs.journal(db, run_id)[0].kind == "start"  # the journal so far is still there
