@@ -305,13 +305,20 @@ class SessionWidget(QWidget):
 
     def on_media_changed(self, playing: bool) -> None:
         if self.running and self.external is None:
-            self.controller.media(playing)
+            try:
+                self.controller.media(playing)
+            except JournalNotSaved as exc:
+                self.on_not_saved(exc)
 
     def on_completed(self) -> None:
         if not self.running:
             return
         self.timer.stop()
-        summary = self.controller.complete()
+        try:
+            summary = self.controller.complete()
+        except JournalNotSaved as exc:  # the run stays open, as saved until now
+            self.on_not_saved(exc)
+            return
         self._close_sensing()
         if self.external is not None and summary.questions == 0 and summary.completed:
             summary = replace(summary, reason=NOTHING_CHECKED)

@@ -48,3 +48,20 @@ def test_a_full_disk_during_a_lesson_keeps_the_journal(tmp_path: Path) -> None:
         assert len(lines) == written + 1  # the start line and every answer before the full one
     with closing(sqlite3.connect(path)) as con:
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_a_file_whose_check_reports_undecodable_text_gets_the_clear_message(
+        tmp_path: Path) -> None:
+    path = tmp_path / "companion-sandbox.sqlite3"
+    with closing(sqlite3.connect(path)) as con:  # damage that quick_check reports in bytes
+        con.execute('CREATE TABLE t("\u00ffk" TEXT, v TEXT)')
+        con.execute("INSERT INTO t VALUES (NULL, 'a')")
+        con.commit()
+        sql = b'CREATE TABLE t("\xffk" TEXT NOT NULL, v TEXT)'.hex()
+        con.execute("PRAGMA writable_schema=ON")
+        con.execute(f"UPDATE sqlite_master SET sql=CAST(x'{sql}' AS TEXT) WHERE name='t'")
+        con.commit()
+    before = path.read_bytes()
+    with pytest.raises(CorruptDatabaseError, match="integrity check failed.*left untouched"):
+        Database.open(path, "sandbox")
+    assert path.read_bytes() == before
