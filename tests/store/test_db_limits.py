@@ -62,6 +62,6 @@ def test_a_file_whose_check_reports_undecodable_text_gets_the_clear_message(
         con.execute(f"UPDATE sqlite_master SET sql=CAST(x'{sql}' AS TEXT) WHERE name='t'")
         con.commit()
     before = path.read_bytes()
-    with pytest.raises(CorruptDatabaseError, match="integrity check failed.*left untouched"):
+    with pytest.raises(CorruptDatabaseError, match=r"integrity check failed.*left untouched"):
         Database.open(path, "sandbox")
     assert path.read_bytes() == before
