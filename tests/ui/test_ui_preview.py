@@ -77,7 +77,7 @@ def test_preview_of_a_hostile_bundle_shows_what_was_refused(
         capsys: pytest.CaptureFixture[str]) -> None:
     roots = write_bundles(tmp_path, listener)
     (roots[HOSTILE] / "leak.txt").unlink()  # the bundle loader refuses links outside
-    assert main(["preview", str(roots[HOSTILE]), "--seconds", "8"]) == 0
+    assert main(["preview", str(roots[HOSTILE]), "--seconds", "5"]) == 0
     out = capsys.readouterr().out
     report = last_json(out)
     assert report["initialized"] is True and report["completion"] == "incomplete"
