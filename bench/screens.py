@@ -3,6 +3,7 @@ look at the app without a display. Run: ``.venv/bin/python bench/screens.py``.""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -13,14 +14,17 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
 
 # Type into the first open question of a demo drill page and press its Check button, as a
-# student would (right: the expected answer; wrong: an answer that is not it).
-ANSWER_NEXT_JS = """(function (right) {
+# student would (right: the drill's answer; wrong: an answer that is not it). The key is in
+# lesson.json, which only the app reads, so the answers are here too.
+DRILL_ANSWERS = {"drill-1": "13", "drill-2": "9", "drill-3": "42", "drill-4": "8",
+                 "drill-5": "100"}
+ANSWER_NEXT_JS = """(function (right, answers) {
   var form = Array.prototype.find.call(document.querySelectorAll("form.question"),
       function (f) { return !f.querySelector("[name=answer]").disabled; });
-  var expected = form.getAttribute("data-answer");
+  var expected = answers[form.getAttribute("data-item")];
   form.querySelector("[name=answer]").value = right ? expected : expected + "1";
   form.requestSubmit();
-})(%s)"""
+})(%s, %s)"""
 SIZE = (1366, 768)
 
 
@@ -89,7 +93,8 @@ def main() -> int:
                 clock.advance(5_000)
                 fake_input.touch()
                 session.on_tick()
-            code = ANSWER_NEXT_JS % ("true" if ok else "false")  # through the page itself
+            code = ANSWER_NEXT_JS % ("true" if ok else "false",  # through the page itself
+                                     json.dumps(DRILL_ANSWERS))
             wait_for(session.bridge.answered, lambda c=code: run_js(session.view.page(), c))
         if screenshot:
             shot(screenshot)

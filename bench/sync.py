@@ -26,19 +26,26 @@ from companion.sync.worker import SyncWorker
 from companion.timeback import auth_for, caliper_client, sandbox_environment
 from tests.sync.deliver_child import SENSOR, make_event, queue_events
 
+ADMIN: dict[str, str] = {}  # the admin token header the sandbox printed at start
+
 
 def start_sandbox() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "companion.cli", "sandbox", "--port", "0"],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
+    url = None
     for line in proc.stdout:
         if "listening on" in line:
-            return proc, line.split("listening on", 1)[1].strip()
+            url = line.split("listening on", 1)[1].strip()
+        elif "admin token:" in line and url is not None:
+            token, header = line.split("admin token:", 1)[1].split("(send it as", 1)
+            ADMIN[header.strip(" )\n")] = token.strip()
+            return proc, url
     raise RuntimeError("the sandbox did not start")
 
 
 def admin_state(url: str) -> dict[str, object]:
-    return dict(httpx.get(f"{url}/_admin/state", timeout=30).json())
+    return dict(httpx.get(f"{url}/_admin/state", timeout=30, headers=ADMIN).json())
 
 
 def main() -> int:

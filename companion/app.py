@@ -320,6 +320,11 @@ def prepare_qt(offscreen: bool) -> None:
         # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
         os.environ.setdefault("QSG_RHI_BACKEND", "null")
+    from companion.ui.lesson_policy import CHROMIUM_FLAGS
+
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if CHROMIUM_FLAGS not in flags:  # lesson pages' WebRTC: no UDP that is not proxied
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} {CHROMIUM_FLAGS}".strip()
     from PySide6.QtCore import QCoreApplication, Qt
 
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

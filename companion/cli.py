@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "content": ("content", "add, check and list lessons; push their line items to Timeback"),
     "report": ("report", "write the guide's report for a range of days as CSV or PDF"),
     "app-config": ("app_config", "print the app's registration manifest"),
-    "preview": ("preview", "open a lesson offscreen and report what it did"),
+    "preview": ("preview", "open a lesson with no student and report what it does"),
 }
 
 

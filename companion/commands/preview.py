@@ -1,7 +1,8 @@
-"""``companion preview PATH [--seconds N]``: open a lesson offscreen and say what it did.
+"""``companion preview PATH [--seconds N]``: open a lesson with no student and say what it did.
 
-PATH is any kind of lesson: a bundle (folder or zip), a SCORM package (zip or folder; a
-course opens its first lesson), or a lesson in another application. Nothing is imported
+PATH is any kind of lesson: a bundle (folder or zip: opened in the session window itself,
+``companion.ui.preview``), a SCORM package (zip or folder; a course opens its first
+lesson), a web or media lesson, or a lesson in another application. Nothing is imported
 and no run is recorded. The last line printed is one JSON object (``PreviewReport``):
 ``{"kind", "initialized", "api", "calls", "completion", "success", "score", "answers",
 "refused"}``. ``initialized`` is whether the SCORM API's ``LMSInitialize`` / ``Initialize``
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
         try:
             bundle, kind = first_lesson(args.path, Path(scratch))
         except BundleError as exc:
+            print(str(exc), file=sys.stderr)
             print(PreviewReport(kind=None, refused=[str(exc)]).to_json(), file=out)
             return 2
         if bundle.external is not None:
@@ -75,9 +77,35 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
                   file=out)
             print(PreviewReport(kind=kind).to_json(), file=out)
             return 0
+        if kind == "bundle":
+            return _in_session_window(bundle, args.seconds, out)
         report, loaded = _play(bundle, kind, args.seconds)
     print(report.to_json(), file=out)
     return 0 if loaded else 1
+
+
+def _in_session_window(bundle: Any, seconds: float, out: TextIO) -> int:
+    """A bundle in the real session window, driven by a stand-in run that writes nothing."""
+    from companion.app import has_display, prepare_qt
+    from companion.content import bridge_script_path
+
+    shown = has_display()
+    prepare_qt(offscreen=not shown)
+    from PySide6.QtWidgets import QApplication
+
+    from companion.ui.preview import run_preview
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    say(f"previewing {bundle.lesson.id} ({bundle.lesson.title}); nothing is recorded")
+    report = run_preview(app, bundle, seconds, bridge_script_path().read_text(encoding="utf-8"),
+                         say, show=shown and app.platformName() != "offscreen")
+    print(json.dumps(report.to_json()), file=out, flush=True)
+    return 0 if report.initialized else 1
 
 
 def first_lesson(path: Path, scratch: Path) -> tuple[Any, str]:

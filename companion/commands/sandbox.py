@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM."""
+    from companion.sandbox.app import ADMIN_HEADER
     from companion.sandbox.faults import FaultPlan, parse_fault_spec
     from companion.sandbox.server import serve
 
@@ -39,15 +41,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"companion sandbox: bad --fault: {exc}")
         return 2
 
+    admin_token = secrets.token_urlsafe(24)
+
     def announce(base_url: str) -> None:
         print(f"Timeback sandbox listening on {base_url}", flush=True)
         print(f"  client id:     {DEMO_CLIENT_ID}", flush=True)
         print(f"  client secret: {DEMO_CLIENT_SECRET}", flush=True)
         print("  admin:         GET /_admin/state, POST /_admin/faults (Ctrl-C to stop)",
               flush=True)
+        print(f"  admin token:   {admin_token} (send it as {ADMIN_HEADER})", flush=True)
 
     serve(port=args.port, data_dir=args.data, seed=args.seed,
           processing_delay_s=args.processing_delay,
           faults=FaultPlan(faults, seed=args.fault_seed), token_ttl_s=args.token_ttl,
-          on_started=announce)
+          on_started=announce, admin_token=admin_token)
     return 0

@@ -11,7 +11,7 @@ from companion.content.bundle import LessonBundle, load_bundle
 from companion.content.errors import BundleError
 from companion.content.external import ExternalLessonSpec, QuizQuestion
 from companion.content.library import Library, load_library
-from companion.content.paths import bridge_script_path, demo_lessons_path
+from companion.content.paths import bridge_script_path, demo_lessons_path, relay_script_path
 from companion.content.zipsafe import Limits
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "demo_lessons_path",
     "load_bundle",
     "load_library",
+    "relay_script_path",
 ]

@@ -7,6 +7,11 @@ learning rules (``idleTimeout``, ``abandonAfter``, ``expectedXp``, ``masteryThre
 for a bundle with no ``course.json`` beside it, ``courseTitle``. Unknown fields are refused,
 so that a misspelt setting never silently falls back to its default.
 
+A lesson page may carry its ``answerKey`` (accepted responses per item,
+``companion.core.answer_key``): the app then scores the page's responses itself, and never
+serves ``lesson.json`` to the page. ``minAnswerInterval`` (seconds, default 1) is how soon
+after its previous answer the page may send the next one.
+
 A lesson in another application has ``external`` instead of an entry page, and optionally a
 ``checkQuiz`` (``companion.content.external``); such a bundle needs no index.html. So do a
 web lesson (``web``: its url and hosts) and a media lesson (``media``: its audio or video
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -37,6 +43,7 @@ from companion.content.scorm import ScormLaunch
 from companion.content.web_lesson import WebLessonSpec, parse_media, parse_web
 from companion.content.zipsafe import DEFAULT_LIMITS, Limits, ZipProblem, extract_zip
 from companion.content.zipsafe import member_problem as _path_problem
+from companion.core.answer_key import AnswerKey, parse_answer_key
 from companion.core.catalogue import SUBJECTS, Course, Lesson, Subject
 from companion.core.journal import JournalError, LessonSettings
 
@@ -44,12 +51,16 @@ LESSON_FILE = "lesson.json"
 COURSE_FILE = "course.json"
 DEFAULT_ENTRY = "index.html"
 _MAX_JSON_BYTES = 256 * 1024
+# An answer a page sends sooner than this after its previous one is refused (a lesson may
+# set its own ``minAnswerInterval``).
+DEFAULT_MIN_ANSWER_INTERVAL_S = 1.0
 _SETTINGS = frozenset(
     {"idleTimeout", "abandonAfter", "expectedXp", "masteryThreshold", "minQuestions"}
 )
 _LESSON_FIELDS = frozenset(
     {"id", "title", "course", "subject", "grade", "order", "entry", "description", "courseTitle",
-     "external", "checkQuiz", "web", "media"}
+     "external", "checkQuiz", "web", "media", "answerKey",
+     "minAnswerInterval"}
     | _SETTINGS
 )
 _COURSE_FIELDS = frozenset({"id", "title", "subject", "grade", "description"})
@@ -80,6 +91,8 @@ class LessonBundle:
     scorm: ScormLaunch | None = None
     web: WebLessonSpec | None = None
     media: Path | None = None
+    answer_key: AnswerKey | None = None
+    min_answer_interval_s: float = DEFAULT_MIN_ANSWER_INTERVAL_S
 
     @property
     def earns_no_xp(self) -> bool:
@@ -121,7 +134,11 @@ def load_bundle(
             raise BundleError(name, str(exc)) from None
         except OSError as exc:
             raise BundleError(name, f"cannot be extracted ({exc.strerror or exc})") from None
-        return _load_folder(_zip_root(extracted), path, limits, placeholders)
+        try:
+            return _load_folder(_zip_root(extracted), path, limits, placeholders)
+        except BundleError:
+            shutil.rmtree(extracted, ignore_errors=True)  # a refused zip leaves nothing behind
+            raise
     if not path.exists():
         raise BundleError(name, "does not exist")
     raise BundleError(name, "is neither a folder nor a .zip file")
@@ -201,8 +218,10 @@ def _load_folder(
         raise BundleError(where, f"'checkQuiz' has {len(quiz)} questions but 'minQuestions' "
                                  f"is {lesson.settings.min_questions}, so the lesson could "
                                  "never be mastered")
+    key, interval = _answer_rules(obj, where, external is not None)
     return LessonBundle(lesson, course, root, entry, source, description, external, quiz,
-                        web=web, media=media)
+                        web=web, media=media, answer_key=key,
+                        min_answer_interval_s=interval)
 
 
 def _web_or_media(
@@ -219,6 +238,27 @@ def _web_or_media(
     if "web" in obj:
         return parse_web(obj["web"], where), None, quiz
     return None, parse_media(obj["media"], root, where), quiz
+
+
+
+def _answer_rules(obj: dict[str, Any], where: str,
+                  external: bool) -> tuple[AnswerKey | None, float]:
+    """The ``answerKey`` (None without one) and ``minAnswerInterval`` of a lesson page."""
+    key = None
+    if "answerKey" in obj:
+        if external:
+            raise BundleError(where, "'answerKey' is for a lesson page; a lesson in another "
+                                     "application has a 'checkQuiz'")
+        try:
+            key = parse_answer_key(obj["answerKey"])
+        except ValueError as exc:
+            raise BundleError(where, str(exc)) from None
+    interval = obj.get("minAnswerInterval", DEFAULT_MIN_ANSWER_INTERVAL_S)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) \
+            or not 0 <= interval <= 3600:
+        raise BundleError(where, "'minAnswerInterval' must be a number of seconds from 0 "
+                                 "to 3600")
+    return key, float(interval)
 
 
 def _external(

@@ -28,3 +28,9 @@ def player_files_path() -> Path:
     """The app's own page files served to lessons at ``/__companion__/`` (the SCORM player
     and its pinned scorm-again build): ``resources/web``."""
     return _RESOURCES / "web"
+
+
+def relay_script_path() -> Path:
+    """The app-side relay of the bridge, run in the page's isolated world
+    (``companion-relay.js``)."""
+    return _RESOURCES / "web" / "companion-relay.js"

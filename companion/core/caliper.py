@@ -175,16 +175,23 @@ def time_spent_event(
 
 
 def activity_completed_event(
-    run: RunInfo, end_ms: int, questions: int, correct: int, xp: Decimal, mastered: bool
+    run: RunInfo, end_ms: int, questions: int, correct: int, xp: Decimal, mastered: bool,
+    app_scored: int = 0, content_scored: int | None = None,
 ) -> dict[str, Any]:
     """The ActivityEvent (``Completed``) of a run that ended at ``end_ms``.
 
     The metric items are totalQuestions, correctQuestions, xpEarned and masteredUnits (1 or
-    0); the attempt number is a property of the collection. Raises MissingEmail when the
-    actor has no email.
+    0); the attempt number is a property of the collection. The event's ``extensions`` say
+    how many of the questions the app scored against its key (``appScored``) and how many
+    the content scored (``contentScored``; by default all the others). Raises MissingEmail
+    when the actor has no email.
     """
     if questions < 0 or not 0 <= correct <= questions:
         raise ValueError(f"need 0 <= correct <= questions, got {correct} of {questions}")
+    if content_scored is None:
+        content_scored = questions - app_scored
+    if app_scored < 0 or content_scored < 0 or app_scored + content_scored != questions:
+        raise ValueError(f"app- and content-scored answers must add up to {questions}")
     if xp < 0:
         raise ValueError(f"xp must not be negative, not {xp}")
     what = "completed"
@@ -199,7 +206,9 @@ def activity_completed_event(
             {"type": "masteredUnits", "value": 1 if mastered else 0},
         ],
     }
-    return _event(run, what, "ActivityEvent", "Completed", end_ms, generated)
+    event = _event(run, what, "ActivityEvent", "Completed", end_ms, generated)
+    event["extensions"] = {"appScored": app_scored, "contentScored": content_scored}
+    return event
 
 
 def envelope(sensor: str, send_time: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:

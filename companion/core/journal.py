@@ -13,6 +13,12 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Literal, get_args
 
+# Who said an answer was right (spec section 1, ``scoredBy``): the app, against a key it holds,
+# or the content (the lesson page or package).
+APP = "app"
+CONTENT = "content"
+SCORERS = frozenset({APP, CONTENT})
+
 Kind = Literal[
     "start",
     "input",
@@ -34,6 +40,11 @@ DEFAULT_IDLE_TIMEOUT_MS = 120_000
 DEFAULT_ABANDON_AFTER_MS = 600_000
 DEFAULT_MASTERY_THRESHOLD = Fraction(9, 10)
 DEFAULT_MIN_QUESTIONS = 1
+
+
+class JournalNotSaved(Exception):
+    """A journal line could not be saved (the disk is full): everything before it is kept.
+    ``str()`` is a message for the student or guide."""
 
 
 class JournalError(ValueError):
@@ -110,6 +121,7 @@ class Line:
     playing: bool | None = None  # media
     item: str | None = None  # answer
     correct: bool | None = None  # answer
+    scored_by: str | None = None  # answer: "app", or None for the content (the default)
     completed: bool | None = None  # end
     scaled: Decimal | None = None  # score: shown, never used for XP or mastery
 
@@ -133,6 +145,7 @@ class Line:
         elif self.kind == "answer":
             out["item"] = self.item
             out["correct"] = self.correct
+            out["scoredBy"] = self.scored_by or CONTENT
         elif self.kind == "score":
             out["scaled"] = _plain_number(self.scaled if self.scaled is not None else Decimal(0))
         elif self.kind == "end" and self.completed is not None:
@@ -192,7 +205,11 @@ def parse_line(obj: Any, line_no: int = 0) -> Line:
         item = obj.get("item")
         if not isinstance(item, str) or not item:
             raise JournalError(line_no, "answer needs an 'item' string")
-        return Line(t, "answer", item=item, correct=_bool(obj, "correct", line_no))
+        scored_by = obj.get("scoredBy", CONTENT)
+        if scored_by not in SCORERS:
+            raise JournalError(line_no, "'scoredBy' must be \"app\" or \"content\"")
+        return Line(t, "answer", item=item, correct=_bool(obj, "correct", line_no),
+                    scored_by=APP if scored_by == APP else None)
     if kind == "score":
         if "scaled" not in obj:
             raise JournalError(line_no, "score needs 'scaled'")

@@ -112,6 +112,8 @@ class Score:
     mastery_threshold: Fraction = Fraction(9, 10)
     min_questions: int = 1
     closed: bool = True  # False: an open run, scored as if it completed now
+    app_scored: int = 0  # of the ``questions`` first answers: scored by the app (a key)
+    content_scored: int = 0  # ... and by the content (the page said right or wrong)
 
 
 def settings_of(lines: list[Line]) -> LessonSettings:
@@ -319,6 +321,7 @@ def score(lines: list[Line], classification: Classification) -> Score:
     seen: set[str] = set()
     n = 0
     c = 0
+    by_app = 0
     for line in lines:
         if line.kind != "answer":
             continue
@@ -329,6 +332,8 @@ def score(lines: list[Line], classification: Classification) -> Score:
             continue
         seen.add(item)
         n += 1
+        if line.scored_by == "app":
+            by_app += 1
         if line.correct:
             c += 1
     completed = not abandoned and (last.completed is not False if closed else True)
@@ -371,6 +376,8 @@ def score(lines: list[Line], classification: Classification) -> Score:
         mastery_threshold=settings.mastery_threshold,
         min_questions=settings.min_questions,
         closed=closed,
+        app_scored=by_app,
+        content_scored=n - by_app,
     )
 
 
@@ -402,6 +409,8 @@ def summarize(lines: list[Line]) -> dict[str, Any]:
         "mastered": result.mastered,
         "completed": result.completed,
         "abandoned": result.abandoned,
+        "appScored": result.app_scored,
+        "contentScored": result.content_scored,
     }
 
 

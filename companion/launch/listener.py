@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,8 @@ from companion.launch.signin_oidc import SignInWithTimeback
 log = logging.getLogger("companion.launch")
 
 DEFAULT_PORT = 47631
+# A launch form holds one signed token and a state: far below this.
+MAX_BODY_BYTES = 64 * 1024
 FALLBACK_PORTS = 9
 STATE_COOKIE = "companion_lti_state"
 # The launch is a cross-site form POST from the platform: only a SameSite=None cookie is
@@ -61,6 +64,7 @@ def bind_loopback(port: int, fallback: int = FALLBACK_PORTS) -> socket.socket:
     for candidate in candidates:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            _reuse_address(sock)
             sock.bind((LOOPBACK_HOST, candidate))
             sock.listen(16)
         except OSError:
@@ -70,11 +74,37 @@ def bind_loopback(port: int, fallback: int = FALLBACK_PORTS) -> socket.socket:
     raise ListenerError(f"no free port on {LOOPBACK_HOST} in {port}..{port + fallback}")
 
 
+def _reuse_address(sock: socket.socket) -> None:
+    """Let a restart bind the port again while old connections linger in TIME_WAIT (on
+    Windows, where SO_REUSEADDR would let another program share the port, keep it ours)."""
+    if sys.platform == "win32":
+        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", -5), 1)
+    else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+
+class BodyTooLarge(Exception):
+    """A request body over ``MAX_BODY_BYTES`` (refused before it is read whole)."""
+
+
 async def _params(request: Request) -> dict[str, str]:
-    """Query parameters (GET) or the urlencoded form (POST); a repeated name keeps its first."""
+    """Query parameters (GET) or the urlencoded form (POST); a repeated name keeps its first.
+
+    Raises BodyTooLarge for a form over ``MAX_BODY_BYTES``: by its Content-Length before
+    reading anything, else as soon as the streamed body passes the limit."""
     if request.method != "POST":
         return dict(request.query_params)
-    body = (await request.body()).decode("utf-8", "replace")
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    body = b"".join(chunks).decode("utf-8", "replace")
     params: dict[str, str] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
         params.setdefault(key, value)
@@ -86,6 +116,11 @@ def _refused(title: str, refused: LaunchRefused) -> HTMLResponse:
                         status_code=400)
 
 
+def _too_large() -> HTMLResponse:
+    return HTMLResponse(pages.page("Too large", "This request is too large to be a launch."),
+                        status_code=413, headers={"Connection": "close"})
+
+
 def build_app(services: ListenerServices) -> Starlette:
     """The listener's ASGI application."""
 
@@ -93,7 +128,10 @@ def build_app(services: ListenerServices) -> Starlette:
         launches = services.launches
         if launches is None:
             return HTMLResponse(pages.page("Not ready", "Launches are not set up."), 503)
-        params = await _params(request)
+        try:
+            params = await _params(request)
+        except BodyTooLarge:
+            return _too_large()
         try:
             redirect = await run_in_threadpool(launches.login, params)
         except LaunchRefused as refused:
@@ -106,7 +144,10 @@ def build_app(services: ListenerServices) -> Starlette:
         launches = services.launches
         if launches is None:
             return HTMLResponse(pages.page("Not ready", "Launches are not set up."), 503)
-        params = await _params(request)
+        try:
+            params = await _params(request)
+        except BodyTooLarge:
+            return _too_large()
         try:
             done = await run_in_threadpool(launches.launch, params,
                                            request.cookies.get(STATE_COOKIE))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, delete, func, select, update
 
 from companion.core.clock import Clock
 from companion.launch.reasons import LaunchRefused, Refusal
@@ -20,6 +20,11 @@ from companion.store.db import Database
 from companion.store.launch_tables import LaunchNonce
 
 DEFAULT_TTL = timedelta(minutes=10)
+# Unauthenticated requests start attempts: at most this many wait at once, and at most
+# MAX_PER_WINDOW start within RATE_WINDOW (a flood cannot fill the disk).
+MAX_PENDING = 50
+MAX_PER_WINDOW = 30
+RATE_WINDOW = timedelta(minutes=1)
 _PURGE_AFTER = timedelta(days=1)
 
 
@@ -48,8 +53,19 @@ class NonceStore:
                           purpose=purpose, data=dict(data or {}))
 
         def run(session: Session) -> None:
+            # Unused attempts go once expired; used ones stay a day to recognise a replay.
+            session.exec(delete(LaunchNonce).where(col(LaunchNonce.used_at).is_(None))
+                         .where(col(LaunchNonce.expires_at) <= now))
             session.exec(delete(LaunchNonce).where(
                 col(LaunchNonce.expires_at) < now - _PURGE_AFTER))
+            pending = session.exec(select(func.count()).select_from(LaunchNonce)
+                                   .where(col(LaunchNonce.used_at).is_(None))).one()
+            recent = session.exec(select(func.count()).select_from(LaunchNonce)
+                                  .where(col(LaunchNonce.created_at) > now - RATE_WINDOW)).one()
+            if pending >= MAX_PENDING or recent >= MAX_PER_WINDOW:
+                raise LaunchRefused(Refusal.TOO_MANY_LOGINS,
+                                    "too many sign-ins were started at once; wait a minute "
+                                    "and start again")
             session.add(LaunchNonce(state=attempt.state, nonce=attempt.nonce, purpose=purpose,
                                     created_at=now, expires_at=now + self._ttl,
                                     data_json=json.dumps(attempt.data)))

@@ -11,6 +11,7 @@ from companion.launch.reasons import LaunchRefused, Refusal
 from companion.launch.registration import Registration, ToolUrls, is_launch_url
 
 PURPOSE = "lti"
+MAX_PARAM_LENGTH = 2048  # a URL or hint longer than this is no launch
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,10 @@ class LoginRedirect:
 def start_login(params: Mapping[str, str], registration: Registration, urls: ToolUrls,
                 nonces: NonceStore) -> LoginRedirect:
     """Check a login initiation request and build the authentication request for it."""
+    for name in ("target_link_uri", "login_hint", "lti_message_hint", "client_id",
+                 "lti_deployment_id", "iss"):
+        if len(params.get(name) or "") > MAX_PARAM_LENGTH:
+            raise LaunchRefused(Refusal.TOO_LONG, f"the login request's {name} is too long")
     if params.get("iss") != registration.issuer:
         raise LaunchRefused(Refusal.UNKNOWN_ISSUER,
                             f"logins from {params.get('iss')!r} are not registered")

@@ -13,6 +13,8 @@ class Refusal(StrEnum):
     MISSING_LOGIN_HINT = "missing_login_hint"
     BAD_TARGET_LINK_URI = "bad_target_link_uri"
     WRONG_CLIENT_ID = "wrong_client_id"
+    TOO_LONG = "too_long"
+    TOO_MANY_LOGINS = "too_many_logins"
     # the browser and the login attempt
     MISSING_STATE = "missing_state"
     UNKNOWN_STATE = "unknown_state"

@@ -105,7 +105,9 @@ class SignInWithTimeback:
         query = {"response_type": "code", "client_id": self.provider.client_id,
                  "redirect_uri": self.redirect_uri, "scope": SCOPE, "state": attempt.state,
                  "nonce": attempt.nonce, "code_challenge": challenge,
-                 "code_challenge_method": "S256"}
+                 "code_challenge_method": "S256",
+                 # a shared computer: never the browser's previous person, always a login
+                 "prompt": "login", "max_age": "0"}
         if login_hint:
             query["login_hint"] = login_hint
         return f"{self.provider.authorization_endpoint}?{urlencode(query)}"

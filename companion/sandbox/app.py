@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import secrets
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,12 +41,20 @@ def classify(path: str) -> tuple[str, str]:
     return "other", path
 
 
+ADMIN_HEADER = "X-Sandbox-Admin-Token"
+
+
 class SandboxMiddleware:
     """Counts requests, injects faults, and requires a bearer token where Timeback does."""
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
         self.state = state
+
+    def _admin_allowed(self, scope: Scope) -> bool:
+        wanted = ADMIN_HEADER.lower().encode()
+        given = next((v for k, v in scope.get("headers", []) if k == wanted), b"")
+        return secrets.compare_digest(given, self.state.admin_token.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,6 +63,11 @@ class SandboxMiddleware:
         name, counted = classify(scope["path"])
         self.state.count_request(f"{scope['method']} {counted}")
         if name == "admin":
+            if not self._admin_allowed(scope):
+                await JSONResponse({"error": "the sandbox's admin routes need its admin token "
+                                             f"in the {ADMIN_HEADER} header"},
+                                   status_code=403)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         decision = self.state.faults.decide(name)

@@ -44,6 +44,7 @@ LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 TOKEN_TTL_S = 300
 CODE_TTL_S = 60
+SESSION_COOKIE = "sandbox_idp_session"
 BAD_MODES = ("wrong_key", "expired", "wrong_audience", "replay_nonce")
 _LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons" / DEMO_COURSE_ID
 _FALLBACK_LESSONS = [("demo-math-drill", "Quick Maths Drill")]
@@ -81,6 +82,9 @@ class LtiPlatform:
         self.last_nonce: str | None = None
         self._codes: dict[str, _Code] = {}
         self._lock = threading.Lock()
+        # Browser sessions of the identity provider: a browser that signed in before is
+        # signed in again as the same person unless the client asks for a fresh login.
+        self.sessions: dict[str, str] = {}
 
     def student(self, user_id: str) -> dict[str, Any] | None:
         """The demo user ``user_id`` (any role), if active and enabled."""
@@ -263,14 +267,22 @@ def routes(state: SandboxState) -> list[Route]:
                 or not p.get("state") or not p.get("nonce")):
             back = {"error": "invalid_request", "state": p.get("state", "")}
             return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
-        user = platform.student(p.get("login_hint", "demo-student-01"))
+        session = platform.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        fresh = p.get("prompt") == "login" or p.get("max_age") == "0"
+        wanted = session if session is not None and not fresh \
+            else p.get("login_hint", "demo-student-01")
+        user = platform.student(wanted)
         if user is None:
             back = {"error": "access_denied", "state": p["state"]}
             return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
         code = platform.new_code(_Code(user["sourcedId"], CLIENT_ID, redirect_uri,
                                        p["code_challenge"], p["nonce"], time.time() + CODE_TTL_S))
         back = {"code": code, "state": p["state"]}
-        return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
+        answer = RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
+        session_id = secrets.token_urlsafe(16)
+        platform.sessions[session_id] = user["sourcedId"]
+        answer.set_cookie(SESSION_COOKIE, session_id, httponly=True, path="/oidc")
+        return answer
 
     async def oidc_token(request: Request) -> Response:
         p = await _params(request)

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from companion.sandbox.app import build_app
+from companion.sandbox.app import ADMIN_HEADER, build_app
 from companion.sandbox.faults import FaultPlan, TransportProtocol
 from companion.sandbox.seed import Roster, load_seed
 from companion.sandbox.state import SandboxState
@@ -62,11 +62,11 @@ def _config(state: SandboxState, port: int) -> uvicorn.Config:
 
 def _make_state(
     seed: str | Roster, data_dir: Path | None, processing_delay_s: float,
-    faults: FaultPlan | None, token_ttl_s: float,
+    faults: FaultPlan | None, token_ttl_s: float, admin_token: str | None = None,
 ) -> SandboxState:
     roster = load_seed(seed) if isinstance(seed, str) else seed
     return SandboxState(roster, data_dir=data_dir, processing_delay_s=processing_delay_s,
-                        faults=faults, token_ttl_s=token_ttl_s)
+                        faults=faults, token_ttl_s=token_ttl_s, admin_token=admin_token)
 
 
 class SandboxHandle:
@@ -77,6 +77,8 @@ class SandboxHandle:
         self._thread = thread
         self.state = state
         self.base_url = f"http://{HOST}:{server.port}"
+        # what a caller of the /_admin routes sends
+        self.admin_headers = {ADMIN_HEADER: state.admin_token}
 
     def stop(self) -> None:
         """Stop the server, wait for its thread, close the store."""
@@ -133,9 +135,10 @@ def serve(
     faults: FaultPlan | None = None,
     token_ttl_s: float = 3600,
     on_started: Callable[[str], None] | None = None,
+    admin_token: str | None = None,
 ) -> None:
     """Run a sandbox in the foreground until Ctrl-C or SIGTERM."""
-    state = _make_state(seed, data_dir, processing_delay_s, faults, token_ttl_s)
+    state = _make_state(seed, data_dir, processing_delay_s, faults, token_ttl_s, admin_token)
 
     def started(server: _Server) -> None:
         if on_started is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,11 @@ class SandboxState:
         processing_delay_s: float = 0.0,
         faults: FaultPlan | None = None,
         token_ttl_s: float = 3600,
+        admin_token: str | None = None,
     ) -> None:
+        # The /_admin routes answer only a caller that shows this (made at start, printed by
+        # `companion sandbox`): another local user cannot reset or fault the sandbox.
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.roster = RosterIndex(roster)

@@ -21,7 +21,7 @@ from companion.content.scorm_runtime import Place
 from companion.core import rules, timespent
 from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_for, unlocks_after
 from companion.core.clock import Clock
-from companion.core.journal import DEFAULT_IDLE_TIMEOUT_MS, Line
+from companion.core.journal import APP, CONTENT, DEFAULT_IDLE_TIMEOUT_MS, SCORERS, Line
 from companion.core.sampler import Observation, Sampler
 from companion.session.library import mastered_lessons
 from companion.store import content_state, runs
@@ -260,8 +260,16 @@ class SessionController:
 
     # ------------------------------------------------------------ the lesson page
 
-    def answer(self, item: str, correct: bool) -> None:
-        """Journal an answer from the lesson page. ValueError for malformed input."""
+    def monotonic_ms(self) -> int:
+        """The controller's clock, for parts that pace what a page sends (the bridge)."""
+        return self._clock.monotonic_ms()
+
+    def answer(self, item: str, correct: bool, scored_by: str = CONTENT) -> None:
+        """Journal an answer from the lesson page, saying who scored it (``app`` when the
+        app checked the response against the lesson's key, else ``content``). ValueError
+        for malformed input."""
+        if scored_by not in SCORERS:
+            raise ValueError("scored_by must be 'app' or 'content'")
         if not isinstance(item, str) or not 0 < len(item) <= MAX_ITEM_LENGTH:
             raise ValueError(f"item must be a string of 1 to {MAX_ITEM_LENGTH} characters")
         if not item.isprintable() or not item.strip():
@@ -269,7 +277,8 @@ class SessionController:
         if type(correct) is not bool:
             raise ValueError("correct must be true or false")
         run = self._need_run()
-        self._write(run, Line(self._now(run), "answer", item=item, correct=correct))
+        self._write(run, Line(self._now(run), "answer", item=item, correct=correct,
+                              scored_by=APP if scored_by == APP else None))
         run.answered.setdefault(item, correct)
 
     def media(self, playing: bool) -> None:

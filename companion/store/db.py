@@ -24,9 +24,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from companion.core.journal import JournalNotSaved
 from companion.store.migrations import MIGRATIONS, Migration
 from companion.store.paths import ensure_private_dir
 
@@ -43,6 +45,17 @@ class StoreError(Exception):
 
 class NewerSchemaError(StoreError):
     """The database was written by a newer version of the app."""
+
+
+class DiskFullError(StoreError, JournalNotSaved):
+    """A write failed because the disk (or the database's page limit) is full; nothing
+    already written is lost, and the failed write left no trace."""
+
+
+def _is_full(exc: OperationalError) -> bool:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(orig)
 
 
 class CorruptDatabaseError(StoreError):
@@ -122,7 +135,16 @@ class Database:
         Returns what ``fn`` returns; if ``fn`` raises, the transaction is rolled back and
         the exception is raised here. Objects returned stay usable (no expiry on commit).
         """
-        return self.submit(fn).result()
+        try:
+            return self.submit(fn).result()
+        except OperationalError as exc:
+            if _is_full(exc):
+                raise DiskFullError(
+                    f"The disk holding {self.path} is full, so nothing more can be saved. "
+                    "Everything saved until now is kept. Free some space (or ask your "
+                    "guide), then go on."
+                ) from exc
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -192,8 +214,10 @@ def _corrupt(path: Path, detail: str) -> CorruptDatabaseError:
 
 def _inspect(path: Path, env: str, latest: int) -> None:
     """Refuse a corrupt, newer or other-environment file without writing to it."""
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists():
         return
+    if path.stat().st_size == 0:  # never made by this app: undelivered events may be gone
+        raise _corrupt(path, "the file is empty")
     with open(path, "rb") as f:
         header = f.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
@@ -202,6 +226,7 @@ def _inspect(path: Path, env: str, latest: int) -> None:
     # -shm files it made when it closes, so the folder is left as it was found.
     try:
         with closing(sqlite3.connect(path, timeout=10.0, isolation_level=None)) as con:
+            con.text_factory = _lenient_text  # damaged pages can hold any bytes
             version = int(con.execute("PRAGMA user_version").fetchone()[0])
             if version > latest:
                 raise NewerSchemaError(
@@ -221,10 +246,14 @@ def _inspect(path: Path, env: str, latest: int) -> None:
                 recorded = row[0] if row else None
     except sqlite3.OperationalError as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
-    except sqlite3.DatabaseError as exc:
-        raise _corrupt(path, str(exc)) from exc
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise _corrupt(path, str(exc)[:200]) from exc
     if recorded is not None and recorded != env:
         raise EnvironmentMismatchError(_mismatch_message(path, recorded, env))
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _mismatch_message(path: Path, recorded: str, env: str) -> str:

@@ -477,6 +477,8 @@ def _write_final_events(
             result.correct,
             result.xp,
             result.mastered,
+            result.app_scored,
+            result.content_scored,
         )
     )
     outbox.add_events(session, events, kind="caliper", run_id=run.run_id)

@@ -10,6 +10,7 @@ own profile limited to its hosts, a media lesson in the app's media page.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, QTimer, QUrl
@@ -20,6 +21,7 @@ from shiboken6 import Shiboken
 from companion.content import bridge_script_path
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
+from companion.ui.lesson_page import LessonPage
 from companion.ui.scorm_preview import PREVIEW_STUDENT, ScormWatch
 from companion.ui.web_lesson import WebLesson, media_url
 
@@ -39,18 +41,21 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     web_lesson = WebLesson(PREVIEW_STUDENT, bundle.web.hosts) if bundle.web else None
     profile = web.make_profile(PREVIEW_STUDENT, roots.get,
                                bridge_script_path().read_text(encoding="utf-8"))
-    page: QWebEnginePage = QWebEnginePage(profile)
+    sealed = LessonPage(profile)  # confined to the bundle, as in the session window
+    page_refused: list[str] = []
+    sealed.refused.connect(page_refused.append)
+    page: QWebEnginePage = sealed
     navigation_refused: list[str] = []
     if web_lesson is not None:
         assert web_lesson.page is not None
         page = web_lesson.page
         web_lesson.page.navigation_blocked.connect(navigation_refused.append)
     else:
-        page.setWebChannel(channel)  # never for a page from the web
+        web.attach_channel(page, channel)  # never for a page from the web
     loop = QEventLoop()
     loaded: list[bool] = []
 
-    def on_answer(item: str, correct: bool) -> None:
+    def on_answer(item: str, correct: bool, _scored_by: str = "content") -> None:
         calls[0] += 1
         answers.append({"item": item, "correct": correct})
 
@@ -64,8 +69,9 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
 
     bridge.answered.connect(on_answer)
     bridge.completed.connect(on_complete)
-    bridge.media_changed.connect(on_media)
+    bridge.media_reported.connect(on_media)
     page.loadFinished.connect(loaded.append)
+    profile.handler.allow_opened(bundle.lesson.id)  # the one bundle this page may reach
     if scorm is not None:
         scorm.finished.connect(loop.quit)
         url = scorm.open(bundle)
@@ -81,12 +87,16 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
     timeout.setSingleShot(True)
     timeout.timeout.connect(loop.quit)
     timeout.start(LOAD_TIMEOUT_MS + int(seconds * 1000))
-    page.load(url)
+    if page is sealed:
+        sealed.open_bundle(bundle.lesson.id, url)
+    else:
+        page.load(url)
     loop.exec()
     timeout.stop()
     connected = _evaluate(page, "!!(window.companion && window.companion.ready)")
     blocker = web.network_blocker(profile)
     refused = list(blocker.blocked) if blocker is not None else []
+    refused += [refused_url(message) for message in page_refused]
     if web_lesson is not None:
         refused += [*web_lesson.interceptor.blocked, *navigation_refused]
     report: dict[str, Any] = {
@@ -104,11 +114,20 @@ def preview_page(bundle: Any, seconds: float) -> dict[str, Any]:
         report.update(scorm.report())
     if web_lesson is not None:
         web_lesson.dispose()
-    else:
-        Shiboken.delete(page)
+    Shiboken.delete(sealed)  # the page goes before its profile
     web.clear_profile(profile)
     Shiboken.delete(profile)
     return report
+
+
+_REFUSED_URL = re.compile(r"^Refused to [a-z ]+? '([^']+)'")
+
+
+def refused_url(message: str) -> str:
+    """The address in a refusal the page reported (Chromium's "Refused to connect to
+    'https://…' because …"), else the message itself."""
+    found = _REFUSED_URL.match(message)
+    return found.group(1) if found else message
 
 
 def _evaluate(page: QWebEnginePage, code: str) -> Any:

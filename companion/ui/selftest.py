@@ -15,6 +15,8 @@ from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication
 
 LESSON = "demo-math-drill"
+# The drill's answers (its key is in lesson.json, which only the app reads).
+DRILL_ANSWERS = ("13", "9", "42", "8", "100")
 TIMEOUT_MS = 30_000
 
 
@@ -116,7 +118,7 @@ def _run(app: QApplication) -> int:
                 clock.advance(5_000)
                 fake_input.touch()
                 session.on_tick()
-            code = f"companion.answer('q{i}', true)"
+            code = f"companion.answer('drill-{i}', '{DRILL_ANSWERS[i - 1]}')"
             wait_for(session.bridge.answered, partial(run_js, session.view.page(), code))
         _ok(step)
         step = "complete the lesson and explain the XP"

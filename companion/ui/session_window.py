@@ -27,9 +27,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -42,11 +42,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import Shiboken
 
+from companion.core.journal import JournalNotSaved
 from companion.system.external import ExternalLesson, LaunchFailed, launch
 from companion.ui import web
 from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
+from companion.ui.lesson_page import LessonPage
 from companion.ui.scorm_player import ScormPlayer
 from companion.ui.web_lesson import LessonBar, WebLesson, media_url
 
@@ -88,14 +90,24 @@ class StudentWeb(QObject):
     def __init__(self, student_id: str, bundles: dict[str, Any], bridge_script: str) -> None:
         super().__init__()
         self._bundles = bundles
-        self.profile: QWebEngineProfile | None = web.make_profile(
+        self.profile: web.SealedProfile | None = web.make_profile(
             student_id, self.bundle_root, bridge_script
         )
-        self.page: QWebEnginePage | None = QWebEnginePage(self.profile)
+        self.page: LessonPage | None = LessonPage(self.profile)
 
     def bundle_root(self, lesson_id: str) -> Path | None:
         bundle = self._bundles.get(lesson_id)
         return None if bundle is None else Path(bundle.root)
+
+    def open_bundle(self, bundle: Any, url: QUrl | None = None) -> None:
+        """Show ``bundle``'s entry page, or ``url`` inside it (the SCORM player, the media
+        page): the only bundle the page may then reach."""
+        assert self.page is not None and self.profile is not None
+        if url is None:
+            entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
+            url = web.lesson_url(bundle.lesson.id, entry)
+        self.profile.handler.allow_opened(bundle.lesson.id)
+        self.page.open_bundle(bundle.lesson.id, url)
 
     def dispose(self) -> None:
         """Clear cookies, cache and storage; delete the page, then the profile."""
@@ -131,7 +143,7 @@ class SessionWidget(QWidget):
         self.bundle: Any = None  # the open lesson's bundle
         self.external: ExternalLesson | None = None  # set while such a lesson is open
         self._launch_failure: Any = None  # the summary of a run that could not start
-        self.bridge = LessonBridge(self)
+        self.bridge = LessonBridge(self, clock=getattr(controller, "monotonic_ms", None))
         self.scorm = ScormPlayer(self)  # the SCORM run-time of a package's lesson
         self.channel = QWebChannel(self)
         self.channel.registerObject("companion", self.bridge)
@@ -201,9 +213,8 @@ class SessionWidget(QWidget):
     def _connect_signals(self) -> None:
         self.timer.timeout.connect(self.on_tick)
         self.bridge.answered.connect(self.on_page_answered)
-        self.bridge.media_changed.connect(self.on_media_changed)
         self.bridge.completed.connect(self.on_page_completed)
-        self.scorm.answered.connect(self.on_page_answered)
+        self.scorm.answered.connect(self.on_package_answered)
         self.scorm.scored.connect(self.on_scored)
         self.scorm.keep.connect(self.on_content_keep)
         self.scorm.finished.connect(self.on_package_finished)
@@ -211,7 +222,7 @@ class SessionWidget(QWidget):
         self.quit_button.clicked.connect(self.on_quit_clicked)
         self.panel.reopen_requested.connect(self.on_reopen_requested)
         self.panel.done_requested.connect(self.on_done_requested)
-        self.quiz.answered.connect(self.on_answered)
+        self.quiz.answered.connect(self.on_quiz_answered)
         self.quiz.finished.connect(self.on_completed)
 
     @property
@@ -246,22 +257,23 @@ class SessionWidget(QWidget):
         self.student_web = student_web
         page = student_web.page
         assert page is not None
-        page.setWebChannel(self.channel)
+        web.attach_channel(page, self.channel)
+        self.bridge.use_lesson(bundle.answer_key, bundle.min_answer_interval_s)
         if self.view.page() is not page:
             self.view.setPage(page)
+            page.media_seen.connect(self.on_media_changed)  # the app's own view, not the page's
         self._show_live(self.controller.live())
         if getattr(bundle, "scorm", None) is not None:
             url = self.scorm.open(bundle, student_id, self.controller.content_resume())
+            student_web.open_bundle(bundle, url)
         elif getattr(bundle, "media", None) is not None:
             self.scorm.close()
             media = Path(bundle.media).relative_to(Path(bundle.root)).as_posix()
-            url = media_url(bundle.lesson.id, media)
+            student_web.open_bundle(bundle, media_url(bundle.lesson.id, media))
             self.lesson_bar.show_for(None, bool(bundle.check_quiz))
         else:
-            entry = Path(bundle.entry).relative_to(Path(bundle.root)).as_posix()
             self.scorm.close()
-            url = web.lesson_url(bundle.lesson.id, entry)
-        self.view.load(url)
+            student_web.open_bundle(bundle)
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)  # typing goes to the lesson
         self.timer.start()
         return handle
@@ -328,16 +340,35 @@ class SessionWidget(QWidget):
         if not self.running:
             self.timer.stop()
             return
-        result = self.controller.tick()
+        try:
+            result = self.controller.tick()
+        except JournalNotSaved as exc:
+            self.on_not_saved(exc)
+            return
         self._show_live(result.live)
         if result.abandoned:
             self.timer.stop()
             self._close_sensing()
             self.abandoned.emit(result.summary)
 
-    def on_page_answered(self, item: str, correct: bool) -> None:
+    def on_not_saved(self, exc: JournalNotSaved) -> None:
+        """The journal cannot be written (a full disk): stop counting and say so; what was
+        saved until now is kept."""
+        log.error("lesson journal not saved: %s", exc)
+        self.timer.stop()
+        self.state_label.setText("Not saved: the disk is full")
+        self.state_label.setToolTip(str(exc))
+
+    def on_page_answered(self, item: str, correct: bool, scored_by: str) -> None:
         if self.external is None:  # a page left behind cannot answer for another lesson
-            self.on_answered(item, correct)
+            self.on_answered(item, correct, scored_by)
+
+    def on_package_answered(self, item: str, correct: bool) -> None:
+        """A SCORM interaction's result: scored by the package, never by the app."""
+        self.on_page_answered(item, correct, "content")
+
+    def on_quiz_answered(self, item: str, correct: bool) -> None:
+        self.on_answered(item, correct, "app")  # the check quiz is the app's, with its key
 
     def on_page_completed(self) -> None:
         if self.external is None:
@@ -371,11 +402,14 @@ class SessionWidget(QWidget):
         else:
             self.on_completed()
 
-    def on_answered(self, item: str, correct: bool) -> None:
+    def on_answered(self, item: str, correct: bool, scored_by: str = "content") -> None:
         if not self.running:
             return
         try:
-            self.controller.answer(item, correct)
+            self.controller.answer(item, correct, scored_by)
+        except JournalNotSaved as exc:
+            self.on_not_saved(exc)
+            return
         except ValueError as exc:
             log.warning("lesson answer refused: %s", exc)
             return
@@ -383,13 +417,20 @@ class SessionWidget(QWidget):
 
     def on_media_changed(self, playing: bool) -> None:
         if self.running and self.external is None:
-            self.controller.media(playing)
+            try:
+                self.controller.media(playing)
+            except JournalNotSaved as exc:
+                self.on_not_saved(exc)
 
     def on_completed(self) -> None:
         if not self.running:
             return
         self.timer.stop()
-        summary = self.controller.complete()
+        try:
+            summary = self.controller.complete()
+        except JournalNotSaved as exc:  # the run stays open, as saved until now
+            self.on_not_saved(exc)
+            return
         self._close_sensing()
         checked_by_quiz = (self.external is not None or self._web_or_media()
                            or getattr(self.bundle, "scorm", None) is not None)

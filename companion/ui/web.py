@@ -1,117 +1,102 @@
-"""Lesson web content: a per-student off-the-record profile, the ``lesson:`` URL scheme
-serving bundle files, a request interceptor that blocks the network, and the bridge scripts.
+"""Lesson web content: a per-student off-the-record profile, sealed so that a lesson page
+reaches only its own bundle, and the bridge scripts.
 
-``lesson://<lesson-id>/<path>`` maps to ``<bundle root>/<path>``; anything that resolves
-outside the bundle's root, or names an unknown lesson, is refused. ``/__companion__/<path>``
-in any lesson is the app's own player files (``PLAYER_PREFIX``: the SCORM player, which must
-share the package's origin). Files are streamed from disk, so media can seek. Every request
-that is not ``lesson:``, ``qrc:``, ``data:``, ``blob:`` or ``about:`` is blocked.
+The profile (``SealedProfile``) owns its defences, each one enough on its own for what it
+covers (``lesson_policy`` holds the rules, ``docs/security.md`` the tests):
 
-``register_scheme()`` must run before the QApplication exists (Qt WebEngine's rule); it
-imports only QtWebEngineCore.
+- ``NetworkBlocker``, the request interceptor, kept alive by the profile: every request
+  that is not ``lesson:`` of the page's own bundle, ``data:``, ``blob:`` or ``about:`` is
+  blocked;
+- ``LessonSchemeHandler`` serves a bundle only to its own pages, with a
+  Content-Security-Policy on every response (``lesson_scheme``); ``/__companion__/<path>``
+  in any lesson is the app's own player files (the SCORM player, which must share the
+  package's origin); files are streamed from disk, so media can seek;
+- settings: no file URLs, no remote URLs from local content, no windows opened by script,
+  WebRTC on public interfaces only (and Chromium's ``disable_non_proxied_udp`` policy from
+  ``CHROMIUM_FLAGS``), no DNS prefetch, no hyperlink auditing, no plugins;
+- the page (``lesson_page.LessonPage``) navigates only inside its bundle and opens no
+  windows.
+
+``register_scheme()`` must run before the QApplication exists (Qt WebEngine's rule).
 """
 
 from __future__ import annotations
 
 import logging
-import mimetypes
-import weakref
-from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QFile, QIODevice, QObject, QUrl
+from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
     QWebEngineProfile,
     QWebEngineScript,
+    QWebEngineSettings,
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
-    QWebEngineUrlRequestJob,
-    QWebEngineUrlScheme,
-    QWebEngineUrlSchemeHandler,
 )
 
-from companion.content.paths import player_files_path
+from companion.content.paths import player_files_path, relay_script_path
+from companion.ui.lesson_page import shorten
+from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
+from companion.ui.lesson_scheme import (
+    BundleRoot,
+    LessonSchemeHandler,
+    lesson_url,
+    register_scheme,
+    resolve,
+)
+
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "NetworkBlocker",
+    "SealedProfile",
+    "attach_channel",
+    "clear_profile",
+    "lesson_url",
+    "make_profile",
+    "network_blocker",
+    "register_scheme",
+    "resolve",
+]
 
 log = logging.getLogger("companion.ui")
 
-SCHEME = b"lesson"
-ALLOWED_SCHEMES = frozenset({"lesson", "qrc", "data", "blob", "about"})
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
-PLAYER_PREFIX = "/__companion__/"
+MAX_BLOCKED_KEPT = 200
+# Run first in every frame: WebRTC's interfaces are removed, so that a page cannot reach a
+# TURN server over TCP (Chromium's UDP policy in CHROMIUM_FLAGS covers UDP only).
+NO_WEBRTC_JS = """
+(function () {
+  Object.getOwnPropertyNames(window).forEach(function (name) {
+    if (/^(webkit)?RTC/.test(name)) {
+      try { delete window[name]; } catch (e) { window[name] = undefined; }
+    }
+  });
+})();
+"""
 
-BundleRoot = Callable[[str], Path | None]
-
-
-def register_scheme() -> None:
-    """Register ``lesson:`` with Qt WebEngine (call once, before the QApplication)."""
-    if QWebEngineUrlScheme.schemeByName(QByteArray(SCHEME)).name() == QByteArray(SCHEME):
-        return
-    scheme = QWebEngineUrlScheme(QByteArray(SCHEME))
-    scheme.setSyntax(QWebEngineUrlScheme.Syntax.Host)
-    scheme.setFlags(
-        QWebEngineUrlScheme.Flag.SecureScheme
-        | QWebEngineUrlScheme.Flag.LocalAccessAllowed
-        | QWebEngineUrlScheme.Flag.ContentSecurityPolicyIgnored
-        | QWebEngineUrlScheme.Flag.FetchApiAllowed  # packages read their own files by fetch
-    )
-    QWebEngineUrlScheme.registerScheme(scheme)
-
-
-def lesson_url(lesson_id: str, entry: str) -> QUrl:
-    """The URL of a bundle file, e.g. ``lesson://demo-1/index.html``."""
-    url = QUrl()
-    url.setScheme(SCHEME.decode())
-    url.setHost(lesson_id)
-    url.setPath("/" + entry.lstrip("/"))
-    return url
-
-
-def resolve(root: Path, path: str) -> Path | None:
-    """The file under ``root`` that ``path`` names, or None if it is outside or missing."""
-    base = root.resolve()
-    try:
-        target = (base / path.lstrip("/")).resolve()
-    except (OSError, ValueError):
-        return None
-    if target != base and base not in target.parents:
-        return None
-    return target if target.is_file() else None
-
-
-class LessonSchemeHandler(QWebEngineUrlSchemeHandler):
-    """Serves ``lesson://<id>/<path>`` from the bundle's folder, nothing outside it."""
-
-    def __init__(self, bundle_root: BundleRoot, parent: QObject | None = None,
-                 player_root: Path | None = None) -> None:
-        super().__init__(parent)
-        self._bundle_root = bundle_root
-        self._player_root = player_root
-
-    def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
-        url = job.requestUrl()
-        root = self._bundle_root(url.host())
-        if root is None:
-            job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
-            return
-        path = url.path()
-        if self._player_root is not None and path.startswith(PLAYER_PREFIX):
-            target = resolve(self._player_root, path[len(PLAYER_PREFIX):])
-        else:
-            target = resolve(root, path)
-        if target is None:
-            log.warning("lesson content: refused %s", url.toString())
-            job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
-            return
-        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        file = QFile(str(target), job)  # streamed and seekable: Qt answers range requests
-        if not file.open(QIODevice.OpenModeFlag.ReadOnly):
-            job.fail(QWebEngineUrlRequestJob.Error.RequestFailed)
-            return
-        job.reply(QByteArray(mime.encode()), file)
+_OFF = (
+    QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
+    QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
+    QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows,
+    QWebEngineSettings.WebAttribute.AllowWindowActivationFromJavaScript,
+    QWebEngineSettings.WebAttribute.AllowRunningInsecureContent,
+    QWebEngineSettings.WebAttribute.AllowGeolocationOnInsecureOrigins,
+    QWebEngineSettings.WebAttribute.DnsPrefetchEnabled,
+    QWebEngineSettings.WebAttribute.HyperlinkAuditingEnabled,
+    QWebEngineSettings.WebAttribute.PluginsEnabled,
+    QWebEngineSettings.WebAttribute.ScreenCaptureEnabled,
+    QWebEngineSettings.WebAttribute.JavascriptCanPaste,
+    QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard,
+    QWebEngineSettings.WebAttribute.NavigateOnDropEnabled,
+    QWebEngineSettings.WebAttribute.PdfViewerEnabled,
+)
+_ON = (QWebEngineSettings.WebAttribute.WebRTCPublicInterfacesOnly,)
 
 
 class NetworkBlocker(QWebEngineUrlRequestInterceptor):
-    """Blocks every request that would leave the computer; counts what it blocked."""
+    """Blocks every request but a bundle's own files and in-page data; keeps (shortened)
+    what it blocked, the latest ``MAX_BLOCKED_KEPT``."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -119,8 +104,10 @@ class NetworkBlocker(QWebEngineUrlRequestInterceptor):
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl()
-        if url.scheme() not in ALLOWED_SCHEMES:
-            self.blocked.append(url.toString())
+        initiator = info.initiator().toString(QUrl.ComponentFormattingOption.FullyEncoded)
+        if not may_request(url.scheme(), url.host(), initiator):
+            self.blocked.append(shorten(url.toString()))
+            del self.blocked[:-MAX_BLOCKED_KEPT]
             info.block(True)
 
 
@@ -134,49 +121,72 @@ def _read_qrc(path: str) -> str:
         f.close()
 
 
-def _script(name: str, source: str) -> QWebEngineScript:
+APP_WORLD = int(QWebEngineScript.ScriptWorldId.ApplicationWorld.value)
+MAIN_WORLD = int(QWebEngineScript.ScriptWorldId.MainWorld.value)
+
+
+def _script(name: str, source: str, world: int = MAIN_WORLD,
+            sub_frames: bool = False) -> QWebEngineScript:
     script = QWebEngineScript()
     script.setName(name)
     script.setSourceCode(source)
     script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
-    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
-    script.setRunsOnSubFrames(False)
+    script.setWorldId(world)
+    script.setRunsOnSubFrames(sub_frames)
     return script
 
 
-_kept_blockers: weakref.WeakKeyDictionary[QWebEngineProfile, NetworkBlocker] = (
-    weakref.WeakKeyDictionary()
-)
+def attach_channel(page: QWebEnginePage, channel: QWebChannel) -> None:
+    """Give ``page`` the bridge's channel, in the app's isolated world only (the page's own
+    scripts never see the channel, only ``window.companion``)."""
+    page.setWebChannel(channel, APP_WORLD)
+
+
+class SealedProfile(QWebEngineProfile):
+    """A fresh off-the-record profile for one student: nothing is written to disk, a page
+    reaches only its own bundle, and the bridge scripts are injected.
+
+    ``interceptor`` and ``handler`` belong to the profile (Qt children, and attributes here
+    so that Python keeps them as long as the profile).
+    """
+
+    def __init__(self, student_id: str, bundle_root: BundleRoot, bridge_script: str,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)  # no storage name: off the record
+        self.setObjectName(f"lesson-profile-{student_id}")
+        self.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
+        self.setPersistentCookiesPolicy(
+            QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
+        )
+        self.setPersistentPermissionsPolicy(
+            QWebEngineProfile.PersistentPermissionsPolicy.StoreInMemory
+        )
+        settings = self.settings()
+        for attribute in _OFF:
+            settings.setAttribute(attribute, False)
+        for attribute in _ON:
+            settings.setAttribute(attribute, True)
+        self.interceptor = NetworkBlocker(self)
+        self.setUrlRequestInterceptor(self.interceptor)
+        self.handler = LessonSchemeHandler(bundle_root, self, player_files_path())
+        self.installUrlSchemeHandler(QByteArray(SCHEME.encode()), self.handler)
+        scripts = self.scripts()
+        scripts.insert(_script("companion-no-webrtc", NO_WEBRTC_JS, sub_frames=True))
+        scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS), APP_WORLD))
+        scripts.insert(_script("companion-relay",
+                               relay_script_path().read_text(encoding="utf-8"), APP_WORLD))
+        scripts.insert(_script("companion-bridge", bridge_script))
+
+
+def make_profile(student_id: str, bundle_root: BundleRoot, bridge_script: str,
+                 parent: QObject | None = None) -> SealedProfile:
+    """A ``SealedProfile`` for one student."""
+    return SealedProfile(student_id, bundle_root, bridge_script, parent)
 
 
 def network_blocker(profile: QWebEngineProfile) -> NetworkBlocker | None:
-    """The profile's NetworkBlocker (what it blocked is in ``blocked``)."""
-    return _kept_blockers.get(profile)
-
-
-def make_profile(
-    student_id: str,
-    bundle_root: BundleRoot,
-    bridge_script: str,
-    parent: QObject | None = None,
-) -> QWebEngineProfile:
-    """A fresh off-the-record profile for one student: nothing is written to disk, the
-    network is blocked, ``lesson:`` is served and the bridge scripts are injected."""
-    profile = QWebEngineProfile(parent)  # no storage name: off the record
-    profile.setObjectName(f"lesson-profile-{student_id}")
-    profile.setHttpCacheType(QWebEngineProfile.HttpCacheType.MemoryHttpCache)
-    profile.setPersistentCookiesPolicy(
-        QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
-    )
-    blocker = NetworkBlocker(profile)
-    profile.setUrlRequestInterceptor(blocker)
-    _kept_blockers[profile] = blocker  # Qt keeps no reference: without one it is destroyed
-    handler = LessonSchemeHandler(bundle_root, profile, player_files_path())
-    profile.installUrlSchemeHandler(QByteArray(SCHEME), handler)
-    scripts = profile.scripts()
-    scripts.insert(_script("qwebchannel", _read_qrc(QWEBCHANNEL_JS)))
-    scripts.insert(_script("companion-bridge", bridge_script))
-    return profile
+    """The profile's request interceptor (what it blocked is in ``blocked``)."""
+    return getattr(profile, "interceptor", None)
 
 
 def clear_profile(profile: QWebEngineProfile) -> None:

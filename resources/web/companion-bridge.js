@@ -1,80 +1,99 @@
 /*
- * Timeback Companion: the page side of the lesson bridge.
+ * Timeback Companion: the page side of the lesson bridge (the page's own script world).
  *
- * The app injects this script into every lesson page, after
- * qrc:///qtwebchannel/qwebchannel.js. It connects to the QWebChannel object named
- * "companion" and exposes exactly three calls to lesson pages:
+ * The app injects this script into every lesson page. It exposes exactly three calls:
  *
- *   window.companion.answer(item, correct)  // item: non-empty string id, correct: boolean
- *   window.companion.media(playing)         // the page's own audio/video played or stopped
- *   window.companion.complete()             // the student finished the lesson
+ *   window.companion.answer(item, response)  // item: a short text id. response: the
+ *                                            // student's response (text or a number) when
+ *                                            // the lesson's key is with the app, or
+ *                                            // true/false when the page scores it itself.
+ *                                            // Returns a Promise of the app's verdict:
+ *                                            // {counted: bool, correct: bool|null, reason}.
+ *   window.companion.media(playing)          // the page's own audio/video played or stopped
+ *   window.companion.complete()              // the student finished the lesson
  *
- * Calls made before the channel is ready are queued and sent, in order, once it is.
- * Opened in a plain browser (no Qt), the calls are only logged to the console.
- * Nothing here reads or sends what the student types; only item ids and true/false.
+ * The calls travel as DOM events to the app's own script world (companion-relay.js), which
+ * alone holds the connection to the app; the page never sees that connection, so it can reach
+ * nothing of the app but these three calls. Opened in a plain browser nobody answers: the
+ * calls are only logged to the console and answer() resolves to nothing.
  */
 (function () {
   "use strict";
 
   var PREFIX = "[companion]";
-  var MAX_QUEUE = 1000;
+  var MAX_ITEM = 200;
+  var MAX_RESPONSE = 1000;
+  var MAX_WAITING = 1000;
 
   if (window.companion && window.companion.ready !== undefined) {
     return; // already installed (the script was injected twice)
   }
 
-  var queue = [];
-  var target = null;
-  var plainBrowser = false;
+  var doc = window.document;
+  var dispatch = EventTarget.prototype.dispatchEvent;
+  var Custom = window.CustomEvent;
+  var stringify = JSON.stringify;
+  var parse = JSON.parse;
+  var nextId = 1;
+  var waiting = {};
+  var waitingCount = 0;
+  var connected = false;
 
-  function deliver(call) {
-    var method = target[call.name];
-    if (typeof method !== "function") {
-      console.warn(PREFIX, "the app does not offer", call.name);
+  doc.addEventListener("companion:ready", function () {
+    connected = true;
+  });
+  doc.addEventListener("companion:verdict", function (event) {
+    var message;
+    try {
+      message = parse(String(event.detail));
+    } catch (err) {
       return;
     }
-    try {
-      method.apply(target, call.args);
-    } catch (err) {
-      console.warn(PREFIX, call.name, "failed:", err);
+    var done = message && waiting[message.id];
+    if (typeof done === "function") {
+      delete waiting[message.id];
+      waitingCount -= 1;
+      done(message.verdict);
     }
-  }
+  });
 
-  function send(name, args) {
-    var call = { name: name, args: args };
-    if (target) {
-      deliver(call);
-    } else if (plainBrowser) {
-      console.info(PREFIX, "(no app) " + name, args);
-    } else if (queue.length < MAX_QUEUE) {
-      queue.push(call);
-    } else {
-      console.warn(PREFIX, "too many calls before the app connected; dropped", name);
+  function send(name, args, resolve) {
+    var id = nextId;
+    nextId += 1;
+    if (resolve && waitingCount < MAX_WAITING) {
+      waiting[id] = resolve; // before sending: the verdict may come back at once
+      waitingCount += 1;
     }
-  }
-
-  function flush() {
-    var pending = queue;
-    queue = [];
-    for (var i = 0; i < pending.length; i += 1) {
-      deliver(pending[i]);
+    dispatch.call(doc, new Custom("companion:call", {
+      detail: stringify({ id: id, name: name, args: args }),
+    }));
+    if (!connected) {
+      console.info(PREFIX, "(no app yet) " + name);
     }
   }
 
   var api = {
-    answer: function (item, correct) {
+    answer: function (item, response) {
       if (typeof item === "number" && isFinite(item)) {
         item = String(item);
       }
-      if (typeof item !== "string" || item.length === 0 || item.length > 200) {
+      if (typeof item !== "string" || item.length === 0 || item.length > MAX_ITEM) {
         console.warn(PREFIX, "answer() needs an item id (text), got", typeof item);
-        return;
+        return Promise.resolve({ counted: false, correct: null, reason: "no item id" });
       }
-      if (typeof correct !== "boolean") {
-        console.warn(PREFIX, "answer() needs correct to be true or false for", item);
-        return;
+      if (typeof response === "number" && isFinite(response)) {
+        response = String(response);
       }
-      send("answer", [item, correct]);
+      if (typeof response !== "boolean" && typeof response !== "string") {
+        console.warn(PREFIX, "answer() needs the response (text) or true/false for", item);
+        return Promise.resolve({ counted: false, correct: null, reason: "no response" });
+      }
+      if (typeof response === "string" && response.length > MAX_RESPONSE) {
+        response = response.slice(0, MAX_RESPONSE + 1); // the app refuses it, shortened
+      }
+      return new Promise(function (resolve) {
+        send("answer", [item, response], resolve);
+      });
     },
     media: function (playing) {
       if (typeof playing !== "boolean") {
@@ -90,7 +109,7 @@
   Object.defineProperty(api, "ready", {
     enumerable: false,
     get: function () {
-      return target !== null;
+      return connected;
     },
   });
   Object.freeze(api);
@@ -100,33 +119,4 @@
     configurable: false,
     enumerable: true,
   });
-
-  function useConsole(reason) {
-    plainBrowser = true;
-    console.info(PREFIX, reason + "; lesson calls are only logged here.");
-    var pending = queue;
-    queue = [];
-    for (var i = 0; i < pending.length; i += 1) {
-      console.info(PREFIX, "(no app) " + pending[i].name, pending[i].args);
-    }
-  }
-
-  var transport = window.qt && window.qt.webChannelTransport;
-  if (typeof window.QWebChannel !== "function" || !transport) {
-    useConsole("not running inside Timeback Companion");
-    return;
-  }
-  try {
-    new window.QWebChannel(transport, function (channel) {
-      var obj = channel.objects && channel.objects.companion;
-      if (!obj) {
-        useConsole("the app offers no \"companion\" object");
-        return;
-      }
-      target = obj;
-      flush();
-    });
-  } catch (err) {
-    useConsole("cannot connect to the app (" + err + ")");
-  }
 })();

@@ -31,6 +31,7 @@ def test_json_output_of_every_example(shared: Path, capsys: pytest.CaptureFixtur
         assert list(got) == [
             "lesson", "activeSeconds", "inactiveSeconds", "wasteSeconds", "unknownSeconds",
             "questions", "correct", "accuracy", "xp", "mastered", "completed", "abandoned",
+            "appScored", "contentScored",
         ]
         for key, value in want.items():
             if key.endswith("Seconds"):

@@ -32,24 +32,35 @@ pytestmark = pytest.mark.qt_log_ignore(
 )
 
 COURSE = demo_lessons_path() / "demo-course-1"
+# A stand-in for the app: it records each call and scores answers with the key it is
+# given (as the app does with lesson.json's answerKey), answering with a verdict.
 RECORDER = """
 window.__calls = [];
+window.__key = {};
 window.companion = {
-  answer: function (item, correct) { window.__calls.push(["answer", item, correct]); },
+  answer: function (item, response) {
+    window.__calls.push(["answer", item, response]);
+    var ok = String(response).trim().toLowerCase() === window.__key[item];
+    return Promise.resolve({counted: true, correct: ok, reason: ""});
+  },
   media: function (playing) { window.__calls.push(["media", playing]); },
   complete: function () { window.__calls.push(["complete"]); },
 };
 """
-# Answers every question from its data-answer, except the items listed as wrong, submitting
-# each twice (the second must not report again); then clicks Finish.
+# Answers every question from the key, except the items listed as wrong, submitting each
+# twice (the second must not report again); then clicks Finish; reports in the title.
 DRIVE = """
-(function (wrong) {
+(async function (wrong, key) {
+  window.__key = key;
+  var tick = function () { return new Promise(function (ok) { setTimeout(ok, 0); }); };
   var trace = [];
   var hiddenAtStart = Array.prototype.map.call(
     document.querySelectorAll("ol.questions > li"), function (li) { return li.hidden; });
-  document.querySelectorAll("form.question").forEach(function (form) {
+  var forms = Array.prototype.slice.call(document.querySelectorAll("form.question"));
+  for (var f = 0; f < forms.length; f += 1) {
+    var form = forms[f];
     var item = form.getAttribute("data-item");
-    var answer = form.getAttribute("data-answer");
+    var answer = key[item];
     var li = form.parentElement;
     trace.push({item: item, shown: !li.hidden});
     var radios = form.querySelectorAll('input[type="radio"]');
@@ -64,19 +75,21 @@ DRIVE = """
     }
     form.requestSubmit();
     form.requestSubmit();
+    await tick();
     trace[trace.length - 1].hint = hint;
     trace[trace.length - 1].feedback = form.querySelector(".feedback").className;
     trace[trace.length - 1].focus = document.activeElement.id || document.activeElement.tagName;
-  });
+  }
   var summaryShown = !document.getElementById("summary").hidden;
   document.getElementById("finish").click();
   document.getElementById("finish").click();
-  return JSON.stringify({
+  document.title = "done:" + JSON.stringify({
     calls: window.__calls, trace: trace, summaryShown: summaryShown, hidden: hiddenAtStart,
     score: document.getElementById("score").textContent,
     verdict: document.getElementById("verdict").textContent,
   });
-})(%s)
+})(%s, %s);
+1
 """
 MEDIA = """
 (function () {
@@ -128,10 +141,20 @@ CASES = {
 @pytest.mark.parametrize("folder", CASES)
 def test_page_reports_each_answer_once_then_completion(qtbot: Any, page: Any, folder: str) -> None:
     wrong = CASES[folder]
+    lesson = json.loads((COURSE / folder / "lesson.json").read_text(encoding="utf-8"))
+    key = {item: accepted[0] for item, accepted in lesson["answerKey"].items()}
     _open(qtbot, page, folder)
-    out = _run(qtbot, page, DRIVE % json.dumps(wrong))
+    with qtbot.waitSignal(page.titleChanged, timeout=10_000,
+                          check_params_cb=lambda t: t.startswith("done:")) as done:
+        page.runJavaScript(DRIVE % (json.dumps(wrong), json.dumps(key)), 0)
+    out = json.loads(done.args[0][len("done:"):])
     items = [t["item"] for t in out["trace"]]
-    assert out["calls"] == [["answer", i, i not in wrong] for i in items] + [["complete"]]
+    assert set(items) == set(key)  # the page asks exactly what the key holds
+    sent = [c[2] for c in out["calls"][:-1]]
+    assert out["calls"] == [["answer", i, r] for i, r in zip(items, sent, strict=True)] \
+        + [["complete"]]
+    for item, response in zip(items, sent, strict=True):  # the student's own response
+        assert (response.strip() == key[item]) is (item not in wrong)
     assert [t["hint"] for t in out["trace"]] == ["feedback hint"] * len(items)
     assert [t["feedback"] for t in out["trace"]] == [
         "feedback " + ("wrong" if i in wrong else "right") for i in items

@@ -151,3 +151,42 @@ def test_encrypted_members_are_refused(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(BundleError, match="is encrypted"):
         load_bundle(path, tmp_path / "cache")
+
+
+def test_a_refused_zip_leaves_nothing_in_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    good = write_zip(tmp_path / "good.zip",
+                     {"lesson.json": json.dumps(lesson_json("g", 1)), "index.html": PAGE})
+    kept = load_bundle(good, cache).root
+    bad = write_zip(tmp_path / "bad.zip",
+                    {"lesson.json": json.dumps(lesson_json("b", 1, answerKey=[])),
+                     "index.html": PAGE})
+    with pytest.raises(BundleError, match="answerKey"):
+        load_bundle(bad, cache)
+    assert [p for p in cache.iterdir()] == [kept]  # the refused one was removed
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"answerKey": {"q1": []}}, "needs a list of accepted responses"),
+    ({"minAnswerInterval": -1}, "minAnswerInterval"),
+    ({"minAnswerInterval": True}, "minAnswerInterval"),
+])
+def test_bad_answer_rules_are_refused(tmp_path: Path, extra: dict[str, object],
+                                      words: str) -> None:
+    folder = tmp_path / "l"
+    folder.mkdir()
+    (folder / "lesson.json").write_text(json.dumps(lesson_json("l", 1, **extra)))
+    (folder / "index.html").write_text(PAGE)
+    with pytest.raises(BundleError, match=words):
+        load_bundle(folder, tmp_path / "cache")
+
+
+def test_answer_rules_are_read(tmp_path: Path) -> None:
+    folder = tmp_path / "l"
+    folder.mkdir()
+    (folder / "lesson.json").write_text(json.dumps(lesson_json(
+        "l", 1, answerKey={"q1": ["Yes", "y"]}, minAnswerInterval=2.5)))
+    (folder / "index.html").write_text(PAGE)
+    bundle = load_bundle(folder, tmp_path / "cache")
+    assert bundle.answer_key is not None and bundle.answer_key.is_correct("q1", " YES")
+    assert bundle.min_answer_interval_s == 2.5

@@ -102,7 +102,8 @@ def test_bad_tokens_from_the_platform_are_refused(
         good, _ = launch_via_http(tool, client, platform.base_url, "demo-student-02",
                                   "demo-math-drill")
         assert good.status_code == 200
-        client.post(f"{platform.base_url}/_admin/lti/faults", json={"mode": mode})
+        client.post(f"{platform.base_url}/_admin/lti/faults", json={"mode": mode},
+                    headers=platform.admin_headers)
         bad, _ = launch_via_http(tool, client, platform.base_url, "demo-student-02",
                                  "demo-math-drill")
         assert bad.status_code == 400
@@ -116,7 +117,8 @@ def test_key_rotation_on_the_platform_is_followed(
     with running_tool(db, platform.base_url) as tool:
         launch_via_http(tool, client, platform.base_url, "demo-student-04", "demo-math-drill")
         assert tool.keys.fetches == 1
-        new_kid = client.post(f"{platform.base_url}/_admin/lti/rotate-key").json()["kid"]
+        new_kid = client.post(f"{platform.base_url}/_admin/lti/rotate-key",
+                              headers=platform.admin_headers).json()["kid"]
         answer, _ = launch_via_http(tool, client, platform.base_url, "demo-student-04",
                                     "demo-reading-passage")
         assert answer.status_code == 200, answer.text
@@ -213,7 +215,8 @@ def test_sign_in_with_timeback_finds_the_student_by_email(
 def test_sign_in_with_a_token_for_another_client_is_refused(
     platform: SandboxHandle, db: Database, client: httpx.Client
 ) -> None:
-    client.post(f"{platform.base_url}/_admin/lti/faults", json={"mode": "wrong_audience"})
+    client.post(f"{platform.base_url}/_admin/lti/faults", json={"mode": "wrong_audience"},
+                headers=platform.admin_headers)
     with running_tool(db, platform.base_url) as tool:
         redirect = client.get(tool.signin.begin(login_hint="demo-student-08"))
         done = client.get(redirect.headers["location"])

@@ -27,7 +27,8 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 def client(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as c:
+    with httpx.Client(base_url=sandbox.base_url, timeout=10,
+                      headers=sandbox.admin_headers) as c:
         token = c.post("/oauth2/token", data={"grant_type": "client_credentials"},
                        auth=("sandbox-client", "sandbox-secret")).json()["access_token"]
         c.headers["Authorization"] = f"Bearer {token}"
@@ -90,7 +91,8 @@ def test_missing_unknown_and_expired_tokens_get_401(
 
 
 def test_token_lifetime_is_configurable() -> None:
-    with start_in_thread(token_ttl_s=0) as handle, httpx.Client(base_url=handle.base_url) as c:
+    with start_in_thread(token_ttl_s=0) as handle, \
+            httpx.Client(base_url=handle.base_url, headers=handle.admin_headers) as c:
         token = c.post("/oauth2/token", data={"grant_type": "client_credentials"},
                        auth=("sandbox-client", "sandbox-secret")).json()
         answer = c.get(f"{OR}/users",
@@ -256,7 +258,7 @@ def test_event_is_readable_only_after_its_job_completes(
 
 def test_worker_processes_after_the_delay_without_admin_call() -> None:
     with start_in_thread(processing_delay_s=0.0) as handle, httpx.Client(
-            base_url=handle.base_url) as c:
+            base_url=handle.base_url, headers=handle.admin_headers) as c:
         token = c.post("/oauth2/token", data={"grant_type": "client_credentials"},
                        auth=("sandbox-client", "sandbox-secret")).json()["access_token"]
         event = time_spent_event()
@@ -331,7 +333,7 @@ def test_activity_completed_event_is_accepted(client: httpx.Client) -> None:
 def test_data_dir_keeps_events_and_waiting_jobs_across_restart(tmp_path: Path) -> None:
     first, second = time_spent_event(), time_spent_event()
     with (start_in_thread(data_dir=tmp_path, processing_delay_s=60) as handle,
-          httpx.Client(base_url=handle.base_url) as c):
+          httpx.Client(base_url=handle.base_url, headers=handle.admin_headers) as c):
         token = c.post("/oauth2/token", data={"grant_type": "client_credentials"},
                        auth=("sandbox-client", "sandbox-secret")).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
@@ -376,7 +378,8 @@ def test_429_burst_with_retry_after_then_normal(client: httpx.Client) -> None:
 
 def test_error_rate_is_repeatable_with_the_same_seed() -> None:
     def run() -> list[int]:
-        with start_in_thread() as handle, httpx.Client(base_url=handle.base_url) as c:
+        with start_in_thread() as handle, \
+                httpx.Client(base_url=handle.base_url, headers=handle.admin_headers) as c:
             handle.state.faults.clear(seed=42)
             handle.state.faults.set("token", Fault(error_rate=0.5))
             return [c.post("/oauth2/token", data={"grant_type": "client_credentials"},
@@ -404,3 +407,15 @@ def test_admin_state_and_reset(sandbox: SandboxHandle, client: httpx.Client) -> 
     assert client.post("/_admin/faults", json={"jobs": {"nonsense": 1}}).status_code == 400
     client.post("/_admin/reset")
     assert client.get("/_admin/state").json()["storedEventIds"] == []
+
+
+def test_admin_routes_need_the_token_made_at_start(sandbox: SandboxHandle) -> None:
+    with httpx.Client(base_url=sandbox.base_url, timeout=10) as anyone:
+        for method, path in (("GET", "/_admin/state"), ("POST", "/_admin/reset"),
+                             ("POST", "/_admin/lti/rotate-key"), ("POST", "/_admin/faults")):
+            assert anyone.request(method, path).status_code == 403, path
+            wrong = anyone.request(method, path, headers={"X-Sandbox-Admin-Token": "guess"})
+            assert wrong.status_code == 403, path
+        assert anyone.get("/_admin/state", headers=sandbox.admin_headers).status_code == 200
+    with start_in_thread() as other:
+        assert other.admin_headers != sandbox.admin_headers  # a new token every start

@@ -70,7 +70,8 @@ def test_expired_token_is_replaced_once(sandbox: SandboxHandle, env: Environment
     auth = ClientCredentialsAuth(env.token_url, SANDBOX_CREDENTIALS, clock=FakeClock())
     with oneroster_client(env, auth) as client:
         client.list_schools()
-        httpx.post(f"{sandbox.base_url}/_admin/expire-tokens").raise_for_status()
+        httpx.post(f"{sandbox.base_url}/_admin/expire-tokens",
+                   headers=sandbox.admin_headers).raise_for_status()
         assert client.list_schools()  # 401, fresh token, retried
     assert auth.token_requests == 2
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from companion.content import load_library
-from companion.core.clock import FakeClock
 from companion.content.importer import import_content
+from companion.core.clock import FakeClock
 from companion.ui.add_lessons import AddLessonsDialog
 from companion.ui.guide import GuideWidget
 from tests.content.scorm_factory import multi_2004, single_12, zip_package

@@ -12,6 +12,7 @@ from tests.ui.conftest import Harness
 
 DRILL = "demo-math-drill"
 READING = "demo-reading-passage"
+DRILL_KEY = ("13", "9", "42", "8", "100")  # the drill's answerKey in lesson.json
 
 
 def sign_in(h: Harness, name: str, pin: str = "1234") -> None:
@@ -70,8 +71,8 @@ def test_study_a_lesson_to_mastery(qtbot: Any, harness: Harness) -> None:
     for i in range(1, 6):
         study(qtbot, h, 20)
         with qtbot.waitSignal(session.bridge.answered) as answered:
-            run_js(qtbot, h, f"window.companion.answer('q{i}', true); 1")
-        assert answered.args == [f"q{i}", True]
+            run_js(qtbot, h, f"window.companion.answer('drill-{i}', '{DRILL_KEY[i - 1]}'); 1")
+        assert answered.args == [f"drill-{i}", True, "app"]
     assert session.accuracy_label.text() == "Accuracy 100%"
     assert session.focused_label.text() == "1:40"
     assert session.state_label.text() == "Focused"
@@ -89,6 +90,8 @@ def test_study_a_lesson_to_mastery(qtbot: Any, harness: Harness) -> None:
     events = runs.run_events(h.shell.runtime.db, run_id)
     types = {e["type"] for e in events}
     assert {"ActivityEvent", "TimeSpentEvent"} <= types
+    (activity,) = [e for e in events if e["type"] == "ActivityEvent"]
+    assert activity["extensions"] == {"appScored": 5, "contentScored": 0}
     w.summary.back_button.click()
     assert w.stack.currentWidget() is w.library
     assert w.library.state_of(DRILL) == "mastered"
@@ -103,7 +106,8 @@ def test_no_mastery_keeps_the_next_lesson_locked(qtbot: Any, harness: Harness) -
     open_lesson(qtbot, h, DRILL)
     for i in range(1, 6):
         study(qtbot, h, 10)
-        w.session.bridge.answer(f"q{i}", i != 3)  # 4 of 5: 80 %, XP but no mastery
+        right = DRILL_KEY[i - 1]  # 4 of 5: 80 %, XP but no mastery
+        w.session.bridge.answer(f"drill-{i}", right if i != 3 else right + "1")
     with qtbot.waitSignal(w.session.finished) as done:
         w.session.bridge.complete()
     summary = done.args[0]
@@ -164,3 +168,50 @@ def test_next_student_sees_nothing_of_the_last(qtbot: Any, harness: Harness) -> 
     assert w.session.view.page().profile() is not first_profile
     assert run_js(qtbot, h, "String(localStorage.getItem('note'))") == "null"
     assert run_js(qtbot, h, "document.cookie") == ""
+
+
+def test_the_pages_word_on_media_and_answers_is_checked(qtbot: Any, harness: Harness) -> None:
+    h = harness
+    w = h.window
+    sign_in(h, "Ava")
+    run_id = open_lesson(qtbot, h, DRILL)
+    session = w.session
+    with qtbot.waitSignal(session.bridge.media_reported):
+        run_js(qtbot, h, "window.companion.media(true); 1")
+    with qtbot.waitSignal(session.bridge.refused) as refused:  # the drill's key is the app's
+        run_js(qtbot, h, "window.companion.answer('drill-1', true); 1")
+    assert "need the response as text" in refused.args[0]
+    study(qtbot, h, 5)
+    with qtbot.waitSignal(session.bridge.answered) as answered:
+        run_js(qtbot, h, "window.companion.answer('drill-2', '9'); 1")
+    assert answered.args == ["drill-2", True, "app"]
+    with qtbot.waitSignal(session.bridge.refused) as refused:  # under a second later
+        run_js(qtbot, h, "window.companion.answer('drill-3', '42'); 1")
+    assert "sooner" in refused.args[0]
+    lines = runs.journal(h.shell.runtime.db, run_id)
+    assert [line.kind for line in lines if line.kind in ("media", "answer")] == ["answer"]
+    assert [line.to_json()["scoredBy"] for line in lines if line.kind == "answer"] == ["app"]
+
+
+def test_a_full_disk_stops_the_lesson_with_a_clear_word(qtbot: Any, harness: Harness) -> None:
+    from sqlalchemy import text
+
+    h = harness
+    w = h.window
+    sign_in(h, "Ava")
+    run_id = open_lesson(qtbot, h, DRILL)
+    db = h.shell.runtime.db
+
+    def fill_up(session: Any) -> None:  # the writer's own connection: no room left
+        pages = session.exec(text("PRAGMA page_count")).one()[0]
+        session.exec(text(f"PRAGMA max_page_count = {pages}"))
+
+    db.write(fill_up)
+    for _ in range(400):
+        if not w.session.timer.isActive():
+            break
+        study(qtbot, h, 15, step=15)
+    assert not w.session.timer.isActive()
+    assert w.session.state_label.text() == "Not saved: the disk is full"
+    assert "Everything saved until now is kept" in w.session.state_label.toolTip()
+    assert runs.journal(db, run_id)[0].kind == "start"  # the journal so far is still there

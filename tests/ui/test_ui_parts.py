@@ -7,14 +7,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QMetaMethod, QPoint, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
+from companion.core.answer_key import parse_answer_key
 from companion.core.clock import FakeClock
 from companion.sync.status import SyncState, SyncStatus
-from companion.ui.bridge import LessonBridge
+from companion.ui.bridge import SURFACE, LessonBridge
 from companion.ui.sensing_qt import QtInputSource
 from companion.ui.single_instance import SingleInstance
 from companion.ui.sync_bridge import describe
@@ -22,20 +23,53 @@ from companion.ui.web import lesson_url, resolve
 
 
 def test_bridge_passes_valid_calls_and_drops_malformed(qtbot: Any) -> None:
-    bridge = LessonBridge()
-    got: list[tuple[str, bool]] = []
-    bridge.answered.connect(lambda item, ok: got.append((item, ok)))
-    bridge.answer("q1", True)
-    bridge.answer("", True)
-    bridge.answer("x" * 500, False)
-    bridge.answer("q2", "yes")
-    bridge.answer(42, True)
-    assert got == [("q1", True)]
+    now = [10_000]
+    bridge = LessonBridge(clock=lambda: now[0])
+    got: list[tuple[str, bool, str]] = []
+    refused: list[str] = []
+    bridge.answered.connect(lambda item, ok, by: got.append((item, ok, by)))
+    bridge.refused.connect(refused.append)
+    assert bridge.answer("q1", True) == {"counted": True, "correct": True, "reason": ""}
+    now[0] += 1_000
+    for item, response in (("", True), ("x" * 500, False), ("q2", "yes"), (42, True)):
+        assert bridge.answer(item, response)["counted"] is False
+    assert bridge.answer("q1", False)["reason"] == "the item was answered already"
+    assert got == [("q1", True, "content")]
+    assert len(refused) == 5 and all(len(text) < 200 for text in refused)
+    assert bridge.calls == 6
     media: list[bool] = []
-    bridge.media_changed.connect(media.append)
+    bridge.media_reported.connect(media.append)
     bridge.media(True)
     bridge.media("no")
     assert media == [True]
+
+
+def test_bridge_scores_against_the_key_and_keeps_the_pace(qtbot: Any) -> None:
+    now = [0]
+    bridge = LessonBridge(clock=lambda: now[0])
+    bridge.use_lesson(parse_answer_key({"q1": ["12"], "q2": ["b"], "q3": ["c"]}), 1.0)
+    got: list[tuple[str, bool, str]] = []
+    bridge.answered.connect(lambda item, ok, by: got.append((item, ok, by)))
+    assert bridge.answer("q1", "12.0") == {"counted": True, "correct": True, "reason": ""}
+    now[0] += 999
+    too_soon = bridge.answer("q2", "b")
+    assert too_soon["counted"] is False and "sooner" in too_soon["reason"]
+    now[0] += 1
+    assert bridge.answer("q2", "a") == {"counted": True, "correct": False, "reason": ""}
+    now[0] += 5_000
+    assert bridge.answer("q9", "x")["reason"] == "the item is not in the lesson's key"
+    assert bridge.answer("q3", True)["counted"] is False  # the page may not score itself
+    assert bridge.answer("q3", "x" * 5_000_000)["counted"] is False
+    assert got == [("q1", True, "app"), ("q2", False, "app")]
+
+
+def test_the_bridge_offers_the_page_exactly_three_calls(qtbot: Any) -> None:
+    meta = LessonBridge().metaObject()
+    own = {bytes(meta.method(i).name().data()).decode()
+           for i in range(meta.methodOffset(), meta.methodCount())
+           if meta.method(i).methodType() in (QMetaMethod.MethodType.Slot,
+                                              QMetaMethod.MethodType.Method)}
+    assert own == set(SURFACE) == {"answer", "media", "complete"}
 
 
 def test_lesson_paths_stay_inside_the_bundle(tmp_path: Path) -> None:

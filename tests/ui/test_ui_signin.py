@@ -137,7 +137,7 @@ def test_the_lockout_counts_down(qtbot: Any, harness: Harness) -> None:
     assert "Try again in" in first
     w.signin.on_lockout_tick()  # what the one-second timer calls
     second = w.signin.error_label.text()
-    wait = [int(word) for word in first.split() if word.isdigit()][0]
+    wait = next(int(word) for word in first.split() if word.isdigit())
     assert f"Try again in {wait - 1} seconds" in second
 
 

@@ -6,7 +6,8 @@
  * content looks for it: in its parent chain (window.API for SCORM 1.2, window.API_1484_11
  * for SCORM 2004). The data model and its validation are scorm-again's (its pinned browser
  * build beside this file). Each call the package makes is counted and forwarded, in order,
- * to the app's "scorm" QWebChannel object; for SetValue only the values scorm-again
+ * to the app's "scorm" object (through the isolated relay, companion-relay.js, never
+ * the channel itself); for SetValue only the values scorm-again
  * accepted, with the element and value. The app sends back, once, what to launch and the
  * data to start from (the learner, the saved place, the mastery score).
  */
@@ -45,40 +46,28 @@
     document.getElementById("sco").src = config.href;
   }
 
-  // The lesson bridge (companion-bridge.js) opened the page's channel first; the player
-  // opens its own once that one has settled, so the two never wait on the same reply.
-  function whenBridgeSettled(then) {
-    var waited = 0;
-    (function check() {
-      if (!window.companion || window.companion.ready || waited > 2000) {
-        then();
-      } else {
-        waited += 10;
-        setTimeout(check, 10);
-      }
-    })();
-  }
+  // The app's side lives in the page's isolated world (companion-relay.js): the player
+  // speaks to it with DOM events, so neither it nor the package ever holds the channel.
+  var send = document.dispatchEvent.bind(document);
+  var Custom = window.CustomEvent;
+  var relay = {
+    call: function (name, element, value) {
+      send(new Custom("companion:scorm", {
+        detail: JSON.stringify({ name: name, element: element, value: value }),
+      }));
+    },
+  };
 
   function connect() {
-    var transport = window.qt && window.qt.webChannelTransport;
-    if (typeof window.QWebChannel !== "function" || !transport) {
-      console.warn("[companion] the SCORM player runs only inside Timeback Companion");
-      return;
-    }
-    whenBridgeSettled(function () { open(transport); });
-  }
-
-  function open(transport) {
-    new window.QWebChannel(transport, function (channel) {
-      var bridge = channel.objects.scorm;
-      if (!bridge) {
-        console.warn("[companion] the app offers no SCORM run-time here");
+    var started = false;
+    document.addEventListener("companion:scorm-launch", function (event) {
+      if (started || typeof event.detail !== "string") {
         return;
       }
-      bridge.launch(function (text) {
-        start(bridge, JSON.parse(text));
-      });
+      started = true;
+      start(relay, JSON.parse(event.detail));
     });
+    send(new Custom("companion:scorm", { detail: JSON.stringify({ launch: true }) }));
   }
 
   if (document.readyState === "loading") {

@@ -2,16 +2,17 @@
  * Demo lesson quiz: checks each question once, gives feedback, reports to the app.
  *
  * Markup it expects (see index.html):
- *   <form class="question" data-item="id" data-answer="12">  a typed answer (<input name="answer">)
- *   <form class="question" data-item="id" data-answer="b">   a choice (<input type="radio" name="answer">)
+ *   <form class="question" data-item="id">   a typed answer (<input name="answer">) or a choice
+ *                                            (<input type="radio" name="answer" value="b">)
  *   <ol class="questions" data-mode="steps">                 show one question at a time
  *   #progress, #summary, #score, #verdict, #finish, #done    progress and the end of the lesson
  *   <body data-mastery="0.9">                                the lesson's mastery threshold
  *   <button data-play-for="player-id">                       play/pause for an <audio>/<video>
  *
- * Each question calls window.companion.answer(item, correct) once; the Finish button calls
- * window.companion.complete(); the page's own <audio>/<video> report media(true/false).
- * Nothing the student types is sent anywhere: only the item id and true/false.
+ * The answer key is in lesson.json, which only the app reads: each question sends the
+ * student's response once with window.companion.answer(item, response), and the app's
+ * verdict says right or wrong. The Finish button calls window.companion.complete(); the
+ * page's own <audio>/<video> report media(true/false). Responses go to the app only.
  * This file is the same in every demo bundle (each bundle is self-contained).
  */
 (function () {
@@ -33,6 +34,7 @@
   var done = document.getElementById("done");
   var mastery = parseFloat(document.body.getAttribute("data-mastery") || "0.9");
   var results = {};
+  var checking = {}; // items sent to the app, waiting for its verdict
 
   function normalise(text) {
     return String(text).trim().replace(/\s+/g, " ").toLowerCase();
@@ -50,24 +52,6 @@
     }
     var field = form.querySelector('[name="answer"]');
     return field ? field.value : "";
-  }
-
-  function expectedText(form) {
-    var answer = form.getAttribute("data-answer");
-    var radio = form.querySelector('input[type="radio"][value="' + answer + '"]');
-    if (radio && radio.parentElement) {
-      return radio.parentElement.textContent.trim();
-    }
-    return answer;
-  }
-
-  function isCorrect(form, value) {
-    var expected = normalise(form.getAttribute("data-answer"));
-    var got = normalise(value);
-    if (/^-?\d+(\.\d+)?$/.test(expected) && /^-?\d+(\.\d+)?$/.test(got)) {
-      return Number(got) === Number(expected);
-    }
-    return got === expected;
   }
 
   function lock(form) {
@@ -153,7 +137,7 @@
     event.preventDefault();
     var form = event.currentTarget;
     var item = form.getAttribute("data-item");
-    if (results.hasOwnProperty(item)) {
+    if (results.hasOwnProperty(item) || checking[item]) {
       return;
     }
     var value = given(form);
@@ -164,18 +148,41 @@
       firstControl(form).focus();
       return;
     }
-    var correct = isCorrect(form, value);
-    results[item] = correct;
-    if (connected()) {
-      window.companion.answer(item, correct);
+    if (!connected()) {
+      setFeedback(form, "Only the app can check this answer.", "hint");
+      return;
     }
     lock(form);
+    checking[item] = true;
+    setFeedback(form, "Checking…", "hint");
+    window.companion.answer(item, value).then(function (verdict) {
+      delete checking[item];
+      if (!verdict || !verdict.counted) {
+        var again = verdict && /sooner/.test(verdict.reason || "");
+        setFeedback(form, again ? "Not so fast: take a second, then press Check again."
+          : "That answer could not be checked.", "hint");
+        unlock(form);
+        return;
+      }
+      showVerdict(form, item, verdict.correct === true);
+    });
+  }
+
+  function unlock(form) {
+    var controls = form.querySelectorAll("input, button, select, textarea");
+    for (var i = 0; i < controls.length; i += 1) {
+      controls[i].disabled = false;
+    }
+    firstControl(form).focus();
+  }
+
+  function showVerdict(form, item, correct) {
+    results[item] = correct;
     if (correct) {
       setFeedback(form, "✓ " + PRAISE[answeredCount() % PRAISE.length], "right");
     } else {
       var why = form.getAttribute("data-explain");
-      setFeedback(form, "✗ Not quite. The answer is " + expectedText(form) + "." +
-        (why ? " " + why : ""), "wrong");
+      setFeedback(form, "✗ Not quite." + (why ? " " + why : ""), "wrong");
     }
     updateProgress();
     showStep();
