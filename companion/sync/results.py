@@ -5,8 +5,8 @@ Outcomes follow the retry table in ``companion.sync.retry`` with one difference:
 idempotent, so an ambiguous failure (a reset after sending, a 5xx, a lost answer) is
 settled by sending the same PUT again after the backoff, not by reading back first.
 A rejected result is checked against its line item: if the line item is missing on the
-server the result is held (pending, with a clear reason) until `companion content push`
-has run; otherwise it is dead with the server's message.
+server the result is held (state held, with a clear reason) until `companion content push`
+has run; otherwise it is refused with the server's message.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _rejected(
                 return
         if not line_items[item_id]:
             reason = f"{HELD_REASON} (line item {item_id})"
-            outbox.mark_pending(db, [row.id], now + HOLD_RECHECK, reason, now=now)
+            outbox.mark_held(db, [row.id], reason, now + HOLD_RECHECK, now=now)
             tally.held += 1
             return
     message = f"rejected ({getattr(exc, 'status_code', '?')}): {exc}"

@@ -23,6 +23,7 @@ from companion.store.db import (
     EnvironmentMismatchError,
     NewerSchemaError,
     StoreError,
+    latest_version,
 )
 from companion.store.paths import database_path
 from companion.store.tables import StoreMeta
@@ -72,7 +73,7 @@ def test_database_path_uses_companion_data_dir(monkeypatch: pytest.MonkeyPatch) 
 def test_open_turns_on_wal_busy_timeout_and_schema(db: Database) -> None:
     assert db.pragma("journal_mode") == "wal"
     assert db.pragma("busy_timeout") == 10_000
-    assert db.schema_version() == 1
+    assert db.schema_version() == latest_version(MIGRATIONS)
     with db.read() as session:
         env = session.get(StoreMeta, "environment")
     assert env is not None and env.value == "sandbox"
@@ -179,10 +180,11 @@ def test_older_file_is_migrated_once(db_path: Path) -> None:
             "INSERT INTO notes (text) SELECT value FROM store_meta WHERE key = 'made'"
         )
 
-    steps = (*MIGRATIONS, (2, add_notes))
+    after = latest_version(MIGRATIONS) + 1
+    steps = (*MIGRATIONS, (after, add_notes))
     for _ in range(2):
         database = Database.open(db_path, "sandbox", migrations=steps)
-        assert database.schema_version() == 2
+        assert database.schema_version() == after
         with database.read() as session:
             rows = session.connection().exec_driver_sql("SELECT text FROM notes").all()
         database.close()
@@ -198,9 +200,10 @@ def test_failed_migration_leaves_previous_version(db_path: Path) -> None:
         raise RuntimeError("step failed")
 
     with pytest.raises(RuntimeError, match="step failed"):
-        Database.open(db_path, "sandbox", migrations=(*MIGRATIONS, (2, broken)))
+        Database.open(db_path, "sandbox",
+                      migrations=(*MIGRATIONS, (latest_version(MIGRATIONS) + 1, broken)))
     with closing(sqlite3.connect(db_path)) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert con.execute("PRAGMA user_version").fetchone()[0] == latest_version(MIGRATIONS)
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "half_done" not in tables
 

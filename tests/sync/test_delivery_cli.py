@@ -39,7 +39,7 @@ def test_delivers_with_progress_and_summary(monkeypatch: pytest.MonkeyPatch) -> 
         out, err = io.StringIO(), io.StringIO()
         assert sync_command.run(args(once=True), stdout=out, stderr=err) == 0
         assert "sent 150/150" in err.getvalue().splitlines()
-        assert out.getvalue().startswith("150 sent, 0 left to send, 0 rejected")
+        assert out.getvalue().startswith("150 sent, 0 left to send, 0 held, 0 refused")
         sandbox.state.process_now()
         assert set(sandbox.state.stored_events) == set(ids)
 
