@@ -82,6 +82,7 @@ class ReadBack:
 
     def __init__(self, api: CaliperApi) -> None:
         self.api = api
+        self._wanted: set[str] = set()  # the ids of the rows asked for in this check
 
     def check(self, rows: Sequence[OutboxItem], witnesses: Sequence[OutboxItem],
               thorough: bool = True) -> Evidence:
@@ -91,6 +92,7 @@ class ReadBack:
         gave no trusted answer and ``thorough`` (a decision is due)."""
         evidence = Evidence()
         wanted = {row.event_id for row in rows}
+        self._wanted = wanted
         self._by_job(rows, evidence)
         targets = [_target(row) for row in rows if row.event_id not in evidence.found
                    and row.event_id not in evidence.refused]
@@ -178,7 +180,19 @@ class ReadBack:
                 return found, True
         return found, False
 
-    def _by_id(self, targets: Iterable[_Target], evidence: Evidence) -> set[str] | None:
+    def _by_id(self, targets: Sequence[_Target], evidence: Evidence) -> set[str] | None:
+        """A request per event, so it first asks for a few (the witnesses, the first and the
+        last target): if none of them is found, the rest would prove nothing either."""
+        probe = [t for t in targets if t.event_id not in self._wanted]
+        probe += [t for t in (targets[0], targets[-1]) if t.event_id in self._wanted]
+        seen = self._ids_found(list(dict.fromkeys(probe)), evidence)
+        if not seen:
+            return seen
+        rest = [t for t in targets if t not in probe]
+        more = self._ids_found(rest, evidence)
+        return None if more is None else seen | more
+
+    def _ids_found(self, targets: Iterable[_Target], evidence: Evidence) -> set[str] | None:
         seen: set[str] = set()
         for target in targets:
             try:

@@ -139,7 +139,7 @@ class Settler:
             outbox.mark_settling(self.db, ids, until, check_at, "waiting to settle", now=now)
         if held:
             reason = NO_WITNESS if not witnesses else BLIND
-            detail = "; ".join(dict.fromkeys(evidence.notes))
+            detail = "; ".join(dict.fromkeys(evidence.notes)) if witnesses else ""
             recheck = now + timedelta(seconds=self.settings.hold_recheck_s)
             outbox.mark_held(self.db, held, f"{reason} ({detail})" if detail else reason,
                              recheck, now=now)
