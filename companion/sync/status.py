@@ -96,7 +96,9 @@ class SyncStatus:
     @property
     def undelivered(self) -> int:
         """Everything not delivered yet (refused rows aside): 0 means up to date."""
-        return sum(group.count for group in self.waiting)
+        if self.waiting:
+            return sum(group.count for group in self.waiting)
+        return self.pending + self.in_flight + self.settling + self.held
 
     def waiting_text(self) -> str | None:
         """E.g. "2 waiting: no email in the roster for Noah Smith", or None if none wait."""

@@ -44,6 +44,7 @@ log = logging.getLogger("companion.sync")
 
 LEASE_NAME = "owner"  # the same lease owns the open run and the deliveries (DESIGN.md)
 _ACTIVE = ("pending", "in_flight", "settling")  # states that keep ``run_until_idle`` going
+_FAILING = (SyncState.OFFLINE, SyncState.ERROR, SyncState.STOPPED, SyncState.RATE_LIMITED)
 
 
 @dataclass(frozen=True)
@@ -248,9 +249,7 @@ class SyncWorker:
         started, _ = self._sync_now
         self._sync_now = None
         status = self.publish()
-        error = status.reason if status.state in (
-            SyncState.OFFLINE, SyncState.ERROR, SyncState.STOPPED, SyncState.RATE_LIMITED
-        ) else None
+        error = status.reason if status.state in _FAILING else None
         first = status.waiting[0] if status.waiting else None
         report = SyncRunReport(sent=self._sent - started, waiting=status.undelivered,
                                reason=first.reason if first else None, error=error,
@@ -267,9 +266,10 @@ class SyncWorker:
         Returns early on a configuration stop or at quit.
         """
         try:
-            return self._run_steps(give_up_when_failing)
+            self._run_steps(give_up_when_failing)
         finally:
             self._finish_sync_now()
+        return self.status.current
 
     def _run_steps(self, give_up_when_failing: bool) -> SyncStatus:
         while not self._stop.is_set():
@@ -288,7 +288,8 @@ class SyncWorker:
                 break
             if give_up_when_failing and self._all_paused():
                 break
-            self._finish_sync_now()
+            if status.state in _FAILING:
+                self._finish_sync_now()  # the pass met a problem: say so, keep retrying
             self._wait_for_work()
         return self.status.current
 

@@ -416,3 +416,39 @@ def test_nothing_is_claimed_ahead_of_sending(db: Database, time: FakeTime) -> No
     status = worker.status.current
     assert (status.pending, status.in_flight, status.acked) == (150, 0, 100)
     worker.close()
+
+
+def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeTime) -> None:
+    from companion.sync.settle import NO_WITNESS
+
+    api = FakeCaliper(time)
+    queue_events(db, 30)
+    api.script = [AmbiguousFailure("connection reset")]  # a fresh install's first send is lost
+    worker = make_worker(db, api, time)
+    worker.sync_now()
+    assert worker.status.current.sync_now_running
+    status = worker.run_until_idle()
+    report = status.sync_now
+    assert report is not None and not status.sync_now_running
+    assert (report.sent, report.waiting, report.reason) == (0, 30, NO_WITNESS)
+    assert report.text() == f"Sent 0; 30 waiting: {NO_WITNESS}"
+    assert status.held == 30 and status.waiting_text() == f"30 waiting: {NO_WITNESS}"
+    queue_events(db, 5, start=100)
+    worker.sync_now()
+    status = run(worker)
+    assert status.sync_now is not None
+    assert (status.sync_now.sent, status.sync_now.waiting) == (35, 0)  # settled by the 5
+    assert status.sync_now.text() == "Sent 35; everything is delivered"
+    assert status.waiting == () and api.posts == 3
+
+
+def test_sync_now_reports_the_error(db: Database, time: FakeTime) -> None:
+    api = FakeCaliper(time)
+    queue_events(db, 3)
+    api.script = [OfflineError("no route to host")] * 50
+    worker = make_worker(db, api, time)
+    worker.sync_now()
+    status = worker.run_until_idle(give_up_when_failing=True)
+    worker.close()
+    assert status.sync_now is not None and status.sync_now.error is not None
+    assert "no route to host" in status.sync_now.text()
