@@ -66,8 +66,9 @@ class Channel(ABC):
         return 0
 
     @abstractmethod
-    def step(self, now: datetime) -> ChannelStep:
-        """One step of work at ``now``."""
+    def step(self, now: datetime, limit: int | None = None) -> ChannelStep:
+        """One step of work at ``now``; ``limit``: at most this many deliveries (a channel
+        that sends one request per delivery yields to the other this way)."""
 
 
 class CaliperChannel(Channel):
@@ -93,7 +94,7 @@ class CaliperChannel(Channel):
                         "checking whether they arrived before sending again", recovered)
         return recovered + outbox.reopen_held(self.db, now, now, now=now)
 
-    def step(self, now: datetime) -> ChannelStep:
+    def step(self, now: datetime, limit: int | None = None) -> ChannelStep:
         report = self.settler.settle_due(now)
         worked = report.checked > 0
         sent = report.acked
@@ -141,11 +142,13 @@ class ResultsChannel(Channel):
         self.db = db
         self.client = client
         self.rng = rng
+        self.max_items = 100
 
-    def step(self, now: datetime) -> ChannelStep:
+    def step(self, now: datetime, limit: int | None = None) -> ChannelStep:
         if self.is_paused(now):
             return ChannelStep(paused=True)
-        counts = deliver_results(self.db, self.client, now, rng=self.rng)
+        counts = deliver_results(self.db, self.client, now, limit or self.max_items,
+                                 rng=self.rng)
         if counts.pause_s > 0:
             self.paused_until = now + timedelta(seconds=counts.pause_s)
         if counts.error:

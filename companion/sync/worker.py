@@ -44,6 +44,7 @@ log = logging.getLogger("companion.sync")
 
 LEASE_NAME = "owner"  # the same lease owns the open run and the deliveries (DESIGN.md)
 _ACTIVE = ("pending", "in_flight", "settling")  # states that keep ``run_until_idle`` going
+RESULTS_PER_BUSY_STEP = 2
 _FAILING = (SyncState.OFFLINE, SyncState.ERROR, SyncState.STOPPED, SyncState.RATE_LIMITED)
 
 
@@ -191,10 +192,14 @@ class SyncWorker:
         worked = False
         batch: BatchResult | None = None
         problem: ChannelStep | None = None
+        events_moving = False
         for channel in self.channels:
             if self._stopped_reason is not None:
                 break
-            done = channel.step(now)
+            # results go one PUT each: while event batches move, they go a few per step
+            limit = RESULTS_PER_BUSY_STEP if events_moving else None
+            done = channel.step(now, limit)
+            events_moving = events_moving or (channel is self.caliper and done.batch is not None)
             worked = worked or done.worked
             self._sent += done.sent
             if done.sent:
