@@ -111,11 +111,6 @@ class SyncWorker:
         self._thread: threading.Thread | None = None
         self._sync_now: tuple[int, str | None] | None = None  # (sent at start, error)
 
-    @property
-    def sender(self) -> object:
-        """The Caliper channel's sender (kept for callers that reach for it)."""
-        return self.caliper.sender
-
     # --- triggers -----------------------------------------------------------------------
 
     def start(self, start_delay: bool = True) -> None:
