@@ -230,6 +230,8 @@ class SyncWorker:
             state = SyncState.STOPPED
         elif active + held == 0:
             state = SyncState.IDLE
+        elif active == 0 and state in (SyncState.SENDING, SyncState.SETTLING):
+            state = SyncState.WAITING  # all that is left is held: nothing is being sent
         elif state is SyncState.SENDING and counts["pending"] == 0 and counts["settling"]:
             state = SyncState.SETTLING
         reason = current.reason if state not in (SyncState.IDLE, SyncState.SENDING) else None

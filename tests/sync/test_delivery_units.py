@@ -433,6 +433,7 @@ def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeTi
     assert (report.sent, report.waiting, report.reason) == (0, 30, NO_WITNESS)
     assert report.text() == f"Sent 0; 30 waiting: {NO_WITNESS}"
     assert status.held == 30 and status.waiting_text() == f"30 waiting: {NO_WITNESS}"
+    assert status.state is SyncState.WAITING and status.reason == NO_WITNESS  # not "sending"
     queue_events(db, 5, start=100)
     worker.sync_now()
     status = run(worker)
