@@ -2,9 +2,11 @@
 
 First the official 1EdTech JSON Schemas (:mod:`caliper_schema`: every property's type,
 format and enumeration, nested entities included). Then what the schemas are too loose to
-say: entities are checked property by property against :mod:`caliper_model` (nested
-entities in turn). Events are checked against the per-event rules below (from the Caliper 1.2
-specification's event descriptions): which actions each event type supports, and which entity
+say: entities are checked property by property against the entity model that
+:func:`caliper_schema.entity_model` reads from the same schemas (nested entities in turn), with
+the specification's vocabularies where the schemas lag (:mod:`caliper_vocabulary`). Events
+are checked against the per-event rules below (from the Caliper 1.2 specification's event
+descriptions): which actions each event type supports, and which entity
 types may be its actor, object, generated and target.
 """
 
@@ -15,13 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from companion.sandbox import formats
-from companion.sandbox.caliper_model import ENUMS, GROUPS, TYPES
 from companion.sandbox.caliper_schema import (
     alias_violations,
+    alternatives,
     defined_by,
+    entity_model,
+    enums,
     schema_violations,
     type_names,
 )
+from companion.sandbox.caliper_vocabulary import ROLES, SYSTEM_IDENTIFIER_TYPES
 
 Violation = tuple[str, str]
 
@@ -47,10 +52,19 @@ ACTIONS = (
     "Tagged", "TimedOut", "Unmuted", "Unpublished", "Unsubscribed", "Uploaded", "Used", "Viewed",
 )
 
-AGENTS = GROUPS["@g2"]
-DIGITAL_RESOURCES = GROUPS["@g1"]
-ANY_ENTITY = GROUPS["@any_entity"]
-ORGANIZATIONS = GROUPS["@g3"]
+# The schemas' own lists of alternatives (the same lists recur across them).
+AGENTS = alternatives("Annotation", "annotator")
+DIGITAL_RESOURCES = alternatives("Annotation", "annotated")
+ANY_ENTITY = alternatives("Agent", "isPartOf")
+ORGANIZATIONS = alternatives("Event", "group")
+GROUPS: dict[str, tuple[str, ...]] = {"@g1": DIGITAL_RESOURCES, "@g2": AGENTS,
+                                      "@g3": ORGANIZATIONS, "@any_entity": ANY_ENTITY}
+TYPES = entity_model()
+ENUMS: dict[str, tuple[str, ...]] = {
+    **enums(),
+    "Membership.roles": ROLES,
+    "SystemIdentifier.identifierType": SYSTEM_IDENTIFIER_TYPES,
+}
 ANNOTATIONS = ("Annotation", "BookmarkAnnotation", "HighlightAnnotation", "SharedAnnotation",
                "TagAnnotation")
 RESPONSES = ("Response", "DateTimeResponse", "FillinBlankResponse", "MultiselectResponse",

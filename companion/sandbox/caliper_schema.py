@@ -122,3 +122,89 @@ def alias_violations(type_name: str, name: str, value: Any) -> list[str]:
     validator = Draft4Validator(spec, registry=registry(),
                                 format_checker=Draft4Validator.FORMAT_CHECKER)
     return [_message(error) for error in validator.iter_errors(value)]
+
+
+# --- the entity model, read from the schemas ------------------------------------------------
+#
+# Kinds: "string", "integer", "number" (a decimal: written with a point), "boolean",
+# "datetime", "duration", "object", "any", "enum:<key>" (values in ``enums()``),
+# "ref:<Type>|<Type>..." (an IRI string, or an entity of one of the types) and "list:<kind>".
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_SCALARS = {"string": "string", "anyURI": "string", "boolean": "boolean",
+            "dateTime": "datetime", "duration": "duration", "decimal": "number",
+            "float": "number", "double": "number", "long": "integer", "int": "integer",
+            "integer": "integer", "nonNegativeInteger": "integer",
+            "positiveInteger": "integer"}
+_ENUMS: dict[str, tuple[str, ...]] = {}
+
+
+def _resolve(ref: str) -> dict[str, Any] | None:
+    """The schema a ``$ref`` names: a type's file, or a fragment of one."""
+    name, _, fragment = ref.partition("#")
+    resource = registry().get(name)
+    if resource is None:
+        return None
+    node: Any = resource.contents
+    for part in (p for p in fragment.split("/") if p):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def _kind(spec: Any, key: str, depth: int = 0) -> str:
+    if not isinstance(spec, dict) or depth > 4:
+        return "any"
+    if spec.get("type") == "array":
+        return "list:" + _kind(spec.get("items", {}), key, depth + 1)
+    if isinstance(spec.get("$ref"), str):
+        ref = spec["$ref"]
+        target = _resolve(ref)
+        if "#" in ref:
+            return _kind(target, key, depth + 1)
+        if target is not None and "enum" in target:
+            return _kind(target, ref, depth + 1)
+        if ref.endswith("extensions"):
+            return "object"
+        return f"ref:{ref}"
+    refs = [o["$ref"] for o in spec.get("anyOf", []) if isinstance(o, dict)
+            and isinstance(o.get("$ref"), str) and "#" not in o["$ref"]]
+    if refs:
+        return "ref:" + "|".join(refs)
+    if isinstance(spec.get("enum"), list):
+        _ENUMS[key] = tuple(str(v) for v in spec["enum"])
+        return f"enum:{key}"
+    defined = spec.get("definedBy")
+    if isinstance(defined, str) and defined.startswith(_XSD) and spec.get("type") != "object":
+        return _SCALARS.get(defined.removeprefix(_XSD), "any")
+    plain = {"string": "string", "boolean": "boolean", "integer": "integer",
+             "number": "number", "object": "object"}
+    kind = spec.get("type")
+    return plain.get(kind, "any") if isinstance(kind, str) else "any"
+
+
+@cache
+def entity_model() -> dict[str, dict[str, str]]:
+    """Property kinds per entity type, read from the schemas (the name instances use for
+    a property: its ``title`` when the key differs, as ``isOrderedSelection``)."""
+    model: dict[str, dict[str, str]] = {}
+    for uri in registry():
+        name = str(uri)
+        contents = registry()[name].contents
+        properties = contents.get("properties") if isinstance(contents, dict) else None
+        if not isinstance(properties, dict) or name.endswith("Event") or name in (
+            "Envelope", "CaliperData"
+        ):
+            continue
+        kinds = {}
+        for key, spec in properties.items():
+            title = spec.get("title") if isinstance(spec, dict) else None
+            used = title if isinstance(title, str) and title not in properties else key
+            kinds[used] = _kind(spec, f"{name}.{used}")
+        model[name] = kinds
+    return model
+
+
+def enums() -> dict[str, tuple[str, ...]]:
+    """The enumerations the model's "enum:<key>" kinds name."""
+    entity_model()
+    return dict(_ENUMS)

@@ -83,3 +83,16 @@ def test_the_schemas_are_shipped_and_resolve_by_type_name() -> None:
     folder = Path(caliper_rules.__file__).parent / "caliper_schemas"
     assert (folder / "LICENSE-caliper-spec.md").exists()
     assert len(list(folder.glob("*.json"))) == 110
+
+
+def test_the_entity_model_is_read_from_the_schemas() -> None:
+    from companion.sandbox.caliper_schema import entity_model, enums
+
+    model = entity_model()
+    assert model["Frame"]["index"] == "integer"  # xsd:long
+    assert model["AssignableDigitalResource"]["maxScore"] == "number"  # xsd:decimal
+    assert model["MultiselectScale"]["isOrderedSelection"] == "boolean"  # by its title
+    assert model["Result"]["attempt"] == "ref:Attempt"
+    assert model["Session"]["user"].startswith("ref:") and "Person" in model["Session"]["user"]
+    assert enums()["Metric"][:2] == ("AssessmentsPassed", "AssessmentsSubmitted")
+    assert not any(name.endswith("Event") for name in model)
