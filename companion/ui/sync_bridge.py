@@ -22,7 +22,10 @@ from companion.sync.status import StatusBoard, SyncState, SyncStatus
 
 def describe(status: SyncStatus) -> str:
     """A short phrase for the status: up to date (nothing waits), N waiting with the reason,
-    offline, error."""
+    offline, error; while a "Sync now" runs, what it has sent so far."""
+    if status.sync_now_running and status.state not in (SyncState.OFFLINE, SyncState.ERROR,
+                                                        SyncState.STOPPED):
+        return f"Syncing now… {status.sent} sent"
     if status.state == SyncState.OFFLINE:
         waiting = status.undelivered
         return f"Offline, {waiting} waiting" if waiting else "Offline"
