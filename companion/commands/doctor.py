@@ -418,7 +418,7 @@ def check_roster(ctx: DoctorContext) -> CheckResult:
 def _waiting_lines(ctx: DoctorContext) -> list[str]:
     """What is held or waits for data, with names and reasons, one phrase each."""
     assert ctx.db is not None
-    lines = [f"{w.runs} run(s) of {w.name} ({w.student_id}): events not built, {w.reason}"
+    lines = [f"{w.runs} run(s) of {w.name} ({w.student_id}) not sent: {w.text()}"
              for w in runs.waiting_runs(ctx.db)]
     for group in outbox.waiting_reasons(ctx.db):
         if group.state is DeliveryState.HELD:
@@ -430,7 +430,7 @@ def _waiting_lines(ctx: DoctorContext) -> list[str]:
 def _what_to_do(lines: list[str]) -> str:
     steps = []
     text = " ".join(lines)
-    if "email" in text or "not in roster" in text:
+    if "email" in text or "not in the roster" in text:
         steps.append("add the missing email (or the student) in the school's roster; the "
                      "runs go out by themselves at the next roster refresh")
     if "line item" in text:

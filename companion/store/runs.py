@@ -615,6 +615,14 @@ class WaitingRuns:
     reason: str
     runs: int
 
+    def text(self) -> str:
+        """Why, in words a person reads: "no email in the roster for Noah Smith"."""
+        if self.reason == NO_EMAIL:
+            return f"no email in the roster for {self.name}"
+        if self.reason == NOT_IN_ROSTER:
+            return f"{self.name} is not in the roster"
+        return f"{self.reason} ({self.name})"
+
 
 def waiting_runs(db: Database) -> list[WaitingRuns]:
     """Closed runs waiting for roster data (an email, the student), grouped by student."""

@@ -65,7 +65,7 @@ def waiting_groups(db: Database) -> tuple[WaitingGroup, ...]:
         for w in outbox.waiting_reasons(db)
     ]
     people = [
-        WaitingGroup("run", "held", w.runs, f"{w.reason} for {w.name}")
+        WaitingGroup("run", "held", w.runs, w.text())
         for w in runs.waiting_runs(db)
     ]
     held = [g for g in groups if g.state == "held"]

@@ -271,3 +271,27 @@ def test_a_crashing_check_fails_only_its_line() -> None:
     assert [(r.name, r.ok) for r in results] == [("keyring and credentials", True),
                                                   ("boom", False)]
     assert "RuntimeError('boom')" in results[1].detail
+
+
+def test_a_student_without_email_fails_the_outbox_line_with_the_name(
+    sandbox: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from companion.core.journal import Line
+    from companion.store import runs
+    from companion.store.run_tables import LessonRow
+
+    pull_roster(sandbox.base_url)
+    with Database.open(paths.database_path("sandbox"), "sandbox") as db:
+        db.write(lambda s: s.add(LessonRow(id="lesson-1", title="Fractions", course_id="m",
+                                           course_title="Math", subject="Math", grade="3",
+                                           sort_order=0, settings_json="{}")))
+        run_id = runs.open_run(db, "demo-student-07", "lesson-1",
+                               anchor=datetime(2026, 1, 5, 9, tzinfo=UTC))
+        runs.append_many(db, run_id, [Line(30_000, "input")])
+        ctx = runs.EventContext(oneroster_base=sandbox.base_url)
+        runs.close_run(db, run_id, completed=True, at_ms=60_000, ctx=ctx)
+    assert cli.main(["doctor", "--url", sandbox.base_url]) == 1
+    verdict, detail, hint = report(capsys)["outbox"]
+    assert verdict == "FAIL"
+    assert "1 run(s) of Noah Smith (demo-student-07) not sent: no email in the roster" in detail
+    assert hint is not None and "add the missing email" in hint

@@ -407,7 +407,7 @@ def test_a_refresh_that_brings_the_email_releases_the_waiting_runs(
     closed = runs.close_run(db, run_id, completed=True, at_ms=300_000, ctx=ctx)
     assert closed.pending_reason == runs.NO_EMAIL
     (group,) = waiting_groups(db)
-    assert group.text() == "1 run held: no email in roster for Noah Smith"
+    assert group.text() == "1 run held: no email in the roster for Noah Smith"
     assert built == []
     sandbox.state.roster.by_id["users"][noah]["email"] = "noah.smith@demo.school"
     refresher.refresh_now(full=True)

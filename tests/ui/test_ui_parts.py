@@ -99,9 +99,9 @@ def test_sync_status_words() -> None:
     assert describe(SyncStatus(state=SyncState.OFFLINE, pending=4)) == "Offline, 4 waiting"
     assert describe(SyncStatus(state=SyncState.ERROR, reason="403")) == "Sync problem: 403"
     assert describe(SyncStatus(state=SyncState.ERROR, pending=2)) == "Sync problem"
-    noah = WaitingGroup("run", "held", 2, "no email in roster for Noah Smith")
+    noah = WaitingGroup("run", "held", 2, "no email in the roster for Noah Smith")
     waiting = SyncStatus(state=SyncState.WAITING, held=2, waiting=(noah,))
-    assert describe(waiting) == "2 waiting: no email in roster for Noah Smith"
+    assert describe(waiting) == "2 waiting: no email in the roster for Noah Smith"
     assert describe(replace(waiting, sync_now_running=True, sent=5)) == "Syncing now… 5 sent"
 
 
