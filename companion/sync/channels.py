@@ -126,9 +126,7 @@ class CaliperChannel(Channel):
         self.failures += 1
         if result.pause_s > 0:
             self.paused_until = now + timedelta(seconds=result.pause_s)
-        state = SyncState(rule.state) if rule.state in SyncState._value2member_map_ else (
-            SyncState.ERROR)
-        return ChannelStep(True, sent, result.error, state, paused=result.pause_s > 0,
+        return ChannelStep(True, sent, result.error, rule.state, paused=result.pause_s > 0,
                            batch=result)
 
 
@@ -156,9 +154,6 @@ class ResultsChannel(Channel):
         worked = counts.sent + counts.retry + counts.held + counts.dead > 0
         if counts.sent and not counts.error:
             self.resume()
-        state = None
-        if counts.error:
-            state = SyncState(counts.state) if counts.state in SyncState._value2member_map_ \
-                else SyncState.ERROR
+        state = counts.state if counts.error else None
         return ChannelStep(worked and counts.sent > 0, counts.sent, counts.error, state,
                            paused=counts.pause_s > 0)

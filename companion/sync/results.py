@@ -22,6 +22,7 @@ from companion.store.db import Database
 from companion.store.results import HELD_REASON, body_of, claim_results
 from companion.store.tables import OutboxItem
 from companion.sync.retry import Action, Outcome, backoff_delay, classify, decide, retry_after_of
+from companion.sync.status import SyncState
 from companion.timeback import (
     GradebookClient,
     NotFoundError,
@@ -44,7 +45,7 @@ class ResultCounts:
     held: int = 0  # waiting for the line item (content push)
     dead: int = 0
     error: str | None = None  # the last retryable or configuration problem
-    state: str = "idle"  # the retry table's state of the last failure, else "idle"
+    state: SyncState = SyncState.IDLE  # the retry table's state of the last failure
     pause_s: float = 0.0  # how long to hold all result delivery back (offline, 429)
 
 
@@ -55,7 +56,7 @@ class _Tally:
     held: int = 0
     dead: int = 0
     error: str | None = None
-    state: str = "idle"
+    state: SyncState = SyncState.IDLE
     pause_s: float = 0.0
 
     def freeze(self) -> ResultCounts:
