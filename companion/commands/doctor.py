@@ -547,9 +547,14 @@ def format_results(results: Sequence[CheckResult]) -> str:
     """The report: one PASS/FAIL line per check, a hint under each failure."""
     width = max((len(r.name) for r in results), default=0)
     lines = []
+    said: set[str] = set()  # an information's hint is said once, under its first line
     for r in results:
         mark = "INFO" if r.info else "PASS" if r.ok else "FAIL"
         lines.append(f"{mark}  {r.name.ljust(width)}  {r.detail}")
+        if r.info and r.hint in said:
+            continue
+        if r.info and r.hint:
+            said.add(r.hint)
         if (r.info or not r.ok) and r.hint:
             lines.append(f"      {' ' * width}  hint: {r.hint}")
     failed = sum(not r.ok for r in results)

@@ -453,3 +453,29 @@ def test_sync_now_reports_the_error(db: Database, time: FakeTime) -> None:
     worker.close()
     assert status.sync_now is not None and status.sync_now.error is not None
     assert "no route to host" in status.sync_now.text()
+
+
+def test_a_job_that_rejected_an_event_refuses_it_and_an_odd_job_is_no_evidence(
+    db: Database, time: FakeTime
+) -> None:
+    ids = queue_events(db, 3)
+    api = FakeCaliper(time, job_ids=True)
+    job = api._store(ids[:1])  # only the first arrived, under a job that rejected it
+    rows = outbox.claim_batch(db, now=time.now())
+    until = time.now() + timedelta(seconds=600)
+    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.now(), "lost", job_id=job)
+
+    def rejected(job_id: str) -> JobStatus:
+        return JobStatus(job_id, "completed",
+                         (JobEventResult(ids[0], "rejected", "actor.email is missing"),))
+
+    api.job_status = rejected  # type: ignore[method-assign]
+    worker = make_worker(db, api, time)
+    worker.step()
+    first = outbox.list_items(db)[0]
+    assert (first.state, first.last_error) == ("refused",
+                                              "rejected by Timeback: actor.email is missing")
+    # the others: the job says nothing of them and the list cannot vouch (nothing stored is
+    # known): they wait, and are never sent again on that word alone
+    assert {r.state for r in outbox.list_items(db)[1:]} == {"settling"}
+    worker.close()
