@@ -96,3 +96,9 @@ def test_the_entity_model_is_read_from_the_schemas() -> None:
     assert model["Session"]["user"].startswith("ref:") and "Person" in model["Session"]["user"]
     assert enums()["Metric"][:2] == ("AssessmentsPassed", "AssessmentsSubmitted")
     assert not any(name.endswith("Event") for name in model)
+
+
+def test_date_times_are_checked_by_the_schemas() -> None:
+    session = fixture("caliperEntitySession.json")
+    session["dateCreated"] = "yesterday"
+    assert any("date-time" in message for _, message in schema_violations(session, "Session"))
