@@ -178,7 +178,13 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         def client_factory() -> OneRosterClient:
             return oneroster_client(env, auth_for(env, credentials))
 
-        refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock)
+        def release_waiting_runs(_result: object, rt: Runtime = rt) -> None:
+            # runs that waited for roster data (an email) get their events now
+            if rt.ctx is not None and runs.build_pending_events(rt.db, rt.ctx) and rt.worker:
+                rt.worker.notify_run_closed()
+
+        refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock,
+                                    after_refresh=release_waiting_runs)
         rt.refresher = refresher
         try:
             refresher.refresh_now(full=rt.demo)

@@ -36,7 +36,10 @@ from companion.core.catalogue import Catalogue
 from companion.core.results import line_item_change, line_item_payload
 from companion.store import paths
 from companion.store.db import Database, StoreError
+from companion.store.lease import Lease
 from companion.store.results import release_held
+from companion.sync.results import deliver_results
+from companion.sync.worker import LEASE_NAME
 from companion.timeback import (
     Environment,
     GradebookClient,
@@ -169,14 +172,14 @@ def run(
     try:
         with gradebook_client(environment, auth_for(environment), transport=transport) as client:
             steps = push_line_items(client, catalogue, course_ids, dry_run=args.dry_run)
+            print(report(steps, args.dry_run, env_name), file=out)
+            if args.dry_run:
+                return 0
+            save_course_ids(env_name, course_ids)
+            return _release(env_name, now or datetime.now(UTC), client, out, err)
     except TimebackError as exc:
         print(f"error: {exc}", file=err)
         return 1
-    print(report(steps, args.dry_run, env_name), file=out)
-    if args.dry_run:
-        return 0
-    save_course_ids(env_name, course_ids)
-    return _release(env_name, now or datetime.now(UTC), out, err)
 
 
 def report(steps: list[Step], dry_run: bool, env_name: str) -> str:
@@ -191,17 +194,33 @@ def report(steps: list[Step], dry_run: bool, env_name: str) -> str:
     return "\n".join([*lines, summary + (" (dry run: nothing written)" if dry_run else "")])
 
 
-def _release(env_name: str, now: datetime, out: TextIO, err: TextIO) -> int:
-    """Results held for missing line items on this computer become due now."""
+def _release(env_name: str, now: datetime, client: GradebookClient, out: TextIO,
+             err: TextIO) -> int:
+    """Results held for missing line items on this computer are delivered now: here, when
+    no app holds the delivery lease, else by the app's worker (they are due at once)."""
     path = paths.database_path(env_name)
     if not path.exists():
         return 0
     try:
         with Database.open(path, env_name) as db:
             released = release_held(db, now)
+            if not released:
+                return 0
+            lease = Lease(db, LEASE_NAME, ttl_s=30)
+            if not lease.try_acquire():
+                print(f"{released} held result(s) released; the running app delivers them "
+                      "now", file=out)
+                return 0
+            try:
+                counts = deliver_results(db, client, now)
+            finally:
+                lease.release()
     except (StoreError, OSError) as exc:
         print(f"error: could not release held results: {exc}", file=err)
         return 1
-    if released:
-        print(f"{released} held result(s) will be delivered now", file=out)
+    left = released - counts.sent
+    line = f"{counts.sent} held result(s) delivered"
+    if left:
+        line += f"; {left} still waiting: {counts.error or 'see `companion outbox list`'}"
+    print(line, file=out)
     return 0

@@ -34,9 +34,10 @@ from sqlmodel import select
 from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
 from companion.config import Config, ConfigError, load_config
 from companion.core.clock import Clock
-from companion.store import outbox, paths
+from companion.store import outbox, paths, runs
 from companion.store.db import Database, StoreError
-from companion.store.tables import OutboxItem, OutboxState, RosterClass, RosterUser, StoreMeta
+from companion.store.results import RESULT_KIND
+from companion.store.tables import DeliveryState, OutboxItem, RosterClass, RosterUser, StoreMeta
 from companion.sync.roster_refresh import roster_status
 from companion.system import webengine
 from companion.timeback import (
@@ -68,6 +69,11 @@ NO_SANDBOX_HINT = (
     "sandbox not running — start it with `companion sandbox`, then run doctor with "
     f"--url URL (or set {SANDBOX_URL_VAR})"
 )
+NO_SANDBOX_INFO = (
+    "the demo's sandbox runs inside the app and only while it is open; events wait on this "
+    "computer until then. To check these lines now, start the app (or `companion sandbox`) "
+    f"and run doctor with --url URL (or set {SANDBOX_URL_VAR})"
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class CheckResult:
     ok: bool
     detail: str
     hint: str | None = None
+    info: bool = False  # not a pass or a failure: something to know (printed as INFO)
 
 
 @dataclass(frozen=True)
@@ -295,7 +302,8 @@ def _not_checkable(ctx: DoctorContext, name: str) -> CheckResult | None:
     if ctx.environment is None:
         return CheckResult(name, False, "no environment", "fix the configuration first")
     if ctx.sandbox_url_missing:
-        return CheckResult(name, False, "sandbox URL not given", NO_SANDBOX_HINT)
+        return CheckResult(name, True, "not checked: the app (and its sandbox) is not running",
+                           NO_SANDBOX_INFO, info=True)
     return None
 
 
@@ -428,23 +436,52 @@ def check_roster(ctx: DoctorContext) -> CheckResult:
     return CheckResult(name, True, detail)
 
 
+def _waiting_lines(ctx: DoctorContext) -> list[str]:
+    """What is held or waits for data, with names and reasons, one phrase each."""
+    assert ctx.db is not None
+    lines = [f"{w.runs} run(s) of {w.name} ({w.student_id}) not sent: {w.text()}"
+             for w in runs.waiting_runs(ctx.db)]
+    for group in outbox.waiting_reasons(ctx.db):
+        if group.state is DeliveryState.HELD:
+            noun = "result(s)" if group.kind == RESULT_KIND else "event(s)"
+            lines.append(f"{group.count} {noun} held: {group.reason or 'no reason recorded'}")
+    return lines
+
+
+def _what_to_do(lines: list[str]) -> str:
+    steps = []
+    text = " ".join(lines)
+    if "email" in text or "not in the roster" in text:
+        steps.append("add the missing email (or the student) in the school's roster; the "
+                     "runs go out by themselves at the next roster refresh")
+    if "line item" in text:
+        steps.append("run `companion content push` to create the missing line items")
+    if "read-back" in text:
+        steps.append("read `companion outbox list --state held`; the batch is checked again "
+                     "after the next delivery, or release it with `companion outbox release ID`")
+    return "; ".join(steps) or "see `companion outbox list --state held`"
+
+
 def check_outbox(ctx: DoctorContext) -> CheckResult:
-    """No dead deliveries and nothing waiting for too long."""
+    """Nothing refused, nothing held, nothing waiting for roster data or for too long."""
     name = "outbox"
     if ctx.db is None:
         return _no_database(name, ctx)
     counts = outbox.counts(ctx.db)
     oldest = outbox.oldest_pending_age(ctx.db, ctx.now)
-    dead = counts[OutboxState.DEAD.value]
-    detail = (f"{counts[OutboxState.PENDING.value]} pending, "
-              f"{counts[OutboxState.IN_FLIGHT.value]} in flight, {dead} dead, "
-              f"{counts[OutboxState.ACKED.value]} delivered; oldest pending: "
+    dead = counts[DeliveryState.REFUSED.value]
+    detail = (f"{counts['pending']} pending, {counts['in_flight']} in flight, "
+              f"{counts['settling']} settling, {counts['held']} held, {dead} refused, "
+              f"{counts['delivered']} delivered; oldest waiting: "
               f"{'none' if oldest is None else _duration(oldest)}")
     if dead:
         return CheckResult(name, False, detail,
                            f"{dead} event(s) were refused by Timeback: see `companion outbox "
-                           "list` and `companion outbox show ID`, fix the cause, then "
-                           "`companion outbox retry ID`")
+                           "list --state refused` and `companion outbox show ID`, fix the "
+                           "cause, then `companion outbox retry ID`")
+    waiting = _waiting_lines(ctx)
+    if waiting:
+        return CheckResult(name, False, f"{detail}; " + "; ".join(waiting), _what_to_do(waiting))
     if oldest is not None and oldest > PENDING_MAX_AGE:
         return CheckResult(name, False, detail,
                            "events have waited for over a day: check the lines above, then "
@@ -473,7 +510,7 @@ def check_last_sync(ctx: DoctorContext) -> CheckResult:
         return _no_database(name, ctx)
     last = last_sync_success(ctx.db)
     counts = outbox.counts(ctx.db)
-    waiting = counts[OutboxState.PENDING.value] + counts[OutboxState.IN_FLIGHT.value]
+    waiting = sum(counts[state.value] for state in outbox.UNDONE)
     detail = "never" if last is None else f"{last:%Y-%m-%d %H:%M:%SZ} ({_ago(ctx.now - last)})"
     if waiting and (last is None or ctx.now - last > SYNC_MAX_AGE):
         return CheckResult(name, False, f"{detail}; {waiting} event(s) waiting",
@@ -532,9 +569,15 @@ def format_results(results: Sequence[CheckResult]) -> str:
     """The report: one PASS/FAIL line per check, a hint under each failure."""
     width = max((len(r.name) for r in results), default=0)
     lines = []
+    said: set[str] = set()  # an information's hint is said once, under its first line
     for r in results:
-        lines.append(f"{'PASS' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
-        if not r.ok and r.hint:
+        mark = "INFO" if r.info else "PASS" if r.ok else "FAIL"
+        lines.append(f"{mark}  {r.name.ljust(width)}  {r.detail}")
+        if r.info and r.hint in said:
+            continue
+        if r.info and r.hint:
+            said.add(r.hint)
+        if (r.info or not r.ok) and r.hint:
             lines.append(f"      {' ' * width}  hint: {r.hint}")
     failed = sum(not r.ok for r in results)
     lines.append("all checks passed" if not failed else f"{failed} check(s) failed")

@@ -1,10 +1,16 @@
-"""``companion outbox``: list, show and retry deliveries, dead letters above all.
+"""``companion outbox``: list, show, retry and release deliveries.
 
-* ``list [--state S]`` — a table of rows (default: dead ones; ``--state all`` for every row);
-* ``show ID`` — one row: its fields, its last error and its payload pretty-printed;
-* ``retry ID`` — put a dead row back in the queue (pending, due now, attempts reset).
+* ``list [--state S]`` — a table of rows with their state and reason (default: every row
+  not delivered: pending, in flight, settling, held and refused; ``--state all`` for every
+  row). States: pending, in_flight, settling, held, delivered, refused; the older names
+  ``acked`` (delivered) and ``dead`` (refused) are accepted;
+* ``show ID`` — one row: its fields, its reason and its payload pretty-printed;
+* ``retry ID`` — put a refused row back in the queue (pending, due now, attempts reset);
+* ``release ID... | --all`` — let held rows go after reading why they are held: they are
+  sent with the next sync (for a batch held because read-back could not be trusted, that
+  may store a second copy if the first did arrive).
 
-Exit status: 0 on success, 2 for a usage error (unknown id, a row that is not dead, no
+Exit status: 0 on success, 2 for a usage error (unknown id, a row in another state, no
 database), 1 when the database cannot be opened.
 """
 
@@ -19,10 +25,22 @@ from typing import Any, TextIO
 from companion.config import ConfigError, load_config
 from companion.store import outbox, paths
 from companion.store.db import Database, StoreError
-from companion.store.tables import OutboxItem, OutboxState
+from companion.store.tables import OLD_STATE_NAMES, DeliveryState, OutboxItem, delivery_state
 
-STATES = [state.value for state in OutboxState]
+STATES = [state.value for state in DeliveryState]
+WAITING = "waiting"  # every row not delivered (the default listing)
 ERROR_WIDTH = 60
+
+
+def _state_name(text: str) -> str:
+    """A ``--state`` value: a state (old names accepted), ``all`` or ``waiting``."""
+    if text in ("all", WAITING):
+        return text
+    try:
+        return delivery_state(text).value
+    except ValueError:
+        names = ", ".join([*STATES, *OLD_STATE_NAMES, WAITING, "all"])
+        raise argparse.ArgumentTypeError(f"unknown state {text!r} (one of {names})") from None
 
 
 def register(subparsers: Any, name: str, help_text: str) -> None:
@@ -30,14 +48,20 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text,
                                                        description=help_text)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    listing = actions.add_parser("list", help="list deliveries (default: the dead ones)")
-    listing.add_argument("--state", choices=[*STATES, "all"], default=OutboxState.DEAD.value,
-                         help="which rows to list (default: dead)")
+    listing = actions.add_parser("list", help="list deliveries (default: every one not "
+                                 "delivered, with its state and reason)")
+    listing.add_argument("--state", type=_state_name, default=WAITING,
+                         help=f"which rows to list: {', '.join(STATES)}, waiting (default: "
+                         "all but delivered) or all; acked and dead are the older names")
     listing.add_argument("--limit", type=int, default=None, help="at most this many rows")
     show = actions.add_parser("show", help="one delivery: payload and last error")
     show.add_argument("id", type=int, metavar="ID")
-    retry = actions.add_parser("retry", help="send a dead delivery again")
+    retry = actions.add_parser("retry", help="send a refused delivery again")
     retry.add_argument("id", type=int, metavar="ID")
+    release = actions.add_parser("release", help="let held deliveries go (read why first: "
+                                 "`companion outbox list --state held`)")
+    release.add_argument("ids", type=int, nargs="*", metavar="ID")
+    release.add_argument("--all", action="store_true", help="every held delivery")
     p.set_defaults(func=run, action=None)
 
 
@@ -53,11 +77,13 @@ def _one_line(text: str | None, width: int = ERROR_WIDTH) -> str:
 
 
 def format_table(rows: list[OutboxItem]) -> str:
-    """The rows as a plain-text table (id, kind, event id, attempts, last error, updated)."""
-    header = ("ID", "KIND", "EVENT ID", "ATTEMPTS", "LAST ERROR", "UPDATED")
+    """The rows as a plain-text table (id, kind, state, event id, attempts, reason, updated).
+
+    The reason is the hold reason of a held row, else its last error."""
+    header = ("ID", "KIND", "STATE", "EVENT ID", "ATTEMPTS", "REASON", "UPDATED")
     cells = [
-        (str(r.id), r.kind, r.event_id, str(r.attempts), _one_line(r.last_error),
-         _when(r.updated_at))
+        (str(r.id), r.kind, DeliveryState(r.state).value, r.event_id, str(r.attempts),
+         _one_line(r.hold_reason or r.last_error), _when(r.updated_at))
         for r in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
@@ -77,7 +103,8 @@ def format_item(item: OutboxItem) -> str:
         f"id:           {item.id}",
         f"kind:         {item.kind}",
         f"event id:     {item.event_id}",
-        f"state:        {item.state}",
+        f"state:        {DeliveryState(item.state).value}",
+        f"held because: {item.hold_reason or '-'}",
         f"attempts:     {item.attempts}",
         f"run:          {item.run_id or '-'}",
         f"created:      {_when(item.created_at)}",
@@ -95,10 +122,16 @@ def format_item(item: OutboxItem) -> str:
 
 
 def _list(db: Database, args: argparse.Namespace, out: TextIO) -> int:
-    state = None if args.state == "all" else args.state
-    rows = outbox.list_items(db, state, args.limit)
+    wanted: str | list[DeliveryState] | None
+    if args.state == "all":
+        wanted, label = None, ""
+    elif args.state == WAITING:
+        wanted, label = [*outbox.UNDONE, DeliveryState.REFUSED], "undelivered "
+    else:
+        wanted, label = args.state, f"{args.state} "
+    rows = outbox.list_items(db, wanted, args.limit)
     if not rows:
-        print(f"no {'' if state is None else state + ' '}deliveries", file=out)
+        print(f"no {label}deliveries", file=out)
         return 0
     print(format_table(rows), file=out)
     return 0
@@ -118,15 +151,37 @@ def _retry(db: Database, args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     if item is None:
         print(f"error: no delivery with id {args.id}", file=err)
         return 2
-    if item.state != OutboxState.DEAD.value:
-        print(f"error: delivery {args.id} is {item.state}, not dead; only dead deliveries "
-              "can be retried", file=err)
+    if item.state != DeliveryState.REFUSED:
+        print(f"error: delivery {args.id} is {DeliveryState(item.state).value}, not refused; "
+              "only refused deliveries can be retried", file=err)
         return 2
     if not outbox.retry_dead(db, args.id):
         print(f"error: delivery {args.id} changed state meanwhile; nothing done", file=err)
         return 2
     print(f"delivery {args.id} ({item.event_id}) is pending again with its attempts reset; "
           "it goes out with the next sync", file=out)
+    return 0
+
+
+def _release(db: Database, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.all:
+        ids = [r.id for r in outbox.list_items(db, DeliveryState.HELD) if r.id is not None]
+    else:
+        ids = list(args.ids)
+    if not ids:
+        print("error: name the held deliveries to release (IDs), or --all", file=err)
+        return 2
+    for row_id in ids:
+        item = outbox.get(db, row_id)
+        if item is None:
+            print(f"error: no delivery with id {row_id}", file=err)
+            return 2
+        if item.state != DeliveryState.HELD:
+            print(f"error: delivery {row_id} is {DeliveryState(item.state).value}, not held",
+                  file=err)
+            return 2
+    released = sum(outbox.release_held_row(db, row_id) for row_id in ids)
+    print(f"{released} held deliveries released; they go out with the next sync", file=out)
     return 0
 
 
@@ -137,7 +192,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
     err = stderr or sys.stderr
     action = args.action or "list"
     if action == "list" and not hasattr(args, "state"):
-        args.state, args.limit = OutboxState.DEAD.value, None
+        args.state, args.limit = WAITING, None
     try:
         env: str = args.env or load_config().environment
     except ConfigError as exc:
@@ -161,4 +216,6 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
             return _list(db, args, out)
         if action == "show":
             return _show(db, args, out, err)
+        if action == "release":
+            return _release(db, args, out, err)
         return _retry(db, args, out, err)

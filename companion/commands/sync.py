@@ -90,7 +90,8 @@ def run(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """Deliver; 0 when nothing is left undelivered, 1 on failure, 3 when the lease is held."""
+    """Deliver; 0 when nothing is left undelivered, 1 on failure or when what is left is
+    held (it says what and why), 3 when the lease is held."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
@@ -135,7 +136,7 @@ def _deliver(args: argparse.Namespace, db: Database, environment: Environment,
                     return EXIT_LEASE
                 print(f"Waiting: {holder} is delivering events...", file=err)
             counts = outbox.counts(db)
-            total = counts["pending"] + counts["in_flight"]
+            total = sum(counts[state.value] for state in outbox.UNDONE)
             worker.status.subscribe(_progress(err, total))
             try:
                 status = worker.run_until_idle(give_up_when_failing=args.once)
@@ -143,8 +144,12 @@ def _deliver(args: argparse.Namespace, db: Database, environment: Environment,
                 status = worker.status.current
         finally:
             worker.close()
-    print(f"{status.sent} sent, {status.pending + status.in_flight} left to send, "
-          f"{status.dead} rejected (see `companion outbox`)", file=out)
+    left = status.pending + status.in_flight + status.settling
+    print(f"{status.sent} sent, {left} left to send, {status.held} held, "
+          f"{status.dead} refused (see `companion outbox list`)", file=out)
+    for group in status.waiting:
+        if group.state == "held":
+            print(f"held: {group.text()}", file=out)
     if status.reason and status.state is not SyncState.IDLE:
         print(f"last problem: {status.reason}", file=out)
-    return EXIT_OK if status.pending + status.in_flight == 0 else EXIT_FAILED
+    return EXIT_OK if left == 0 and status.held == 0 else EXIT_FAILED

@@ -9,7 +9,7 @@ gives the same ids and Timeback never receives a second copy of the same fact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,8 +20,6 @@ from companion.core.journal import ms_to_seconds
 
 CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 PROFILE = "TimebackProfile"
-# Fixed namespace of this app's event ids; changing it would re-identify every event.
-EVENT_NAMESPACE = uuid.UUID("5d0f6c8e-3b1a-5c7e-9f42-7a1e2b3c4d5e")
 
 SUBJECTS: tuple[str, ...] = ("Science", "Math", "Reading", "Language", "Social Studies", "None")
 ROLES: tuple[str, ...] = ("student", "teacher", "admin", "guide")
@@ -113,10 +111,16 @@ def format_timestamp(anchor: datetime, t_ms: int) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
-def event_id(run_id: str, what: str) -> str:
-    """The deterministic ``urn:uuid:`` id of what a run's event covers (e.g. "completed")."""
-    run = uuid.UUID(run_id)
-    return f"urn:uuid:{uuid.uuid5(EVENT_NAMESPACE, f'{run}:{what}')}"
+def new_event_id() -> str:
+    """A fresh ``urn:uuid:`` id: a version 4 UUID, as Caliper 1.2 says an id SHOULD be.
+
+    An event's id is made once, when the event is written to the outbox, and is stored with
+    it; nothing rebuilds an event or its id (``companion audit`` compares events by content).
+    """
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+IdMaker = Callable[[], str]
 
 
 def user_url(oneroster_base: str, sourced_id: str) -> str:
@@ -135,7 +139,8 @@ def component_url(oneroster_base: str, sourced_id: str) -> str:
 
 
 def time_spent_event(
-    run: RunInfo, start_ms: int, end_ms: int, totals: Mapping[tuple[str, str | None], int]
+    run: RunInfo, start_ms: int, end_ms: int, totals: Mapping[tuple[str, str | None], int],
+    *, new_id: IdMaker = new_event_id,
 ) -> dict[str, Any]:
     """The TimeSpentEvent for the window [start_ms, end_ms) of a run.
 
@@ -165,18 +170,18 @@ def time_spent_event(
             item["startDate"] = start_date
             item["endDate"] = end_date
             items.append(item)
-    what = f"timespent:{start_ms}-{end_ms}"
     generated = {
-        "id": event_id(run.run_id, f"{what}:metrics"),
+        "id": new_id(),
         "type": "TimebackTimeSpentMetricsCollection",
         "items": items,
     }
-    return _event(run, what, "TimeSpentEvent", "SpentTime", end_ms, generated)
+    return _event(run, new_id(), "TimeSpentEvent", "SpentTime", end_ms, generated)
 
 
 def activity_completed_event(
     run: RunInfo, end_ms: int, questions: int, correct: int, xp: Decimal, mastered: bool,
     app_scored: int = 0, content_scored: int | None = None,
+    *, new_id: IdMaker = new_event_id,
 ) -> dict[str, Any]:
     """The ActivityEvent (``Completed``) of a run that ended at ``end_ms``.
 
@@ -194,9 +199,8 @@ def activity_completed_event(
         raise ValueError(f"app- and content-scored answers must add up to {questions}")
     if xp < 0:
         raise ValueError(f"xp must not be negative, not {xp}")
-    what = "completed"
     generated = {
-        "id": event_id(run.run_id, f"{what}:metrics"),
+        "id": new_id(),
         "type": "TimebackActivityMetricsCollection",
         "attempt": run.attempt,
         "items": [
@@ -206,7 +210,7 @@ def activity_completed_event(
             {"type": "masteredUnits", "value": 1 if mastered else 0},
         ],
     }
-    event = _event(run, what, "ActivityEvent", "Completed", end_ms, generated)
+    event = _event(run, new_id(), "ActivityEvent", "Completed", end_ms, generated)
     event["extensions"] = {"appScored": app_scored, "contentScored": content_scored}
     return event
 
@@ -224,11 +228,11 @@ def envelope(sensor: str, send_time: datetime, events: list[dict[str, Any]]) -> 
 
 
 def _event(
-    run: RunInfo, what: str, type_: str, action: str, end_ms: int, generated: dict[str, Any]
+    run: RunInfo, id_: str, type_: str, action: str, end_ms: int, generated: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "@context": CALIPER_CONTEXT,
-        "id": event_id(run.run_id, what),
+        "id": id_,
         "type": type_,
         "profile": PROFILE,
         "actor": _actor(run.actor),

@@ -1,8 +1,12 @@
 """Standard Caliper 1.2 checks for events and entities that are not Timeback's own.
 
-Entities are checked property by property against :mod:`caliper_model` (nested entities in
-turn). Events are checked against the per-event rules below (from the Caliper 1.2
-specification's event descriptions): which actions each event type supports, and which entity
+First the official 1EdTech JSON Schemas (:mod:`caliper_schema`: every property's type,
+format and enumeration, nested entities included). Then what the schemas are too loose to
+say: entities are checked property by property against the entity model that
+:func:`caliper_schema.entity_model` reads from the same schemas (nested entities in turn), with
+the specification's vocabularies where the schemas lag (:mod:`caliper_vocabulary`). Events
+are checked against the per-event rules below (from the Caliper 1.2 specification's event
+descriptions): which actions each event type supports, and which entity
 types may be its actor, object, generated and target.
 """
 
@@ -13,7 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from companion.sandbox import formats
-from companion.sandbox.caliper_model import ENUMS, GROUPS, TYPES
+from companion.sandbox.caliper_schema import (
+    alias_violations,
+    alternatives,
+    defined_by,
+    entity_model,
+    enums,
+    schema_violations,
+    type_names,
+)
+from companion.sandbox.caliper_vocabulary import ROLES, SYSTEM_IDENTIFIER_TYPES
 
 Violation = tuple[str, str]
 
@@ -39,10 +52,19 @@ ACTIONS = (
     "Tagged", "TimedOut", "Unmuted", "Unpublished", "Unsubscribed", "Uploaded", "Used", "Viewed",
 )
 
-AGENTS = GROUPS["@g2"]
-DIGITAL_RESOURCES = GROUPS["@g1"]
-ANY_ENTITY = GROUPS["@any_entity"]
-ORGANIZATIONS = GROUPS["@g3"]
+# The schemas' own lists of alternatives (the same lists recur across them).
+AGENTS = alternatives("Annotation", "annotator")
+DIGITAL_RESOURCES = alternatives("Annotation", "annotated")
+ANY_ENTITY = alternatives("Agent", "isPartOf")
+ORGANIZATIONS = alternatives("Event", "group")
+GROUPS: dict[str, tuple[str, ...]] = {"@g1": DIGITAL_RESOURCES, "@g2": AGENTS,
+                                      "@g3": ORGANIZATIONS, "@any_entity": ANY_ENTITY}
+TYPES = entity_model()
+ENUMS: dict[str, tuple[str, ...]] = {
+    **enums(),
+    "Membership.roles": ROLES,
+    "SystemIdentifier.identifierType": SYSTEM_IDENTIFIER_TYPES,
+}
 ANNOTATIONS = ("Annotation", "BookmarkAnnotation", "HighlightAnnotation", "SharedAnnotation",
                "TagAnnotation")
 RESPONSES = ("Response", "DateTimeResponse", "FillinBlankResponse", "MultiselectResponse",
@@ -94,7 +116,7 @@ EVENTS: dict[str, EventRule] = {
         object=DIGITAL_RESOURCES, generated=("Attempt",), target=DIGITAL_RESOURCES),
     "FeedbackEvent": EventRule(
         actions=("Commented", "Ranked"), actor=("Person",),
-        generated=("Comment", "Rating")),
+        generated=("Comment", "Rating"), target=("Frame",)),
     "ForumEvent": EventRule(actions=("Subscribed", "Unsubscribed"), actor=("Person",),
                             object=("Forum",)),
     "GradeEvent": EventRule(actions=("Graded",), actor=("Person", "SoftwareApplication"),
@@ -137,8 +159,9 @@ EVENTS: dict[str, EventRule] = {
     "ToolUseEvent": EventRule(actions=("Used",), object=("SoftwareApplication",),
                               generated=("AggregateMeasureCollection",),
                               target=("SoftwareApplication",)),
+    # what is viewed may be any entity but an agent (a Result, say), not only a resource
     "ViewEvent": EventRule(actions=("Viewed",), actor=("Person",),
-                           object=(*DIGITAL_RESOURCES, *_COLLECTIONS)),
+                           object=tuple(t for t in ANY_ENTITY if t not in AGENTS)),
 }
 
 # Corrections to the derived model where the JSON schemas are looser than the specification.
@@ -155,6 +178,8 @@ _OVERRIDES: dict[str, dict[str, str]] = {
     "Thread": {"items": "list:ref:Message"},
     "SystemIdentifier": {"source": "ref:SoftwareApplication|@g3"},
     "Comment": {"value": "string", "commenter": "ref:Person"},
+    "Session": {"user": "ref:Person"},
+    "LtiSession": {"user": "ref:Person"},
     "Score": {"comment": "string"},
     "Result": {"comment": "string"},
     "LtiLink": {"messageType": "lti_message_type"},
@@ -163,7 +188,7 @@ MODEL: dict[str, dict[str, str]] = {
     name: {**kinds, **_OVERRIDES.get(name, {})} for name, kinds in TYPES.items()
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "AggregateMeasure": ("metric",),
+    "AggregateMeasure": ("metric", "metricValue"),
     "SystemIdentifier": ("identifier", "identifierType"),
 }
 _WITHOUT_ID = ("SystemIdentifier", "TextPositionSelector", "Selector")
@@ -177,14 +202,47 @@ _EVENT_REFS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The 2021 schemas list fewer LIS roles than the specification (e.g. Manager#Manager): a
+# role the specification names is not refused because the schema's enumeration lacks it.
+_SCHEMA_BEHIND_SPEC = ("roles.",)
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_INTEGER_TYPES = tuple(f"{_XSD}{t}" for t in ("long", "int", "integer", "nonNegativeInteger",
+                                              "positiveInteger"))
+
+# Properties that may be left out but, when given, must have a value (null is no value).
+_NOT_NULL = ("attempt",)
+
+
 def check_event(event: dict[str, Any]) -> list[Violation]:
-    """Violations of a standard Caliper 1.2 event."""
-    return list(_event(event))
+    """Violations of a standard Caliper 1.2 event: its schema, then the rules."""
+    event_type = event.get("type")
+    schema = event_type if isinstance(event_type, str) and event_type in EVENTS else "Event"
+    return _unique([*_schema(event, schema), *_event(event)])
 
 
 def check_entity(entity: dict[str, Any]) -> list[Violation]:
     """Violations of a standard Caliper 1.2 entity (described at the top level)."""
-    return list(_entity(entity, "", top=True))
+    entity_type = entity.get("type")
+    found: list[Violation] = []
+    if isinstance(entity_type, str) and entity_type in type_names():
+        found = _schema(entity, entity_type)
+    return _unique([*found, *_entity(entity, "", top=True)])
+
+
+def _schema(data: dict[str, Any], type_name: str) -> list[Violation]:
+    out = []
+    for path, message in schema_violations(data, type_name):
+        if any(path.startswith(p) or f".{p}" in path for p in _SCHEMA_BEHIND_SPEC) and (
+            "is not one of" in message
+        ):
+            continue  # checked against the specification's list below instead
+        out.append((path, message))
+    return out
+
+
+def _unique(found: list[Violation]) -> list[Violation]:
+    return list(dict.fromkeys(found))
 
 
 def _event(event: dict[str, Any]) -> Iterator[Violation]:
@@ -273,16 +331,24 @@ def _entity(entity: dict[str, Any], path: str, top: bool = False) -> Iterator[Vi
     for name in REQUIRED.get(entity_type, ()):
         if entity.get(name) is None:
             yield at(name), "is required"
+    for name in _NOT_NULL:
+        if name in entity and entity[name] is None:
+            yield at(name), "must not be null"
     if entity_type not in _WITHOUT_ID and not formats.is_iri(entity.get("id")):
         yield at("id"), "is required and must be an IRI"
     yield from _context(entity.get("@context"), at("@context"))
     for name, value in entity.items():
         if name in ("@context", "id", "type") or value is None:
             continue
+        for message in alias_violations(entity_type, name, value):
+            yield at(name), message
         if name == "otherIdentifiers":
             yield from _kind(value, "list:ref:SystemIdentifier", at(name))
         elif name in model:
-            yield from _kind(value, model[name], at(name))
+            kind = model[name]
+            if kind == "number" and defined_by(entity_type, name) in _INTEGER_TYPES:
+                kind = "integer"  # the schema says xsd:long (a Frame's index), not decimal
+            yield from _kind(value, kind, at(name))
 
 
 def _kind(value: Any, kind: str, path: str) -> Iterator[Violation]:

@@ -173,3 +173,11 @@ def parse_window(limit: str | None, offset: str | None) -> tuple[int, int]:
     if lim < 1 or off < 0:
         raise QueryError("invalid_selection_field", "limit must be >= 1 and offset >= 0")
     return min(lim, MAX_LIMIT), off
+
+
+def list_window(total: int, limit: int, offset: int) -> dict[str, int]:
+    """The paging fields of a list body, as Timeback's OpenAPI requires them: ``totalCount``,
+    ``pageCount`` (pages of ``limit`` records), ``pageNumber`` (from 1: the page ``offset``
+    falls in), ``offset`` and ``limit``."""
+    return {"totalCount": total, "pageCount": -(-total // limit), "pageNumber": offset // limit + 1,
+            "offset": offset, "limit": limit}

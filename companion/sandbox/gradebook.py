@@ -250,5 +250,5 @@ def _list_response(request: Request, collection: str, records: list[dict[str, An
         filters.project({k: v for k, v in r.items() if k not in aliases}, fields)
         for r in view[offset:offset + limit]
     ]
-    return JSONResponse({collection: page, "totalCount": total, "offset": offset,
-                         "limit": limit}, headers={"X-Total-Count": str(total)})
+    return JSONResponse({collection: page, **filters.list_window(total, limit, offset)},
+                        headers={"X-Total-Count": str(total)})

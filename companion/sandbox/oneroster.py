@@ -113,8 +113,7 @@ def list_response(request: Request, endpoint: Endpoint, records: list[Record]) -
         return imsx_error(400, exc.code, exc.description)
     total = len(records)
     page = [filters.project(r, fields) for r in records[offset:offset + limit]]
-    body: dict[str, Any] = {endpoint.plural: page, "totalCount": total, "offset": offset,
-                            "limit": limit}
+    body: dict[str, Any] = {endpoint.plural: page, **filters.list_window(total, limit, offset)}
     headers = {"X-Total-Count": str(total), "Link": _link_header(request, total, limit, offset)}
     return JSONResponse(body, headers=headers)
 

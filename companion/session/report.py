@@ -271,10 +271,10 @@ def delivery_of(d: outbox.StudentDeliveries | None) -> Delivery:
     """A student's outbox rows as one of delivered, waiting or refused (refused wins)."""
     if d is None:
         return Delivery(NOTHING)
-    delivered = d.states.get(outbox.OutboxState.ACKED.value, 0)
-    refused = d.states.get(outbox.OutboxState.DEAD.value, 0)
-    waiting = sum(n for state, n in d.states.items()
-                  if state not in (outbox.OutboxState.ACKED.value, outbox.OutboxState.DEAD.value))
+    delivered = d.states.get(outbox.OutboxState.DELIVERED.value, 0)
+    refused = d.states.get(outbox.OutboxState.REFUSED.value, 0)
+    done = (outbox.OutboxState.DELIVERED.value, outbox.OutboxState.REFUSED.value)
+    waiting = sum(n for state, n in d.states.items() if state not in done)
     error = d.errors[0] if d.errors else ""
     if refused:
         return Delivery(REFUSED, error, REFUSED_TODO, waiting + d.unbuilt, refused, delivered)

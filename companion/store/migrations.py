@@ -90,6 +90,58 @@ CREATE TABLE content_resume (
 )
 """
 
+OUTBOX_STATES_V2 = """
+CREATE TABLE outbox_v2 (
+    id INTEGER NOT NULL,
+    event_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    state VARCHAR(9) NOT NULL CHECK (state IN
+        ('pending', 'in_flight', 'settling', 'held', 'delivered', 'refused')),
+    attempts INTEGER NOT NULL,
+    last_error VARCHAR,
+    run_id VARCHAR,
+    job_id VARCHAR,
+    created_at VARCHAR NOT NULL,
+    updated_at VARCHAR NOT NULL,
+    next_attempt_at VARCHAR NOT NULL,
+    acked_at VARCHAR,
+    settle_until VARCHAR,
+    hold_reason VARCHAR,
+    PRIMARY KEY (id),
+    UNIQUE (event_id)
+);
+INSERT INTO outbox_v2 (id, event_id, kind, payload, size_bytes, state, attempts, last_error,
+    run_id, job_id, created_at, updated_at, next_attempt_at, acked_at, settle_until,
+    hold_reason)
+SELECT id, event_id, kind, payload, size_bytes,
+    CASE
+        WHEN state = 'acked' THEN 'delivered'
+        WHEN state = 'dead' THEN 'refused'
+        WHEN state = 'in_flight' AND settle_until IS NOT NULL THEN 'settling'
+        WHEN state = 'pending' AND kind = 'gradebook.result'
+             AND last_error LIKE 'line item missing:%' THEN 'held'
+        ELSE state
+    END,
+    attempts, last_error, run_id, job_id, created_at, updated_at, next_attempt_at, acked_at,
+    settle_until,
+    CASE
+        WHEN state = 'pending' AND kind = 'gradebook.result'
+             AND last_error LIKE 'line item missing:%' THEN last_error
+    END
+FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+CREATE INDEX ix_outbox_run_id ON outbox (run_id);
+CREATE INDEX ix_outbox_state ON outbox (state);
+CREATE INDEX ix_outbox_kind ON outbox (kind);
+CREATE INDEX ix_outbox_next_attempt_at ON outbox (next_attempt_at)
+"""
+"""Step 5: the outbox's states named in a checked column (settling and held are states of
+their own, not in_flight with a deadline or pending with a fixed error text; acked is
+delivered, dead is refused), and a readable ``hold_reason`` for held rows."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
     # The lease holder's process start token, so that a lease held by a process that is
@@ -97,4 +149,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     (2, sql_step("ALTER TABLE lease ADD COLUMN pid_start VARCHAR")),
     (3, sql_step(RUN_SUMMARIES)),
     (4, sql_step(CONTENT_RESUME_DDL)),
+    (5, sql_step(OUTBOX_STATES_V2)),
 )

@@ -1,9 +1,10 @@
-"""The outbox: deliveries waiting to be sent, one row per event.
+"""The outbox: deliveries waiting to be sent, one row per event, each in a named state.
 
 Rows go in with ``add_events`` inside the write that produced them (e.g. the one that closes
-a run), so that nothing is made without being queued. The sync worker claims batches,
-then marks them acked, pending again (with a next attempt time), or dead.
-States: pending -> in_flight -> acked | pending | dead; dead -> pending by ``retry_dead``.
+a run), so that nothing is made without being queued. The states are ``DeliveryState``:
+pending -> in_flight -> delivered | pending | settling | refused; settling -> delivered |
+pending | held; held -> settling | pending; refused -> pending (by hand). Every change below
+names the states it may start from, so that a row another process has moved on is left alone.
 """
 
 from __future__ import annotations
@@ -20,13 +21,25 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlmodel import Session, col, select
 
 from companion.store.db import Database
-from companion.store.tables import OutboxItem, OutboxState, UtcDateTime, utc_now
+from companion.store.tables import (
+    OLD_STATE_NAMES,
+    DeliveryState,
+    OutboxItem,
+    OutboxState,
+    UtcDateTime,
+    delivery_state,
+    utc_now,
+)
 
 __all__ = [
+    "CALIPER_KIND",
+    "UNDONE",
     "Claimed",
+    "DeliveryState",
     "OutboxItem",
     "OutboxState",
     "StudentDeliveries",
+    "Waiting",
     "ack_in",
     "add_events",
     "add_item",
@@ -34,22 +47,36 @@ __all__ = [
     "claim_batch",
     "claim_in",
     "counts",
+    "delivery_state",
     "get",
     "in_flight",
     "list_items",
     "make_due",
     "mark_acked",
     "mark_dead",
+    "mark_delivered",
+    "mark_held",
     "mark_pending",
+    "mark_refused",
     "mark_settling",
     "next_due_at",
     "oldest_pending_age",
     "recover_in_flight",
-    "release_unsent",
+    "release_held_row",
+    "reopen_held",
+    "reopen_held_in",
     "retry_dead",
+    "retry_refused",
     "settling_due",
     "undelivered_by_run",
+    "waiting_reasons",
+    "witnesses",
 ]
+
+S = DeliveryState
+CALIPER_KIND = "caliper"  # the rows whose batches, settling and holds this module knows
+UNDONE: tuple[DeliveryState, ...] = (S.PENDING, S.IN_FLIGHT, S.SETTLING, S.HELD)
+"""Every state of a row not yet delivered or refused: what "waiting" counts."""
 
 
 def add_item(
@@ -71,7 +98,7 @@ def add_item(
             kind=kind,
             payload=text,
             size_bytes=len(text.encode("utf-8")),
-            state=OutboxState.PENDING.value,
+            state=S.PENDING,
             attempts=0,
             run_id=run_id,
             created_at=now,
@@ -87,7 +114,7 @@ def add_item(
 def add_events(
     session: Session,
     events: Iterable[Mapping[str, Any]],
-    kind: str = "caliper",
+    kind: str = CALIPER_KIND,
     run_id: str | None = None,
     *,
     now: datetime | None = None,
@@ -105,9 +132,6 @@ def add_events(
     return added
 
 
-_UNDONE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
-
-
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """A row taken for sending (now in_flight): what delivery needs, without the ORM."""
@@ -119,7 +143,6 @@ class Claimed:
     size_bytes: int
     attempts: int  # counting this one
     last_error: str | None
-    state: str = OutboxState.IN_FLIGHT.value
 
 
 _TIME = UtcDateTime()
@@ -142,16 +165,14 @@ _CLAIM_SELECT = (
     "WHERE kind = ? AND state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?"
 )
 
-CALIPER_KIND = "caliper"  # the rows this module's batches and settling are about
-
 
 def claim_in(
     session: Session, max_events: int, max_bytes: int, *, now: datetime
 ) -> list[Claimed]:
-    """``claim_batch`` inside the caller's write (so that it can share a transaction)."""
+    """``claim_batch`` inside the caller's write."""
     conn = session.connection()
     rows = conn.exec_driver_sql(
-        _CLAIM_SELECT, (CALIPER_KIND, OutboxState.PENDING.value, as_text(now), max_events)
+        _CLAIM_SELECT, (CALIPER_KIND, S.PENDING.value, as_text(now), max_events)
     ).all()
     batch: list[Claimed] = []
     total = 0
@@ -164,7 +185,7 @@ def claim_in(
         conn.exec_driver_sql(
             f"UPDATE outbox SET state = ?, attempts = attempts + 1, updated_at = ? "
             f"WHERE id IN ({_marks(len(batch))})",
-            (OutboxState.IN_FLIGHT.value, as_text(now), *(c.id for c in batch)),
+            (S.IN_FLIGHT.value, as_text(now), *(c.id for c in batch)),
         )
     return batch
 
@@ -181,43 +202,22 @@ def claim_batch(
 
 
 def ack_in(session: Session, ids: Sequence[int], job_id: str | None, now: datetime) -> int:
-    """Mark pending/in_flight rows acked inside the caller's write; returns how many changed."""
+    """Mark undone rows delivered inside the caller's write; returns how many changed."""
     if not ids:
         return 0
     stamp = as_text(now)
     result = session.connection().exec_driver_sql(
-        f"UPDATE outbox SET state = ?, job_id = ?, acked_at = ?, updated_at = ?, "
-        f"settle_until = NULL WHERE id IN ({_marks(len(ids))}) AND state IN (?, ?)",
-        (OutboxState.ACKED.value, job_id, stamp, stamp, *ids, *_UNDONE),
+        f"UPDATE outbox SET state = ?, job_id = COALESCE(?, job_id), acked_at = ?, "
+        f"updated_at = ?, settle_until = NULL, hold_reason = NULL "
+        f"WHERE id IN ({_marks(len(ids))}) AND state IN ({_marks(len(UNDONE))})",
+        (S.DELIVERED.value, job_id, stamp, stamp, *ids, *(s.value for s in UNDONE)),
     )
     return int(result.rowcount)
 
 
-def release_unsent(db: Database, ids: Iterable[int], *, now: datetime) -> int:
-    """Claimed rows that were never sent go back to pending, due now, the attempt undone.
-
-    Only rows still in_flight without a settling deadline change: if another process
-    has meanwhile taken them over for a read-back, they are left to it.
-    """
-    id_list = list(ids)
-    if not id_list:
-        return 0
-    statement = (
-        update(OutboxItem)
-        .where(col(OutboxItem.id).in_(id_list))
-        .where(col(OutboxItem.state) == OutboxState.IN_FLIGHT.value)
-        .where(col(OutboxItem.settle_until).is_(None))
-        .values(
-            state=OutboxState.PENDING.value,
-            attempts=func.max(col(OutboxItem.attempts) - 1, 0),
-            next_attempt_at=now,
-            updated_at=now,
-        )
-    )
-    return db.write(lambda session: int(session.connection().execute(statement).rowcount))
-
-
-def _set(db: Database, ids: Iterable[int], only_from: tuple[str, ...], **values: Any) -> int:
+def _set(
+    db: Database, ids: Iterable[int], only_from: Iterable[DeliveryState], **values: Any
+) -> int:
     """Update rows by id (only those in one of ``only_from`` states); returns the count."""
     id_list = list(ids)
     if not id_list:
@@ -225,19 +225,22 @@ def _set(db: Database, ids: Iterable[int], only_from: tuple[str, ...], **values:
     statement = (
         update(OutboxItem)
         .where(col(OutboxItem.id).in_(id_list))
-        .where(col(OutboxItem.state).in_(only_from))
+        .where(col(OutboxItem.state).in_(list(only_from)))
         .values(**values)
     )
     return db.write(lambda session: int(session.connection().execute(statement).rowcount))
 
 
-def mark_acked(
+def mark_delivered(
     db: Database, ids: Iterable[int], job_id: str | None = None, *, now: datetime | None = None
 ) -> int:
-    """Timeback accepted these rows (``job_id``: its ingestion job); returns how many changed."""
+    """The server took these rows (``job_id``: its ingestion job); returns how many changed."""
     id_list = list(ids)
     moment = now or utc_now()
     return db.write(lambda session: ack_in(session, id_list, job_id, moment))
+
+
+mark_acked = mark_delivered
 
 
 def mark_pending(
@@ -252,42 +255,137 @@ def mark_pending(
     return _set(
         db,
         ids,
-        _UNDONE,
-        state=OutboxState.PENDING.value,
+        UNDONE,
+        state=S.PENDING,
         next_attempt_at=next_attempt_at,
         last_error=error,
         updated_at=now or utc_now(),
         settle_until=None,
+        hold_reason=None,
     )
 
 
-def mark_dead(db: Database, id: int, error: str, *, now: datetime | None = None) -> bool:
-    """Timeback refused this row for good (kept, never deleted); False if it was acked."""
+def mark_refused(db: Database, id: int, error: str, *, now: datetime | None = None) -> bool:
+    """The server refused this row for good (kept, never deleted); False if it was done."""
     changed = _set(
         db,
         [id],
-        _UNDONE,
-        state=OutboxState.DEAD.value,
+        UNDONE,
+        state=S.REFUSED,
         last_error=error,
         updated_at=now or utc_now(),
         settle_until=None,
+        hold_reason=None,
     )
     return changed == 1
 
 
-def retry_dead(db: Database, id: int, *, now: datetime | None = None) -> bool:
-    """Put a dead row back in the queue, due now, with its attempts reset; False if not dead."""
+mark_dead = mark_refused
+
+
+def retry_refused(db: Database, id: int, *, now: datetime | None = None) -> bool:
+    """Put a refused row back in the queue, due now, attempts reset; False if not refused."""
     now = now or utc_now()
     changed = _set(
         db,
         [id],
-        (OutboxState.DEAD.value,),
-        state=OutboxState.PENDING.value,
+        (S.REFUSED,),
+        state=S.PENDING,
         attempts=0,
         next_attempt_at=now,
         updated_at=now,
     )
     return changed == 1
+
+
+retry_dead = retry_refused
+
+
+def release_held_row(db: Database, id: int, *, now: datetime | None = None) -> bool:
+    """A person read why this row is held and lets it go: pending, due now."""
+    now = now or utc_now()
+    changed = _set(
+        db,
+        [id],
+        (S.HELD,),
+        state=S.PENDING,
+        next_attempt_at=now,
+        updated_at=now,
+        settle_until=None,
+        last_error="released by hand after being held",
+        hold_reason=None,
+    )
+    return changed == 1
+
+
+def mark_settling(
+    db: Database,
+    ids: Iterable[int],
+    settle_until: datetime,
+    next_check_at: datetime,
+    error: str | None,
+    *,
+    job_id: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """These rows may have reached the server: read them back before anything is resent.
+
+    ``next_check_at`` (kept in ``next_attempt_at``) is the next read-back and
+    ``settle_until`` the moment after which "not found" may mean "never arrived".
+    """
+    values: dict[str, Any] = {
+        "state": S.SETTLING,
+        "settle_until": settle_until,
+        "next_attempt_at": next_check_at,
+        "last_error": error,
+        "updated_at": now or utc_now(),
+        "hold_reason": None,
+    }
+    if job_id is not None:
+        values["job_id"] = job_id
+    return _set(db, ids, (S.IN_FLIGHT, S.SETTLING, S.HELD), **values)
+
+
+def mark_held(
+    db: Database,
+    ids: Iterable[int],
+    reason: str,
+    next_check_at: datetime,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Not sent again, not lost: these rows wait on ``reason`` (checked at ``next_check_at``)."""
+    return _set(
+        db,
+        ids,
+        (S.PENDING, S.IN_FLIGHT, S.SETTLING, S.HELD),
+        state=S.HELD,
+        hold_reason=reason,
+        next_attempt_at=next_check_at,
+        updated_at=now or utc_now(),
+    )
+
+
+def reopen_held_in(
+    session: Session, settle_until: datetime, next_check_at: datetime, *, now: datetime
+) -> int:
+    """``reopen_held`` inside the caller's write."""
+    result = session.connection().exec_driver_sql(
+        "UPDATE outbox SET state = ?, settle_until = ?, next_attempt_at = ?, updated_at = ? "
+        "WHERE kind = ? AND state = ?",
+        (S.SETTLING.value, as_text(settle_until), as_text(next_check_at), as_text(now),
+         CALIPER_KIND, S.HELD.value),
+    )
+    return int(result.rowcount)
+
+
+def reopen_held(
+    db: Database, settle_until: datetime, next_check_at: datetime, *, now: datetime
+) -> int:
+    """Held Caliper rows are read back again (a newer delivery, or a fresh start, may now
+    vouch for the read-back); returns how many."""
+    return db.write(lambda session: reopen_held_in(session, settle_until, next_check_at,
+                                                   now=now))
 
 
 def get(db: Database, id: int) -> OutboxItem | None:
@@ -297,12 +395,21 @@ def get(db: Database, id: int) -> OutboxItem | None:
 
 
 def list_items(
-    db: Database, state: str | None = None, limit: int | None = None
+    db: Database,
+    state: str | DeliveryState | Iterable[DeliveryState] | None = None,
+    limit: int | None = None,
+    *,
+    kind: str | None = None,
 ) -> list[OutboxItem]:
-    """Rows oldest first, optionally only those in ``state``."""
+    """Rows oldest first, optionally only those in ``state`` (a name, old names accepted,
+    or several states) and of ``kind``."""
     statement = select(OutboxItem).order_by(col(OutboxItem.id))
-    if state is not None:
-        statement = statement.where(OutboxItem.state == str(state))
+    if isinstance(state, str):
+        statement = statement.where(col(OutboxItem.state) == delivery_state(state))
+    elif state is not None:
+        statement = statement.where(col(OutboxItem.state).in_(list(state)))
+    if kind is not None:
+        statement = statement.where(col(OutboxItem.kind) == kind)
     if limit is not None:
         statement = statement.limit(limit)
     with db.read() as session:
@@ -311,27 +418,59 @@ def list_items(
 
 def in_flight(db: Database) -> list[OutboxItem]:
     """Rows sent (or being sent) without an answer yet: after a crash, read them back."""
-    return list_items(db, OutboxState.IN_FLIGHT.value)
+    return list_items(db, S.IN_FLIGHT)
 
 
-def counts(db: Database) -> dict[str, int]:
+class StateCounts(dict[str, int]):
+    """Rows per state name; the older names ("acked", "dead") read their new state."""
+
+    def __missing__(self, key: str) -> int:
+        if key in OLD_STATE_NAMES:
+            return self[OLD_STATE_NAMES[key].value]
+        raise KeyError(key)
+
+
+def counts(db: Database) -> StateCounts:
     """How many rows are in each state (every state present, zero if none)."""
-    result = {state.value: 0 for state in OutboxState}
+    result = StateCounts({state.value: 0 for state in DeliveryState})
     with db.read() as session:
         rows = session.connection().exec_driver_sql(
             "SELECT state, COUNT(*) FROM outbox GROUP BY state"
         ).all()
     for state, number in rows:
-        result[state] = int(number)
+        result[str(state)] = int(number)
     return result
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Undelivered rows of one kind and state that wait for the same reason."""
+
+    kind: str
+    state: DeliveryState
+    count: int
+    reason: str | None
+
+
+def waiting_reasons(db: Database) -> list[Waiting]:
+    """Undelivered rows grouped by kind, state and reason (held ones with their hold
+    reason, others with their last error), held first, then the largest groups."""
+    with db.read() as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT kind, state, COALESCE(hold_reason, last_error), COUNT(*) FROM outbox "
+            f"WHERE state IN ({_marks(len(UNDONE))}) GROUP BY 1, 2, 3",
+            tuple(s.value for s in UNDONE),
+        ).all()
+    found = [Waiting(str(k), DeliveryState(s), int(n), r) for k, s, r, n in rows]
+    return sorted(found, key=lambda w: (w.state is not S.HELD, -w.count, w.kind, w.state))
+
+
 def oldest_pending_age(db: Database, now: datetime) -> timedelta | None:
-    """Age of the oldest undelivered row (pending or in_flight), or None if there is none."""
+    """Age of the oldest undelivered row (in any undone state), or None if there is none."""
     with db.read() as session:
         oldest = session.exec(
             select(OutboxItem.created_at)
-            .where(col(OutboxItem.state).in_(_UNDONE))
+            .where(col(OutboxItem.state).in_(UNDONE))
             .order_by(col(OutboxItem.id))
             .limit(1)
         ).first()
@@ -342,43 +481,18 @@ def oldest_pending_age(db: Database, now: datetime) -> timedelta | None:
     return now - oldest
 
 
-def mark_settling(
-    db: Database,
-    ids: Iterable[int],
-    settle_until: datetime,
-    next_check_at: datetime,
-    error: str | None,
-    *,
-    now: datetime | None = None,
-) -> int:
-    """These in_flight rows may have reached the server: read them back before resending.
-
-    They stay in_flight; ``next_check_at`` (kept in ``next_attempt_at``) is the next
-    read-back and ``settle_until`` the moment after which "not found" means "never arrived".
-    """
-    return _set(
-        db,
-        ids,
-        (OutboxState.IN_FLIGHT.value,),
-        settle_until=settle_until,
-        next_attempt_at=next_check_at,
-        last_error=error,
-        updated_at=now or utc_now(),
-    )
-
-
 def recover_in_flight(db: Database, settle_until: datetime, *, now: datetime) -> int:
-    """After a crash: in_flight rows with no settling deadline get one, checked now.
+    """After a crash: in_flight Caliper rows become settling, checked now.
 
     Whatever was being sent when the process died may have arrived; it is read back
-    (and resent only if still missing at ``settle_until``). Returns how many rows changed.
+    (and resent only if read-back proves it missing). Returns how many rows changed.
     """
     statement = (
         update(OutboxItem)
         .where(col(OutboxItem.kind) == CALIPER_KIND)
-        .where(col(OutboxItem.state) == OutboxState.IN_FLIGHT.value)
-        .where(col(OutboxItem.settle_until).is_(None))
+        .where(col(OutboxItem.state) == S.IN_FLIGHT)
         .values(
+            state=S.SETTLING,
             settle_until=settle_until,
             next_attempt_at=now,
             updated_at=now,
@@ -389,12 +503,11 @@ def recover_in_flight(db: Database, settle_until: datetime, *, now: datetime) ->
 
 
 def settling_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxItem]:
-    """Settling rows whose next read-back check is due, oldest first."""
+    """Settling and held Caliper rows whose next read-back check is due, oldest first."""
     statement = (
         select(OutboxItem)
         .where(OutboxItem.kind == CALIPER_KIND)
-        .where(OutboxItem.state == OutboxState.IN_FLIGHT.value)
-        .where(col(OutboxItem.settle_until).is_not(None))
+        .where(col(OutboxItem.state).in_([S.SETTLING, S.HELD]))
         .where(col(OutboxItem.next_attempt_at) <= now)
         .order_by(col(OutboxItem.id))
         .limit(limit)
@@ -403,32 +516,44 @@ def settling_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxIt
         return list(session.exec(statement).all())
 
 
-def make_due(db: Database, now: datetime) -> int:
+def witnesses(db: Database, limit: int = 3) -> list[OutboxItem]:
+    """The most recently delivered Caliper rows: events known to be stored, against which
+    a read-back is checked before its "not found" is believed."""
+    statement = (
+        select(OutboxItem)
+        .where(OutboxItem.kind == CALIPER_KIND)
+        .where(OutboxItem.state == S.DELIVERED)
+        .where(col(OutboxItem.acked_at).is_not(None))
+        .order_by(col(OutboxItem.acked_at).desc(), col(OutboxItem.id).desc())
+        .limit(limit)
+    )
+    with db.read() as session:
+        return list(session.exec(statement).all())
+
+
+def make_due(db: Database, now: datetime, kind: str | None = None) -> int:
     """Pending rows waiting for a later attempt become due now (connectivity is back)."""
     statement = (
         update(OutboxItem)
-        .where(col(OutboxItem.state) == OutboxState.PENDING.value)
+        .where(col(OutboxItem.state) == S.PENDING)
         .where(col(OutboxItem.next_attempt_at) > now)
         .values(next_attempt_at=now)
     )
+    if kind is not None:
+        statement = statement.where(col(OutboxItem.kind) == kind)
     return db.write(lambda session: int(session.connection().execute(statement).rowcount))
 
 
-def next_due_at(db: Database) -> datetime | None:
-    """The earliest pending attempt or settling check, or None if nothing is waiting."""
+def next_due_at(db: Database, kind: str | None = None) -> datetime | None:
+    """The earliest pending attempt or settling/held check, or None if nothing is waiting."""
+    statement = select(func.min(OutboxItem.next_attempt_at)).where(
+        col(OutboxItem.state).in_([S.PENDING, S.SETTLING, S.HELD])
+    )
+    if kind is not None:
+        statement = statement.where(col(OutboxItem.kind) == kind)
     with db.read() as session:
-        pending = session.exec(
-            select(func.min(OutboxItem.next_attempt_at)).where(
-                OutboxItem.state == OutboxState.PENDING.value
-            )
-        ).first()
-        settling = session.exec(
-            select(func.min(OutboxItem.next_attempt_at))
-            .where(OutboxItem.state == OutboxState.IN_FLIGHT.value)
-            .where(col(OutboxItem.settle_until).is_not(None))
-        ).first()
-    found = [_as_datetime(v) for v in (pending, settling) if v is not None]
-    return min(found, default=None)
+        value = session.exec(statement).first()
+    return None if value is None else _as_datetime(value)
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -469,7 +594,7 @@ def by_student(db: Database) -> dict[str, StudentDeliveries]:
     errors: dict[str, list[str]] = {}
     for student_id, state, number, error in rows:
         states.setdefault(student_id, {})[state] = int(number)
-        if error and state != OutboxState.ACKED.value:
+        if error and state != OutboxState.DELIVERED.value:
             errors.setdefault(student_id, []).append(str(error))
     waiting = {student_id: (int(n), reason) for student_id, n, reason in unbuilt}
     out: dict[str, StudentDeliveries] = {}
@@ -490,7 +615,7 @@ def undelivered_by_run(db: Database, run_ids: Sequence[str]) -> dict[str, int]:
             rows = session.exec(
                 select(OutboxItem.run_id, func.count())
                 .where(col(OutboxItem.run_id).in_(chunk))
-                .where(OutboxItem.state != OutboxState.ACKED.value)
+                .where(OutboxItem.state != OutboxState.DELIVERED.value)
                 .group_by(col(OutboxItem.run_id))
             ).all()
             for run_id, number in rows:

@@ -3,8 +3,9 @@
 A result waits in the outbox as a row of kind ``gradebook.result`` whose ``event_id`` is the
 result's deterministic sourcedId, so queueing it twice keeps one row. The payload is the
 envelope from ``companion.core.results.result_envelope`` (typed, with the PUT body inside).
-A result whose line item is missing on the server is *held*: pending, with ``last_error``
-starting with HELD_REASON, until `companion content push` has run (``release_held``).
+A result whose line item is missing on the server is *held* (state held, ``hold_reason``
+starting with HELD_REASON), tried again now and then, and at once after `companion content
+push` (``release_held``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from companion.core.rules import Score
 from companion.store import outbox
 from companion.store.db import Database
 from companion.store.run_tables import RunRow
-from companion.store.tables import OutboxItem, OutboxState
+from companion.store.tables import DeliveryState, OutboxItem
 
 RESULT_KIND = "gradebook.result"
 HELD_REASON = "line item missing: run `companion content push`"
@@ -71,7 +72,8 @@ def body_of(row: OutboxItem) -> dict[str, Any]:
 
 
 def claim_results(db: Database, max_items: int = 100, *, now: datetime) -> list[OutboxItem]:
-    """Take due pending results, and results left in flight by a crash, oldest first.
+    """Take due pending and held results, and results left in flight by a crash, oldest
+    first (a held result due again is tried again: its line item may exist by now).
 
     The caller holds the delivery lease, so a result still in flight at this point was
     being sent by a process that is gone; a PUT is idempotent, so it is simply sent again.
@@ -79,10 +81,10 @@ def claim_results(db: Database, max_items: int = 100, *, now: datetime) -> list[
     """
 
     def claim(session: Session) -> list[OutboxItem]:
-        due = (col(OutboxItem.state) == OutboxState.PENDING.value) & (
+        due = col(OutboxItem.state).in_([DeliveryState.PENDING, DeliveryState.HELD]) & (
             col(OutboxItem.next_attempt_at) <= now
         )
-        orphaned = col(OutboxItem.state) == OutboxState.IN_FLIGHT.value
+        orphaned = col(OutboxItem.state) == DeliveryState.IN_FLIGHT
         rows = session.exec(
             select(OutboxItem)
             .where(OutboxItem.kind == RESULT_KIND)
@@ -91,7 +93,7 @@ def claim_results(db: Database, max_items: int = 100, *, now: datetime) -> list[
             .limit(max_items)
         ).all()
         for row in rows:
-            row.state = OutboxState.IN_FLIGHT.value
+            row.state = DeliveryState.IN_FLIGHT
             row.attempts += 1
             row.updated_at = now
             row.settle_until = None
@@ -117,13 +119,13 @@ def local_results(db: Database, student_id: str) -> list[dict[str, Any]]:
 
 
 def release_held(db: Database, now: datetime) -> int:
-    """Results held for a missing line item become due now; returns how many."""
+    """Results held for a missing line item become pending, due now; returns how many."""
     statement = (
         update(OutboxItem)
         .where(col(OutboxItem.kind) == RESULT_KIND)
-        .where(col(OutboxItem.state) == OutboxState.PENDING.value)
-        .where(col(OutboxItem.last_error).startswith(HELD_REASON))
-        .values(next_attempt_at=now, updated_at=now)
+        .where(col(OutboxItem.state) == DeliveryState.HELD)
+        .values(state=DeliveryState.PENDING, next_attempt_at=now, updated_at=now,
+                last_error=col(OutboxItem.hold_reason), hold_reason=None)
     )
     return db.write(lambda session: int(session.connection().execute(statement).rowcount))
 
@@ -134,7 +136,6 @@ def held_count(db: Database) -> int:
         rows = session.exec(
             select(OutboxItem.id)
             .where(OutboxItem.kind == RESULT_KIND)
-            .where(OutboxItem.state == OutboxState.PENDING.value)
-            .where(col(OutboxItem.last_error).startswith(HELD_REASON))
+            .where(OutboxItem.state == DeliveryState.HELD)
         ).all()
     return len(rows)

@@ -644,3 +644,38 @@ def closed_run_ids(db: Database, student_id: str | None = None) -> list[str]:
         statement = statement.where(RunRow.student_id == student_id)
     with db.read() as session:
         return list(session.exec(statement.order_by(col(RunRow.created_at))).all())
+
+
+@dataclass(frozen=True)
+class WaitingRuns:
+    """Closed runs of one student whose events cannot be built yet, and why."""
+
+    student_id: str
+    name: str  # the roster name, or the sourcedId when the roster does not know them
+    reason: str
+    runs: int
+
+    def text(self) -> str:
+        """Why, in words a person reads: "no email in the roster for Noah Smith"."""
+        if self.reason == NO_EMAIL:
+            return f"no email in the roster for {self.name}"
+        if self.reason == NOT_IN_ROSTER:
+            return f"{self.name} is not in the roster"
+        return f"{self.reason} ({self.name})"
+
+
+def waiting_runs(db: Database) -> list[WaitingRuns]:
+    """Closed runs waiting for roster data (an email, the student), grouped by student."""
+    with db.read() as session:
+        rows = session.exec(
+            select(RunRow.student_id, RunRow.events_pending_reason, func.count())
+            .where(RunRow.state == "closed", col(RunRow.events_pending_reason).is_not(None))
+            .group_by(col(RunRow.student_id), col(RunRow.events_pending_reason))
+            .order_by(RunRow.student_id)
+        ).all()
+        out = []
+        for student_id, reason, count in rows:
+            user = session.get(RosterUser, student_id)
+            name = " ".join(p for p in (user.given_name, user.family_name) if p) if user else ""
+            out.append(WaitingRuns(student_id, name or student_id, str(reason), int(count)))
+    return out

@@ -80,7 +80,7 @@ def _waiting(session: Session, student_id: str) -> tuple[Waiting, ...]:
         rows = session.exec(
             select(OutboxItem)
             .where(col(OutboxItem.run_id).in_(list(runs)))
-            .where(OutboxItem.state != OutboxState.ACKED.value)
+            .where(OutboxItem.state != OutboxState.DELIVERED.value)
             .order_by(col(OutboxItem.id))
         ).all()
         for row in rows:
@@ -103,7 +103,7 @@ def kept(db: Database, student_id: str) -> Kept:
             ).scalar_one())
             delivered = int(conn.exec_driver_sql(
                 f"SELECT COUNT(*) FROM outbox WHERE state = ? AND run_id IN ({marks})",
-                (OutboxState.ACKED.value, *ids),
+                (OutboxState.DELIVERED.value, *ids),
             ).scalar_one())
         pin = session.get(PinRow, student_id)
         return Kept(len(ids), lines, delivered, _waiting(session, student_id),

@@ -321,7 +321,7 @@ def journals_due_for_removal(db: Database, keep_days: int, now: datetime) -> lis
             "GROUP BY r.run_id "
             "HAVING SUM(o.state != ?) = 0 AND MAX(o.acked_at) <= ? "
             "ORDER BY r.created_at",
-            (OutboxState.ACKED.value, cutoff),
+            (OutboxState.DELIVERED.value, cutoff),
         ).all()
     return [str(r[0]) for r in rows]
 
@@ -342,7 +342,7 @@ def remove_delivered_journals(db: Database, keep_days: int, now: datetime) -> li
         for run_id in due:
             undelivered = conn.exec_driver_sql(
                 "SELECT COUNT(*) FROM outbox WHERE run_id = ? AND state != ?",
-                (run_id, OutboxState.ACKED.value),
+                (run_id, OutboxState.DELIVERED.value),
             ).scalar_one()
             summary = session.get(RunSummaryRow, run_id)
             if undelivered or summary is None:

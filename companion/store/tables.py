@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Column, String
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -70,13 +71,46 @@ class LeaseRow(SQLModel, table=True):
     pid_start: str | None = None  # the holder's start token (system.processes); step 2
 
 
-class OutboxState(StrEnum):
-    """Where a delivery stands."""
+class DeliveryState(StrEnum):
+    """Where a delivery stands (the outbox's ``state`` column holds these values).
 
-    PENDING = "pending"
-    IN_FLIGHT = "in_flight"
-    ACKED = "acked"
-    DEAD = "dead"
+    pending -> in_flight -> delivered | pending (retry) | settling (sent, no clear answer)
+    | refused; settling -> delivered | pending (read-back proved it missing) | held (the
+    read-back could not be trusted); held -> settling (a later delivery can be read back)
+    | pending (released by hand, or its missing data arrived); refused -> pending by hand.
+    """
+
+    PENDING = "pending"  # waiting to be sent (``next_attempt_at``), or sent again
+    IN_FLIGHT = "in_flight"  # taken for sending; the answer is not recorded yet
+    SETTLING = "settling"  # sent without a clear answer: read back before any resend
+    HELD = "held"  # not sent, not lost: waiting on what ``hold_reason`` says
+    DELIVERED = "delivered"  # the server accepted it (or read-back found it)
+    REFUSED = "refused"  # the server refused it for good; kept, never deleted
+
+
+OutboxState = DeliveryState  # the older name
+
+# Names the outbox used before the states had their own column (schema version 1).
+OLD_STATE_NAMES: dict[str, DeliveryState] = {
+    "acked": DeliveryState.DELIVERED,
+    "dead": DeliveryState.REFUSED,
+}
+
+
+def delivery_state(name: str) -> DeliveryState:
+    """A state by its name, old names ("acked", "dead", "in-flight") accepted."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in OLD_STATE_NAMES:
+        return OLD_STATE_NAMES[key]
+    return DeliveryState(key)
+
+
+def _state_column() -> Column[DeliveryState]:
+    kind = SAEnum(DeliveryState, native_enum=False, length=9, create_constraint=False,
+                  values_callable=lambda states: [s.value for s in states],
+                  validate_strings=True)
+    return Column("state", kind, nullable=False, index=True,
+                  default=DeliveryState.PENDING)
 
 
 class OutboxItem(SQLModel, table=True):
@@ -92,7 +126,7 @@ class OutboxItem(SQLModel, table=True):
     kind: str = Field(default="caliper", index=True)
     payload: str  # JSON text
     size_bytes: int = 0  # UTF-8 length of payload
-    state: str = Field(default=OutboxState.PENDING.value, index=True)
+    state: DeliveryState = Field(default=DeliveryState.PENDING, sa_column=_state_column())
     attempts: int = 0
     last_error: str | None = None
     run_id: str | None = Field(default=None, index=True)
@@ -105,6 +139,8 @@ class OutboxItem(SQLModel, table=True):
     # until this moment "not found on the server" does not yet mean "never arrived".
     # ``next_attempt_at`` is then the time of the next read-back check.
     settle_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Why a held row waits (readable by a person), None in every other state.
+    hold_reason: str | None = None
 
 
 class RosterOrg(SQLModel, table=True):

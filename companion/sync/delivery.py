@@ -26,7 +26,7 @@ from companion.sync.retry import (
     retry_after_of,
 )
 from companion.sync.settings import CaliperApi, SyncSettings
-from companion.timeback import TimebackError
+from companion.timeback import MalformedResponseError, TimebackError
 
 log = logging.getLogger("companion.sync")
 
@@ -43,43 +43,22 @@ class BatchResult:
     error: str | None = None
     pause_s: float = 0.0  # how long the worker should hold all sending back
     dead_ids: tuple[str, ...] = field(default=())
-    # Claimed with the ack of a sent batch (in_flight, not sent yet): the worker's next batch.
-    next_batch: tuple[Claimed, ...] = field(default=())
 
 
-def ack_rows(db: Database, ids: list[int], job_id: str | None, now: datetime) -> int:
-    """Mark rows acked in one write, with the crash point between recording and commit."""
+def ack_rows(db: Database, ids: list[int], job_id: str | None, now: datetime,
+             reopen_until: datetime | None = None) -> int:
+    """Mark rows delivered in one write, with the crash point between recording and commit.
+
+    ``reopen_until``: held Caliper rows are read back again in the same write (settling
+    until then), since this delivery can vouch for the read-back once it shows up.
+    """
 
     def record(session: Session) -> int:
         changed = outbox.ack_in(session, ids, job_id, now)
+        if reopen_until is not None:
+            outbox.reopen_held_in(session, reopen_until, now, now=now)
         crash_point(AFTER_RECORD)
         return changed
-
-    return db.write(record)
-
-
-@dataclass(frozen=True)
-class NextClaim:
-    """Limits of the batch to claim in the same write that records a sent batch."""
-
-    max_events: int
-    max_bytes: int
-
-
-def ack_and_claim(
-    db: Database, ids: list[int], job_id: str | None, now: datetime, claim: NextClaim
-) -> tuple[int, list[Claimed]]:
-    """Mark rows acked and claim the next batch in one write (one commit, one fsync).
-
-    The crash point sits between recording and commit: dying there loses both the ack
-    (the rows are read back after the restart) and the claim (the rows stay pending).
-    """
-
-    def record(session: Session) -> tuple[int, list[Claimed]]:
-        changed = outbox.ack_in(session, ids, job_id, now)
-        batch = outbox.claim_in(session, claim.max_events, claim.max_bytes, now=now)
-        crash_point(AFTER_RECORD)
-        return changed, batch
 
     return db.write(record)
 
@@ -111,16 +90,9 @@ class Sender:
             cap_s=self.settings.backoff_cap_s,
         )
 
-    def send(
-        self,
-        batch: Sequence[Claimed],
-        now: datetime,
-        failures: int,
-        claim_next: NextClaim | None = None,
-    ) -> BatchResult:
+    def send(self, batch: Sequence[Claimed], now: datetime, failures: int) -> BatchResult:
         """Send ``batch`` (in_flight rows) once; ``failures``: failed attempts in a row so far,
-        counting this one if it fails. ``claim_next``: on success, claim the next batch in the
-        write that records the ack (it comes back in ``next_batch``)."""
+        counting this one if it fails."""
         ids = [row.id for row in batch]
         events = [json.loads(row.payload) for row in batch]
         try:
@@ -129,12 +101,9 @@ class Sender:
             crash_point(AFTER_SEND)
             return self._failed(exc, batch, ids, events, now, failures)
         crash_point(AFTER_SEND)
-        if claim_next is None:
-            acked = ack_rows(self.db, ids, result.job_id, now)
-            return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked)
-        acked, following = ack_and_claim(self.db, ids, result.job_id, now, claim_next)
-        return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked,
-                           next_batch=tuple(following))
+        reopen = now + timedelta(seconds=self.settings.settle_s)
+        acked = ack_rows(self.db, ids, result.job_id, now, reopen_until=reopen)
+        return BatchResult(Outcome.SENT, decide(Outcome.SENT), acked=acked)
 
     def _failed(
         self,
@@ -152,7 +121,9 @@ class Sender:
         if rule.action is Action.SETTLE:
             first = now + timedelta(seconds=self.settings.check_min_s)
             until = now + timedelta(seconds=self.settings.settle_s)
-            outbox.mark_settling(self.db, ids, until, min(first, until), message, now=now)
+            job_id = exc.job_id if isinstance(exc, MalformedResponseError) else None
+            outbox.mark_settling(self.db, ids, until, min(first, until), message,
+                                 job_id=job_id, now=now)
             return BatchResult(outcome, rule, error=message)
         if rule.action is Action.VALIDATE_EACH:
             return self._validate_each(exc, batch, events, now, failures)

@@ -5,14 +5,15 @@ Outcomes follow the retry table in ``companion.sync.retry`` with one difference:
 idempotent, so an ambiguous failure (a reset after sending, a 5xx, a lost answer) is
 settled by sending the same PUT again after the backoff, not by reading back first.
 A rejected result is checked against its line item: if the line item is missing on the
-server the result is held (pending, with a clear reason) until `companion content push`
-has run; otherwise it is dead with the server's message.
+server the result is held (state held, with a clear reason) until `companion content push`
+has run; otherwise it is refused with the server's message.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from companion.store.db import Database
 from companion.store.results import HELD_REASON, body_of, claim_results
 from companion.store.tables import OutboxItem
 from companion.sync.retry import Action, Outcome, backoff_delay, classify, decide, retry_after_of
+from companion.sync.status import SyncState
 from companion.timeback import (
     GradebookClient,
     NotFoundError,
@@ -31,6 +33,7 @@ from companion.timeback import (
 log = logging.getLogger("companion.sync.results")
 
 HOLD_RECHECK = timedelta(minutes=30)  # a held result is tried again this often anyway
+PARALLEL_PUTS = 8  # results PUT at once (idempotent writes, one request each)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class ResultCounts:
     held: int = 0  # waiting for the line item (content push)
     dead: int = 0
     error: str | None = None  # the last retryable or configuration problem
-    state: str = "idle"  # the retry table's state of the last failure, else "idle"
+    state: SyncState = SyncState.IDLE  # the retry table's state of the last failure
     pause_s: float = 0.0  # how long to hold all result delivery back (offline, 429)
 
 
@@ -53,7 +56,7 @@ class _Tally:
     held: int = 0
     dead: int = 0
     error: str | None = None
-    state: str = "idle"
+    state: SyncState = SyncState.IDLE
     pause_s: float = 0.0
 
     def freeze(self) -> ResultCounts:
@@ -69,7 +72,8 @@ def deliver_results(
     *,
     rng: random.Random | None = None,
 ) -> ResultCounts:
-    """PUT up to ``max_items`` due results, one request each; returns the counts.
+    """PUT up to ``max_items`` due results, one request each, up to PARALLEL_PUTS at once;
+    returns the counts.
 
     Offline, rate limiting, an expired login or a configuration problem stop the pass:
     the result that met it and the rest of the claim go back to pending after the delay.
@@ -78,31 +82,59 @@ def deliver_results(
     claimed = claim_results(db, max_items, now=now)
     tally = _Tally()
     line_items: dict[str, bool] = {}
-    for index, row in enumerate(claimed):
+    items: list[tuple[OutboxItem, dict[str, object]]] = []
+    for row in claimed:
         assert row.id is not None
         try:
-            record = body_of(row)
+            items.append((row, body_of(row)))
         except ValueError as exc:
             outbox.mark_dead(db, row.id, str(exc), now=now)
             tally.dead += 1
-            continue
+    for start in range(0, len(items), PARALLEL_PUTS):
+        window = items[start:start + PARALLEL_PUTS]
+        outcomes = _put_all(client, [record for _, record in window])
+        delivered = [row.id for (row, _), error in zip(window, outcomes, strict=True)
+                     if error is None and row.id is not None]
+        if delivered:
+            outbox.mark_acked(db, delivered, now=now)
+            tally.sent += len(delivered)
+        stop = False
+        for (row, record), error in zip(window, outcomes, strict=True):
+            assert row.id is not None
+            if error is None:
+                continue
+            if stop:  # after a stop, the other failures of the window wait as well
+                when = now + timedelta(seconds=tally.pause_s)
+                outbox.mark_pending(db, [row.id], when, tally.error, now=now)
+                tally.retry += 1
+            elif isinstance(error, RejectedError | NotFoundError):
+                _rejected(db, client, row, record, error, line_items, now, tally, rng)
+            else:
+                stop = _failed(db, row, error, now, tally, rng)
+        if stop:
+            rest = [row.id for row, _ in items[start + PARALLEL_PUTS:] if row.id is not None]
+            when = now + timedelta(seconds=tally.pause_s)
+            outbox.mark_pending(db, rest, when, tally.error, now=now)
+            tally.retry += len(rest)
+            break
+    return tally.freeze()
+
+
+def _put_all(client: GradebookClient, records: list[dict[str, object]],
+             ) -> list[TimebackError | None]:
+    """PUT each record (a few at once: each is one request); the error of each, or None."""
+
+    def put(record: dict[str, object]) -> TimebackError | None:
         try:
             client.put_result(record)
-        except (RejectedError, NotFoundError) as exc:
-            _rejected(db, client, row, record, exc, line_items, now, tally, rng)
-            continue
         except TimebackError as exc:
-            stop = _failed(db, row, exc, now, tally, rng)
-            if stop:
-                rest = [r.id for r in claimed[index + 1:] if r.id is not None]
-                when = now + timedelta(seconds=tally.pause_s)
-                outbox.mark_pending(db, rest, when, tally.error, now=now)
-                tally.retry += len(rest)
-                break
-            continue
-        outbox.mark_acked(db, [row.id], now=now)
-        tally.sent += 1
-    return tally.freeze()
+            return exc
+        return None
+
+    if len(records) <= 1:
+        return [put(record) for record in records]
+    with ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="result-put") as pool:
+        return list(pool.map(put, records))
 
 
 def _failed(
@@ -162,7 +194,7 @@ def _rejected(
                 return
         if not line_items[item_id]:
             reason = f"{HELD_REASON} (line item {item_id})"
-            outbox.mark_pending(db, [row.id], now + HOLD_RECHECK, reason, now=now)
+            outbox.mark_held(db, [row.id], reason, now + HOLD_RECHECK, now=now)
             tally.held += 1
             return
     message = f"rejected ({getattr(exc, 'status_code', '?')}): {exc}"

@@ -16,6 +16,7 @@ import enum
 import random
 from dataclasses import dataclass
 
+from companion.sync.status import SyncState
 from companion.timeback import (
     AmbiguousFailure,
     CredentialsError,
@@ -72,22 +73,22 @@ class Rule:
 
     action: Action
     backoff: bool  # whether a delay applies before the next attempt
-    state: str  # what the worker reports: sending, offline, rate-limited, error
+    state: SyncState  # what the worker reports: sending, offline, rate-limited, error
 
 
 TABLE: dict[Outcome, Rule] = {
-    Outcome.SENT: Rule(Action.ACK, backoff=False, state="sending"),
-    Outcome.OFFLINE: Rule(Action.RETRY, backoff=True, state="offline"),
-    Outcome.TIMEOUT_BEFORE_SEND: Rule(Action.RETRY, backoff=True, state="offline"),
-    Outcome.AMBIGUOUS: Rule(Action.SETTLE, backoff=True, state="settling"),
-    Outcome.MALFORMED: Rule(Action.SETTLE, backoff=True, state="settling"),
-    Outcome.SERVER_ERROR: Rule(Action.SETTLE, backoff=True, state="error"),
-    Outcome.RATE_LIMITED: Rule(Action.RETRY, backoff=True, state="rate-limited"),
-    Outcome.UNAUTHORISED: Rule(Action.REFRESH_TOKEN, backoff=True, state="error"),
-    Outcome.FORBIDDEN: Rule(Action.STOP, backoff=False, state="error"),
-    Outcome.REJECTED: Rule(Action.VALIDATE_EACH, backoff=False, state="sending"),
-    Outcome.NETWORK_CONFIG: Rule(Action.RETRY, backoff=True, state="error"),
-    Outcome.CONFIGURATION: Rule(Action.STOP, backoff=False, state="error"),
+    Outcome.SENT: Rule(Action.ACK, backoff=False, state=SyncState.SENDING),
+    Outcome.OFFLINE: Rule(Action.RETRY, backoff=True, state=SyncState.OFFLINE),
+    Outcome.TIMEOUT_BEFORE_SEND: Rule(Action.RETRY, backoff=True, state=SyncState.OFFLINE),
+    Outcome.AMBIGUOUS: Rule(Action.SETTLE, backoff=True, state=SyncState.SETTLING),
+    Outcome.MALFORMED: Rule(Action.SETTLE, backoff=True, state=SyncState.SETTLING),
+    Outcome.SERVER_ERROR: Rule(Action.SETTLE, backoff=True, state=SyncState.ERROR),
+    Outcome.RATE_LIMITED: Rule(Action.RETRY, backoff=True, state=SyncState.RATE_LIMITED),
+    Outcome.UNAUTHORISED: Rule(Action.REFRESH_TOKEN, backoff=True, state=SyncState.ERROR),
+    Outcome.FORBIDDEN: Rule(Action.STOP, backoff=False, state=SyncState.ERROR),
+    Outcome.REJECTED: Rule(Action.VALIDATE_EACH, backoff=False, state=SyncState.SENDING),
+    Outcome.NETWORK_CONFIG: Rule(Action.RETRY, backoff=True, state=SyncState.ERROR),
+    Outcome.CONFIGURATION: Rule(Action.STOP, backoff=False, state=SyncState.ERROR),
 }
 
 # Most specific first: the first class that matches decides.

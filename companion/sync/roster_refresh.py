@@ -342,8 +342,11 @@ class RosterRefresher:
         full_interval_s: float = DEFAULT_FULL_INTERVAL_S,
         retry_s: float = DEFAULT_RETRY_S,
         waiter: Waiter = _wait_on_event,
+        after_refresh: Callable[[RefreshResult], None] | None = None,
     ) -> None:
-        """Nothing is fetched until ``refresh_now`` or ``run``."""
+        """Nothing is fetched until ``refresh_now`` or ``run``. ``after_refresh`` is called
+        after each successful refresh (e.g. to build the events of runs that waited for a
+        student's email, now that the roster may have it)."""
         if not school_id:
             raise ValueError("school_id must not be empty")
         if interval_s <= 0 or full_interval_s <= 0 or retry_s <= 0:
@@ -356,6 +359,7 @@ class RosterRefresher:
         self.full_interval_s = full_interval_s
         self.retry_s = min(retry_s, interval_s)
         self.waiter = waiter
+        self.after_refresh = after_refresh
         self._lock = threading.Lock()
 
     def status(self) -> RosterStatus:
@@ -386,7 +390,7 @@ class RosterRefresher:
             full = full or self.full_due(status)
             started = self.clock.utc_now()
             try:
-                return self._refresh(full, status)
+                result = self._refresh(full, status)
             except (TimebackError, ValueError) as exc:
                 self._record_failure(started, exc)
                 kind = "full" if full else "delta"
@@ -394,6 +398,12 @@ class RosterRefresher:
             except Exception as exc:
                 self._record_failure(started, exc)
                 raise
+        if self.after_refresh is not None:
+            try:
+                self.after_refresh(result)
+            except Exception:
+                log.exception("the work after a roster refresh failed")
+        return result
 
     def _refresh(self, full: bool, status: RosterStatus) -> RefreshResult:
         before = _snapshot(self.db)

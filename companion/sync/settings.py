@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from companion.timeback import JobStatus, SendResult, ValidationResult
+from companion.timeback import EventPage, JobStatus, SendResult, ValidationResult
 
 
 class CaliperApi(Protocol):
@@ -19,6 +20,18 @@ class CaliperApi(Protocol):
     def get_event(self, event_id: str) -> dict[str, Any] | None: ...
 
     def job_status(self, job_id: str) -> JobStatus: ...
+
+    def list_events(
+        self,
+        *,
+        actor_id: str | None = None,
+        actor_email: str | None = None,
+        sensor: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> EventPage: ...
 
 
 @dataclass(frozen=True)
@@ -38,3 +51,4 @@ class SyncSettings:
     quit_grace_s: float = 2.0  # at quit, keep sending for at most this long
     lease_ttl_s: float = 30.0
     lease_retry_s: float = 5.0  # how often to try for a lease another process holds
+    hold_recheck_s: float = 300.0  # a held batch is read back again this often anyway

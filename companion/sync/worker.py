@@ -1,13 +1,12 @@
-"""The sync worker: a thread that delivers the outbox to Caliper while it holds the lease.
+"""The sync worker: a thread that delivers the outbox while it holds the lease.
 
-One ``step`` settles due uncertain sends, then claims and sends one batch (oldest first,
-up to 100 events / ~500 KB). The write that records a sent batch as acked also claims the
-next one (one commit per batch), which the following step sends: at most one batch is
-claimed ahead, and only after a success. Until sent it is in_flight like any claimed batch,
-so a crash leaves it to the read-back check; when the worker stops it goes back to pending.
+It drives two channels (``companion.sync.channels``): Caliper events and gradebook
+results, each with its own pause. One ``step`` lets each channel take one step (Caliper:
+settle due uncertain sends, then claim and send one batch of up to 100 events / ~500 KB,
+oldest first). Nothing is claimed ahead: a batch is claimed right before it is sent.
 
 The thread runs steps while there is work, and otherwise waits for a trigger: start (after
-a random delay), a closed run, every ``periodic_s`` while anything is pending, connectivity
+a random delay), a closed run, every ``periodic_s`` while anything waits, connectivity
 back, or on demand. At quit it keeps going for at most ``quit_grace_s`` and leaves the rest
 for next time.
 
@@ -24,23 +23,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from companion.store import outbox
+from companion.store import outbox, runs
 from companion.store.db import Database
 from companion.store.lease import Lease, LeaseKeeper, ProcessProbe
-from companion.store.outbox import Claimed
-from companion.sync.crashpoints import AFTER_CLAIM, crash_point
-from companion.sync.delivery import BatchResult, NextClaim, Sender
-from companion.sync.results import deliver_results
-from companion.sync.retry import Action, Outcome
+from companion.store.results import RESULT_KIND
+from companion.sync.channels import CaliperChannel, Channel, ChannelStep, ResultsChannel
+from companion.sync.delivery import BatchResult
 from companion.sync.settings import CaliperApi, SyncSettings
-from companion.sync.settle import Settler
-from companion.sync.status import StatusBoard, SyncState, SyncStatus
+from companion.sync.status import (
+    StatusBoard,
+    SyncRunReport,
+    SyncState,
+    SyncStatus,
+    WaitingGroup,
+)
 from companion.sync.timing import RealTime, SyncTime
 from companion.timeback import GradebookClient
 
 log = logging.getLogger("companion.sync")
 
 LEASE_NAME = "owner"  # the same lease owns the open run and the deliveries (DESIGN.md)
+_ACTIVE = ("pending", "in_flight", "settling")  # states that keep ``run_until_idle`` going
+RESULTS_PER_BUSY_STEP = 2
+_FAILING = (SyncState.OFFLINE, SyncState.ERROR, SyncState.STOPPED, SyncState.RATE_LIMITED)
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,25 @@ class StepResult:
     batch: BatchResult | None = None
 
 
+def waiting_groups(db: Database) -> tuple[WaitingGroup, ...]:
+    """Every undelivered group with its state and reason, held ones first: outbox rows and
+    closed runs whose events wait for roster data."""
+    groups = [
+        WaitingGroup("result" if w.kind == RESULT_KIND else "event", w.state.value, w.count,
+                     w.reason)
+        for w in outbox.waiting_reasons(db)
+    ]
+    people = [
+        WaitingGroup("run", "held", w.runs, w.text())
+        for w in runs.waiting_runs(db)
+    ]
+    held = [g for g in groups if g.state == "held"]
+    rest = [g for g in groups if g.state != "held"]
+    return (*people, *held, *rest)
+
+
 class SyncWorker:
-    """Delivers outbox events; ``start`` runs it in a thread, ``step`` runs it by hand."""
+    """Delivers outbox rows; ``start`` runs it in a thread, ``step`` runs it by hand."""
 
     def __init__(
         self,
@@ -74,24 +96,23 @@ class SyncWorker:
         self.time: SyncTime = time or RealTime()
         self.rng = rng or random.Random()
         self.status = StatusBoard()
-        self.sender = Sender(db, api, self.settings, self.rng, on_unauthorised)
-        self.settler = Settler(db, api, self.settings)
+        self.caliper = CaliperChannel(db, api, self.settings, self.rng, on_unauthorised)
+        self.channels: list[Channel] = [self.caliper]
+        self.results_api = results_api  # gradebook results (PUT), delivered beside the events
+        if results_api is not None:
+            self.channels.append(ResultsChannel(db, results_api, self.rng))
         self._own_lease = lease is None
         self.lease = lease or Lease(db, LEASE_NAME, ttl_s=self.settings.lease_ttl_s,
                                     processes=processes)
         self._keeper: LeaseKeeper | None = None
         self._recovered = False
-        self._failures = 0  # failed attempts in a row: drives the backoff
-        self._paused_until: datetime | None = None
         self._stopped_reason: str | None = None  # set by a configuration error
         self._sent = 0
-        self._ahead: list[Claimed] = []  # claimed with the last ack, not sent yet
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self.results_api = results_api  # gradebook results (PUT), delivered beside the events
-        self._results_paused_until: datetime | None = None
         self._quit_at: datetime | None = None
         self._thread: threading.Thread | None = None
+        self._sync_now: tuple[int, str | None] | None = None  # (sent at start, error)
 
     # --- triggers -----------------------------------------------------------------------
 
@@ -108,15 +129,20 @@ class SyncWorker:
         """A run closed and queued events: send them now."""
         self._wake.set()
 
-    def sync_now(self) -> None:
-        """On demand, or connectivity is back: forget backoff and a stop, send what is due."""
+    def notify_online(self) -> None:
+        """Connectivity is back: forget backoff and a stop, send what is due."""
         outbox.make_due(self.db, self.time.now())
-        self._paused_until = None
-        self._failures = 0
+        for channel in self.channels:
+            channel.resume()
         self._stopped_reason = None
         self._wake.set()
 
-    notify_online = sync_now
+    def sync_now(self) -> None:
+        """On demand ("Sync now"): like ``notify_online``, and the outcome of the pass is
+        reported in ``SyncStatus.sync_now`` (sent N, waiting M and why, or the error)."""
+        self._sync_now = (self._sent, None)
+        self.status.update(sync_now_running=True)
+        self.notify_online()
 
     def quit(self, grace_s: float | None = None) -> bool:
         """Stop: keep sending for at most ``grace_s`` (default ``quit_grace_s``), then leave
@@ -135,12 +161,10 @@ class SyncWorker:
     # --- one step -----------------------------------------------------------------------
 
     def acquire(self) -> bool:
-        """Hold the lease (taking it if free); on first taking it, recover in_flight rows."""
-        if not self.lease.held and self._ahead:
-            # The lease was lost: another process may have taken over what we claimed.
-            # Never send it from here; once the lease is ours again, it is read back.
-            self._ahead = []
-            self._recovered = False
+        """Hold the lease (taking it if free); on first taking it, recover what a process
+        that is gone left in flight, and read held rows back again."""
+        if not self.lease.held:
+            self._recovered = False  # whoever held it meanwhile may have left rows in flight
         if not self.lease.held and not self.lease.try_acquire():
             holder = self.lease.holder()
             where = f"pid {holder.pid} on {holder.host}" if holder else "another process"
@@ -152,123 +176,105 @@ class SyncWorker:
             self._keeper.start()
         if not self._recovered:
             now = self.time.now()
-            until = now + timedelta(seconds=self.settings.settle_s)
-            recovered = outbox.recover_in_flight(self.db, until, now=now)
-            if recovered:
-                log.warning("%d events were being sent when the last run stopped; "
-                            "checking whether they arrived before sending again", recovered)
+            for channel in self.channels:
+                channel.recover(now)
             self._recovered = True
         self.status.update(lease_holder=None)
         return True
 
     def step(self) -> StepResult:
-        """Settle what is due, then send one batch if allowed. Needs the lease."""
+        """Let each channel take one step, if allowed. Needs the lease."""
         if not self.acquire():
             return StepResult(False)
         now = self.time.now()
-        report = self.settler.settle_due(now)
-        worked = report.checked > 0
-        worked = self._deliver_results(now) or worked
-        if report.acked:
-            self._sent += report.acked
-            self._success(now)
-        if report.error:
-            self.status.update(state=SyncState.SETTLING, reason=report.error)
-        if self._stopped_reason is not None or (
-            self._paused_until is not None and now < self._paused_until
-        ):
-            self.publish()
-            return StepResult(worked)
-        self.status.update(state=SyncState.SENDING, reason=None, retry_at=None)
-        batch, self._ahead = self._ahead, []
-        if not batch:
-            batch = outbox.claim_batch(self.db, self.settings.max_events,
-                                       self.settings.max_bytes, now=now)
-        if not batch:
-            self.publish()
-            return StepResult(worked)
-        crash_point(AFTER_CLAIM)
-        claim_next = None if self._quit_at is not None else NextClaim(
-            self.settings.max_events, self.settings.max_bytes)
-        result = self.sender.send(batch, now, self._failures + 1, claim_next)
-        self._ahead = list(result.next_batch)
-        self._after_batch(result, now)
-        self.publish()
-        return StepResult(True, result)
-
-    def _deliver_results(self, now: datetime) -> bool:
-        """PUT the due gradebook results (idempotent, so an unclear outcome is simply
-        repeated); returns whether any went out. Their own pause after offline or 429."""
-        if self.results_api is None or self._stopped_reason is not None:
-            return False
-        if self._results_paused_until is not None and now < self._results_paused_until:
-            return False
-        counts = deliver_results(self.db, self.results_api, now, rng=self.rng)
-        if counts.pause_s > 0:
-            self._results_paused_until = now + timedelta(seconds=counts.pause_s)
-        if counts.error:
-            log.info("gradebook results: %s", counts.error)
-        return counts.sent > 0
-
-    def _after_batch(self, result: BatchResult, now: datetime) -> None:
-        rule = result.rule
-        if result.outcome is Outcome.SENT:
-            self._sent += result.acked
-            self._success(now)
-            return
-        if result.outcome is Outcome.REJECTED and result.pause_s == 0:
-            self._failures = 0
-            return
-        if rule.action is Action.STOP:
-            self._stopped_reason = f"configuration error: {result.error}"
+        worked = False
+        batch: BatchResult | None = None
+        problem: ChannelStep | None = None
+        events_moving = False
+        for channel in self.channels:
+            if self._stopped_reason is not None:
+                break
+            # results go one PUT each: while event batches move, they go a few per step
+            limit = RESULTS_PER_BUSY_STEP if events_moving else None
+            done = channel.step(now, limit)
+            events_moving = events_moving or (channel is self.caliper and done.batch is not None)
+            worked = worked or done.worked
+            self._sent += done.sent
+            if done.sent:
+                self.status.update(last_success_at=now)
+            if done.batch is not None:
+                batch = done.batch
+            if done.stop is not None:
+                self._stopped_reason = done.stop
+            if done.error is not None and (problem is None or done.paused):
+                problem = done
+        if self._stopped_reason is not None:
             self.status.update(state=SyncState.STOPPED, reason=self._stopped_reason)
-            return
-        self._failures += 1
-        if result.pause_s > 0:
-            self._paused_until = now + timedelta(seconds=result.pause_s)
-        state = SyncState(rule.state) if rule.state in SyncState._value2member_map_ else (
-            SyncState.ERROR)
-        self.status.update(state=state, reason=result.error, retry_at=self._paused_until)
-
-    def _success(self, now: datetime) -> None:
-        self._failures = 0
-        self._paused_until = None
-        self.status.update(last_success_at=now)
+        elif problem is not None and problem.state is not None:
+            retry_at = min((c.paused_until for c in self.channels
+                            if c.paused_until is not None and c.paused_until > now),
+                           default=None)
+            self.status.update(state=problem.state, reason=problem.error, retry_at=retry_at)
+        else:
+            self.status.update(state=SyncState.SENDING, reason=None, retry_at=None)
+        self.publish()
+        return StepResult(worked, batch)
 
     def publish(self) -> SyncStatus:
-        """Refresh the counts (and the state, when nothing is wrong) and tell listeners."""
+        """Refresh the counts and reasons (and the state, when nothing is wrong) and tell
+        listeners."""
         counts = outbox.counts(self.db)
-        counts["pending"] += len(self._ahead)  # claimed ahead, but not sent yet
-        counts["in_flight"] -= len(self._ahead)
+        groups = waiting_groups(self.db)
         current = self.status.current
         state = current.state
-        undone = counts["pending"] + counts["in_flight"]
+        held = counts["held"] + sum(g.count for g in groups if g.what == "run")
+        active = sum(counts[name] for name in _ACTIVE)
         if self._stopped_reason is not None:
             state = SyncState.STOPPED
-        elif undone == 0:
+        elif active + held == 0:
             state = SyncState.IDLE
-        elif state is SyncState.SENDING and counts["pending"] == 0:
+        elif active == 0 and state in (SyncState.SENDING, SyncState.SETTLING):
+            state = SyncState.WAITING  # all that is left is held: nothing is being sent
+        elif state is SyncState.SENDING and counts["pending"] == 0 and counts["settling"]:
             state = SyncState.SETTLING
+        reason = current.reason if state not in (SyncState.IDLE, SyncState.SENDING) else None
+        if reason is None and state is not SyncState.IDLE and groups:
+            reason = groups[0].reason if groups[0].state == "held" else None
         return self.status.update(
-            state=state,
-            reason=current.reason if state not in (SyncState.IDLE, SyncState.SENDING) else None,
-            pending=counts["pending"], in_flight=counts["in_flight"], dead=counts["dead"],
-            acked=counts["acked"], sent=self._sent,
+            state=state, reason=reason,
+            pending=counts["pending"], in_flight=counts["in_flight"],
+            settling=counts["settling"], held=held, dead=counts["refused"],
+            acked=counts["delivered"], sent=self._sent, waiting=groups,
         )
+
+    def _finish_sync_now(self) -> None:
+        """Report the outcome of a "Sync now" once its pass is over."""
+        if self._sync_now is None:
+            return
+        started, _ = self._sync_now
+        self._sync_now = None
+        status = self.publish()
+        error = status.reason if status.state in _FAILING else None
+        first = status.waiting[0] if status.waiting else None
+        report = SyncRunReport(sent=self._sent - started, waiting=status.undelivered,
+                               reason=first.reason if first else None, error=error,
+                               finished_at=self.time.now())
+        self.status.update(sync_now=report, sync_now_running=False)
 
     # --- running ------------------------------------------------------------------------
 
     def run_until_idle(self, give_up_when_failing: bool = False) -> SyncStatus:
-        """Step and wait (by the injected time) until nothing is pending or in flight.
+        """Step and wait (by the injected time) until nothing is pending, in flight or
+        settling: held rows and refused ones are left (``SyncStatus.held`` says so).
 
         ``give_up_when_failing``: return at the first failure that needs a pause (``--once``).
-        Returns early on a configuration stop or at quit. A batch claimed ahead and not
-        sent goes back to pending on the way out.
+        Returns early on a configuration stop or at quit.
         """
         try:
-            return self._run_steps(give_up_when_failing)
+            self._run_steps(give_up_when_failing)
         finally:
-            self._release_ahead()
+            self._finish_sync_now()
+        return self.status.current
 
     def _run_steps(self, give_up_when_failing: bool) -> SyncStatus:
         while not self._stop.is_set():
@@ -283,20 +289,22 @@ class SyncWorker:
                 if give_up_when_failing and result.batch is not None and result.batch.pause_s:
                     break
                 continue
-            if status.pending + status.in_flight == 0 and status.lease_holder is None:
+            if self._only_held_left(status) and status.lease_holder is None:
                 break
+            if give_up_when_failing and self._all_paused():
+                break
+            if status.state in _FAILING:
+                self._finish_sync_now()  # the pass met a problem: say so, keep retrying
             self._wait_for_work()
         return self.status.current
 
-    def _release_ahead(self) -> None:
-        """Put the batch claimed ahead (never sent) back in the queue."""
-        ahead, self._ahead = self._ahead, []
-        if not ahead:
-            return
-        if self.lease.held:
-            outbox.release_unsent(self.db, [row.id for row in ahead], now=self.time.now())
-        else:
-            self._recovered = False  # not ours to touch: read back once the lease is ours
+    @staticmethod
+    def _only_held_left(status: SyncStatus) -> bool:
+        return status.pending + status.in_flight + status.settling == 0
+
+    def _all_paused(self) -> bool:
+        now = self.time.now()
+        return all(channel.is_paused(now) for channel in self.channels)
 
     def _quitting(self) -> bool:
         return self._quit_at is not None and self.time.now() >= self._quit_at
@@ -310,14 +318,24 @@ class SyncWorker:
         if self.status.current.lease_holder is not None:
             seconds = self.settings.lease_retry_s
         else:
-            due = outbox.next_due_at(self.db)
-            if self._paused_until is not None and (due is None or due < self._paused_until):
-                due = self._paused_until
+            due = self._next_due(now)
             seconds = self.settings.periodic_s
             if due is not None and self._stopped_reason is None:
                 seconds = min(seconds, max(0.0, (due - now).total_seconds()))
             self.status.update(retry_at=due if due is not None and due > now else None)
         self.time.wait(seconds, self._wake)
+
+    def _next_due(self, now: datetime) -> datetime | None:
+        """The earliest moment a channel has something to do (its pause taken into account)."""
+        times = []
+        for channel in self.channels:
+            due = outbox.next_due_at(self.db, channel.kind)
+            if due is None:
+                continue
+            if channel.is_paused(now) and channel.paused_until is not None:
+                due = max(due, channel.paused_until)
+            times.append(due)
+        return min(times, default=None)
 
     def _run(self, start_delay_s: float) -> None:
         try:
@@ -349,5 +367,4 @@ class SyncWorker:
         """Release our own lease when the worker was run by hand (no thread)."""
         self._stop.set()
         if self._thread is None:
-            self._release_ahead()
             self._release()

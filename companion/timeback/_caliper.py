@@ -19,6 +19,9 @@ from ._transport import ServiceClient, json_object
 CALIPER_DATA_VERSION = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 MAX_EVENTS = 100
 JOB_STATES = frozenset({"waiting", "active", "completed", "failed"})
+# RFC 3986 path-segment characters besides the unreserved ones: kept as they are, so that
+# "urn:uuid:..." reaches a server that does not percent-decode paths.
+PATH_SAFE = ":@!$&'()*+,;="
 
 
 @dataclass(frozen=True)
@@ -138,14 +141,16 @@ class CaliperClient(ServiceClient):
         """Send up to 100 events; RejectedError (with ``errors``) if the server refuses them."""
         response = self._http.request("POST", "/caliper/event", json_body=self.envelope(events))
         body = json_object(response)
-        if body.get("status") != "success":
-            raise MalformedResponseError(
-                f"Caliper answered {response.status_code} without status 'success': "
-                f"{str(body)[:200]}", url=str(response.request.url)
-            )
         job_id = body.get("jobId")
         if job_id is not None and not isinstance(job_id, str | int):
             raise MalformedResponseError(f"jobId is not a string: {job_id!r}")
+        if body.get("status") != "success":
+            error = MalformedResponseError(
+                f"Caliper answered {response.status_code} without status 'success': "
+                f"{str(body)[:200]}", url=str(response.request.url)
+            )
+            error.job_id = None if job_id is None else str(job_id)
+            raise error
         return SendResult(message=str(body.get("message", "")),
                           job_id=None if job_id is None else str(job_id))
 
@@ -172,7 +177,8 @@ class CaliperClient(ServiceClient):
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         """The stored event with this id (``urn:uuid:...``), or None if there is none (yet)."""
         try:
-            response = self._http.request("GET", f"/caliper/events/{quote(event_id, safe='')}")
+            path = f"/caliper/events/{quote(event_id, safe=PATH_SAFE)}"
+            response = self._http.request("GET", path)
         except NotFoundError:
             return None
         body = json_object(response)
@@ -218,7 +224,8 @@ class CaliperClient(ServiceClient):
 
     def job_status(self, job_id: str) -> JobStatus:
         """The state of an ingestion job; NotFoundError if the server does not know it."""
-        body = json_object(self._http.request("GET", f"/jobs/{quote(job_id, safe='')}/status"))
+        path = f"/jobs/{quote(job_id, safe=PATH_SAFE)}/status"
+        body = json_object(self._http.request("GET", path))
         state = body.get("state")
         if state not in JOB_STATES:
             raise MalformedResponseError(f"job {job_id} has an unknown state: {state!r}")

@@ -176,6 +176,7 @@ class MalformedResponseError(TimebackError):
 
     ambiguous = True
     retryable = True
+    job_id: str | None = None  # a job id the answer carried all the same (a Caliper send)
 
 
 class InvalidRequestError(TimebackError):

@@ -21,14 +21,22 @@ from companion.sync.status import StatusBoard, SyncState, SyncStatus
 
 
 def describe(status: SyncStatus) -> str:
-    """A short phrase for the status: up to date, N pending, offline, error."""
+    """A short phrase for the status: up to date (nothing waits), N waiting with the reason,
+    offline, error; while a "Sync now" runs, what it has sent so far."""
+    if status.sync_now_running and status.state not in (SyncState.OFFLINE, SyncState.ERROR,
+                                                        SyncState.STOPPED):
+        return f"Syncing now… {status.sent} sent"
     if status.state == SyncState.OFFLINE:
-        return f"Offline, {status.pending} waiting" if status.pending else "Offline"
+        waiting = status.undelivered
+        return f"Offline, {waiting} waiting" if waiting else "Offline"
     if status.state in (SyncState.ERROR, SyncState.STOPPED):
         return f"Sync problem: {status.reason}" if status.reason else "Sync problem"
     if status.dead:
         return f"{status.dead} events need attention"
-    waiting = status.pending + status.in_flight
+    text = status.waiting_text()
+    if text:
+        return text
+    waiting = status.pending + status.in_flight + status.settling
     if waiting:
         return f"{waiting} pending"
     return "Up to date"

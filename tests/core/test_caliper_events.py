@@ -24,8 +24,8 @@ from companion.core.caliper import (
     component_url,
     course_url,
     envelope,
-    event_id,
     format_timestamp,
+    new_event_id,
     time_spent_event,
     user_url,
 )
@@ -300,40 +300,27 @@ def test_missing_email_blocks_both_events(run: RunInfo, email: str | None) -> No
 # --- ids ------------------------------------------------------------------------------------
 
 
-def test_event_ids_are_pinned_for_a_run() -> None:
-    # Rebuilding after a crash, even by a later version, must give these same ids.
-    assert event_id(RUN_ID, "completed") == "urn:uuid:371d0638-666d-5325-acff-adb038daf2be"
-    assert event_id(RUN_ID, "timespent:0-60000") == "urn:uuid:f07f0635-5fe3-5910-a062-163cdb11050d"
-
-
-def test_rebuilding_gives_the_same_ids_and_distinct_facts_get_distinct_ids(
-    run: RunInfo,
-) -> None:
+def test_every_event_and_collection_gets_a_fresh_version_4_uuid(run: RunInfo) -> None:
     first = time_spent_event(run, 0, 60_000, WINDOW_TOTALS)
     again = time_spent_event(replace(run), 0, 60_000, dict(WINDOW_TOTALS))
-    assert first == again
-
-    later = time_spent_event(run, 60_000, 120_000, WINDOW_TOTALS)
     completed = activity_completed_event(run, 120_000, 1, 1, Decimal("1"), mastered=True)
-    other_run = replace(run, run_id=str(uuid.UUID(int=7)))
-    ids = [
-        first["id"],
-        first["generated"]["id"],
-        later["id"],
-        completed["id"],
-        completed["generated"]["id"],
-        time_spent_event(other_run, 0, 60_000, WINDOW_TOTALS)["id"],
-        activity_completed_event(other_run, 120_000, 1, 1, Decimal("1"), mastered=True)["id"],
-    ]
-    assert len(set(ids)) == len(ids)
-    assert completed["id"] == event_id(RUN_ID, "completed")
-    assert first["id"] == event_id(RUN_ID, "timespent:0-60000")
+    ids = [first["id"], first["generated"]["id"], again["id"], again["generated"]["id"],
+           completed["id"], completed["generated"]["id"]]
+    assert len(set(ids)) == len(ids)  # building twice makes a new event, never the old id
+    for text in ids:
+        assert text.startswith("urn:uuid:")
+        assert uuid.UUID(text.removeprefix("urn:uuid:")).version == 4
+    without = {k: v for k, v in first.items() if k not in ("id", "generated")}
+    assert without == {k: v for k, v in again.items() if k not in ("id", "generated")}
 
 
-def test_event_id_does_not_depend_on_how_the_run_id_is_written() -> None:
-    assert event_id(RUN_ID.upper(), "completed") == event_id(RUN_ID, "completed")
-    with pytest.raises(ValueError):
-        event_id("not-a-uuid", "completed")
+def test_ids_come_from_the_given_maker(run: RunInfo) -> None:
+    made = iter(f"urn:uuid:{uuid.UUID(int=n)}" for n in range(1, 5))
+    event = activity_completed_event(run, 1_000, 1, 1, Decimal("1"), mastered=True,
+                                     new_id=lambda: next(made))
+    assert event["generated"]["id"] == f"urn:uuid:{uuid.UUID(int=1)}"
+    assert event["id"] == f"urn:uuid:{uuid.UUID(int=2)}"
+    assert new_event_id() != new_event_id()
 
 
 # --- timestamps and URLs --------------------------------------------------------------------

@@ -36,7 +36,7 @@ def closed_runs(app: RunningApp) -> list[tuple[str, int, int, str]]:
 
 def delivered(app: RunningApp) -> bool:
     """Nothing is left to send to the sandbox."""
-    rows = app.query("SELECT count(*) FROM outbox WHERE kind = 'caliper' AND state != 'acked'")
+    rows = app.query("SELECT count(*) FROM outbox WHERE kind = 'caliper' AND state != 'delivered'")
     return int(rows[0][0]) == 0
 
 

@@ -84,11 +84,26 @@ def test_push_updates_a_changed_line_item_and_releases_held_results(
     assert status == 0 and "1 updated" in out
     assert any(line.startswith("updated") and target in line for line in out.splitlines())
     assert sandbox.state.gradebook.line_items[target]["title"] != "Old"
-    assert "1 held result(s) will be delivered now" in out
+    # its line item is still not there (no such lesson): held again, and said so
+    assert "0 held result(s) delivered; 1 still waiting" in out
     with Database.open(paths.database_path("sandbox"), "sandbox") as db:
         row = next(r for r in outbox.list_items(db) if r.kind == RESULT_KIND)
-        assert row.last_error is not None and row.last_error.startswith(HELD_REASON)
-        assert row.next_attempt_at <= datetime.now(UTC)
+        assert row.state == "held"
+        assert row.hold_reason is not None and row.hold_reason.startswith(HELD_REASON)
+
+
+def test_push_delivers_the_results_it_was_holding_at_once(sandbox: SandboxHandle) -> None:
+    lessons = demo_lessons()
+    with client_for(sandbox.base_url) as client, \
+            Database.open(paths.database_path("sandbox"), "sandbox") as db:
+        queue_results(db, [lessons[1]])
+        assert deliver_results(db, client, datetime.now(UTC)).held == 1  # no line items yet
+    status, out, _ = push(sandbox.base_url)
+    assert status == 0 and "1 held result(s) delivered" in out
+    with Database.open(paths.database_path("sandbox"), "sandbox") as db:
+        row = next(r for r in outbox.list_items(db) if r.kind == RESULT_KIND)
+        assert row.state == "delivered"
+    assert row.event_id in sandbox.state.gradebook.results
 
 
 def test_push_without_a_sandbox_address_is_a_usage_error(

@@ -74,7 +74,7 @@ def assert_each_once(sandbox: SandboxHandle, db: Database) -> None:
         served = {k: v for k, v in stored[sourced_id].items() if k != "dateLastModified"}
         assert served == record  # the right metadata, and nothing else
     states = {row.state for row in outbox.list_items(db) if row.kind == RESULT_KIND}
-    assert states == {"acked"}
+    assert states == {"delivered"}
 
 
 def test_a_closed_run_queues_its_result_in_the_same_write(db: Database) -> None:
@@ -123,8 +123,8 @@ def test_held_until_the_line_item_exists(db: Database, sandbox: SandboxHandle) -
         counts = deliver_results(db, client, now)
         assert (counts.held, counts.dead, counts.sent) == (1, 0, 0)
         row = outbox.list_items(db)[-1]
-        assert row.state == "pending" and row.last_error is not None
-        assert row.last_error.startswith(HELD_REASON)
+        assert row.state == "held" and row.hold_reason is not None
+        assert row.hold_reason.startswith(HELD_REASON)
         assert deliver_results(db, client, now + timedelta(minutes=1)).sent == 0  # not due
         push_line_items(client)
         assert release_held(db, now) == 1

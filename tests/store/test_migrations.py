@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlmodel import SQLModel
 
 import companion.store.launch_tables
@@ -19,7 +20,7 @@ import companion.store.pins
 import companion.store.run_tables
 import companion.store.tables  # noqa: F401  (all four register their tables)
 from companion.commands.audit import audit_run
-from companion.store import runs
+from companion.store import outbox, runs
 from companion.store.db import Database, latest_version
 from companion.store.migrations import MIGRATIONS
 from companion.store.schema_v1 import V1_DDL
@@ -136,3 +137,37 @@ def test_step_four_adds_content_resume_and_keeps_old_runs(tmp_path: Path) -> Non
         assert "content_resume" in _tables(con)
         assert "content_session_time" in _columns(con, "runs")
     assert _snapshot(path) == before
+
+
+def test_step_five_names_every_outbox_state_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "companion-sandbox.sqlite3"
+    shutil.copyfile(SAMPLE, path)
+    with sqlite3.connect(path) as con:
+        # Shapes the version-1 code left: a batch being settled, a held gradebook result.
+        con.execute("UPDATE outbox SET state = 'in_flight', settle_until = next_attempt_at "
+                    "WHERE id = (SELECT MAX(id) FROM outbox WHERE kind = 'caliper' "
+                    "AND state = 'pending')")
+        con.execute("UPDATE outbox SET last_error = 'line item missing: run `companion "
+                    "content push` (line item li-1)' WHERE kind = 'gradebook.result' "
+                    "AND state = 'pending'")
+        old = dict(con.execute("SELECT event_id, state FROM outbox").fetchall())
+        pending_ids = [e for e, s in old.items() if s == "pending"]
+    assert set(old.values()) == {"acked", "dead", "pending", "in_flight"}
+
+    with Database.open(path, "sandbox") as db:
+        rows = {row.event_id: row for row in outbox.list_items(db)}
+    assert set(rows) == set(old)  # every row kept, ids unchanged
+    expected = {"acked": "delivered", "dead": "refused", "in_flight": "settling"}
+    for event_id, state in old.items():
+        row = rows[event_id]
+        if state == "pending":
+            want = "held" if row.kind == "gradebook.result" else "pending"
+        else:
+            want = expected[state]
+        assert row.state == want, (event_id, state)
+    held = [row for row in rows.values() if row.state == "held"]
+    assert held and all(r.hold_reason and r.hold_reason.startswith("line item missing")
+                        for r in held)
+    assert all(rows[e].state in ("pending", "held") for e in pending_ids)
+    with sqlite3.connect(path) as con, pytest.raises(sqlite3.IntegrityError):
+        con.execute("UPDATE outbox SET state = 'acked'")  # the column takes only the names

@@ -45,7 +45,9 @@ def test_events_are_queued_once_each(db: Database) -> None:
     assert (first.kind, first.state, first.attempts) == ("caliper", "pending", 0)
     assert first.run_id == "run-1"
     assert first.created_at == T0 and first.created_at.tzinfo is not None
-    assert outbox.counts(db) == {"pending": 3, "in_flight": 0, "acked": 0, "dead": 0}
+    assert outbox.counts(db) == {"pending": 3, "in_flight": 0, "settling": 0, "held": 0,
+                                 "delivered": 0, "refused": 0}
+    assert outbox.counts(db)["acked"] == 0  # the older names still read
 
 
 def test_queueing_shares_the_callers_transaction(db: Database) -> None:
@@ -81,7 +83,8 @@ def test_claim_takes_due_rows_oldest_first(db: Database) -> None:
 
     batch = outbox.claim_batch(db, max_events=3, now=T0)
     assert [i.event_id for i in batch] == [event(n)["id"] for n in (1, 2, 3)]
-    assert all(i.state == "in_flight" and i.attempts == 1 for i in batch)
+    assert all(i.attempts == 1 for i in batch)
+    assert {i.state for i in outbox.list_items(db, "in_flight")} == {"in_flight"}
     rest = outbox.claim_batch(db, now=T0)
     assert [i.event_id for i in rest] == [event(n)["id"] for n in (4, 5)]  # 9 is not due
     assert outbox.claim_batch(db, now=T0) == []
@@ -109,7 +112,7 @@ def test_ack_retry_and_dead_letters(db: Database) -> None:
     acked = outbox.get(db, one)
     assert acked is not None
     assert (acked.state, acked.job_id, acked.acked_at) == (
-        "acked",
+        "delivered",
         "job-7",
         T0 + timedelta(seconds=1),
     )
@@ -122,8 +125,10 @@ def test_ack_retry_and_dead_letters(db: Database) -> None:
     assert (again.id, again.attempts, again.last_error) == (two, 2, "503 Service Unavailable")
 
     assert outbox.mark_dead(db, three, "422: actor.id is required")
-    assert outbox.counts(db) == {"pending": 0, "in_flight": 1, "acked": 1, "dead": 1}
-    assert [i.id for i in outbox.list_items(db, state="dead")] == [three]
+    assert outbox.counts(db) == {"pending": 0, "in_flight": 1, "settling": 0, "held": 0,
+                                 "delivered": 1, "refused": 1}
+    assert [i.id for i in outbox.list_items(db, state="dead")] == [three]  # the older name
+    assert [i.id for i in outbox.list_items(db, state="refused")] == [three]
     assert not outbox.retry_dead(db, two)  # not dead
     assert outbox.retry_dead(db, three, now=T0 + timedelta(hours=1))
     revived = outbox.get(db, three)

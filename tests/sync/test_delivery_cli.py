@@ -39,7 +39,7 @@ def test_delivers_with_progress_and_summary(monkeypatch: pytest.MonkeyPatch) -> 
         out, err = io.StringIO(), io.StringIO()
         assert sync_command.run(args(once=True), stdout=out, stderr=err) == 0
         assert "sent 150/150" in err.getvalue().splitlines()
-        assert out.getvalue().startswith("150 sent, 0 left to send, 0 rejected")
+        assert out.getvalue().startswith("150 sent, 0 left to send, 0 held, 0 refused")
         sandbox.state.process_now()
         assert set(sandbox.state.stored_events) == set(ids)
 
@@ -56,3 +56,19 @@ def test_does_not_send_beside_the_lease_holder(monkeypatch: pytest.MonkeyPatch) 
         assert outbox.counts(db)["pending"] == 5
         assert sandbox.state.request_counts.get("POST /caliper/event", 0) == 0
         app_lease.release()
+
+
+def test_when_only_held_deliveries_are_left_it_says_why_and_fails() -> None:
+    from tests.sync.odd_servers import Behaviour, receiver_running
+
+    with receiver_running(Behaviour(by_id="404", event_list=False, drop_every=2)) as (
+            receiver, url):
+        with Database.open(database_path("sandbox"), "sandbox") as db:
+            queue_events(db, 250)
+        out, err = io.StringIO(), io.StringIO()
+        code = sync_command.run(args(url=url, settle=0.3), stdout=out, stderr=err)
+    text = out.getvalue()
+    assert code == 1, (text, err.getvalue())
+    assert receiver.duplicates == 0
+    assert text.startswith("150 sent, 0 left to send, 100 held, 0 refused")
+    assert "held: 100 events held: held: read-back cannot find events known to be stored" in text

@@ -3,6 +3,7 @@ settling, recovery, status and triggers, in milliseconds."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import Counter
@@ -22,6 +23,7 @@ from companion.sync.worker import SyncWorker
 from companion.timeback import (
     AmbiguousFailure,
     EventError,
+    EventPage,
     ForbiddenError,
     JobEventResult,
     JobStatus,
@@ -57,8 +59,11 @@ class FakeCaliper:
         self.reads = 0
         self.validations = 0
         self.jobs: dict[str, list[str]] = {}
+        self.bodies: dict[str, Mapping[str, Any]] = {}
 
-    def _store(self, ids: list[str]) -> str:
+    def _store(self, ids: list[str], events: Sequence[Mapping[str, Any]] = ()) -> str:
+        for event in events:
+            self.bodies[str(event["id"])] = event
         for event_id in ids:
             self.copies[event_id] += 1
             self.visible_at.setdefault(
@@ -76,10 +81,10 @@ class FakeCaliper:
         if self.script:
             action = self.script.pop(0)
             if isinstance(action, tuple):
-                self._store(ids)
+                self._store(ids, events)
                 raise action[1]
             raise action
-        job = self._store(ids)
+        job = self._store(ids, events)
         return SendResult("queued", job if self.job_ids else None)
 
     def validate(self, events: Sequence[Mapping[str, Any]]) -> ValidationResult:
@@ -94,6 +99,26 @@ class FakeCaliper:
         self.reads += 1
         when = self.visible_at.get(event_id)
         return {"id": event_id} if when is not None and self.time.now() >= when else None
+
+    def list_events(self, *, actor_id: str | None = None, actor_email: str | None = None,
+                    sensor: str | None = None, start: datetime | None = None,
+                    end: datetime | None = None, limit: int | None = None,
+                    offset: int | None = None) -> EventPage:
+        self.reads += 1
+        visible = []
+        for event_id, when in self.visible_at.items():
+            body = self.bodies.get(event_id)
+            if body is None or self.time.now() < when:
+                continue
+            moment = datetime.fromisoformat(str(body["eventTime"]))
+            if actor_id is not None and body["actor"]["id"] != actor_id:
+                continue
+            if (start is not None and moment < start) or (end is not None and moment > end):
+                continue
+            visible.append(dict(body))
+        first = offset or 0
+        page = visible[first:first + (limit or 100)]
+        return EventPage(tuple(page), len(visible), first, limit)
 
     def job_status(self, job_id: str) -> JobStatus:
         ids = self.jobs[job_id]
@@ -200,20 +225,22 @@ def test_lost_answer_is_read_back_and_never_resent(db: Database, time: FakeTime)
     start = time.now()
     status = run(make_worker(db, api, time))
     assert api.posts == 1  # never sent twice
-    assert api.reads >= 60  # "not found" while processing did not trigger a resend
+    assert api.reads >= 5  # "not found" while processing did not trigger a resend
     assert_exactly_once(api, ids)
-    assert status.acked == 30 and status.in_flight == 0
+    assert status.acked == 30 and status.in_flight == status.settling == 0
     assert timedelta(seconds=100) <= time.now() - start < timedelta(seconds=600)
 
 
 def test_not_found_is_resent_only_after_the_settling_time(db: Database,
                                                           time: FakeTime) -> None:
-    ids = queue_events(db, 4)
     api = FakeCaliper(time)
+    ids = queue_events(db, 3, start=100)
+    run(make_worker(db, api, time))  # delivered: read-back can be checked against them
+    ids += queue_events(db, 4)
     api.script = [AmbiguousFailure("read timeout")]  # it never arrived
     start = time.now()
     run(make_worker(db, api, time))
-    assert api.posts == 2
+    assert api.posts == 3
     assert_exactly_once(api, ids)
     assert time.now() - start >= timedelta(seconds=600)
     assert all(w <= 60 for w in time.waits)  # checks back off up to check_max_s
@@ -237,8 +264,8 @@ def test_job_status_settles_when_a_job_id_is_known(db: Database, time: FakeTime)
     outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.now(), "lost")
     db.write(lambda s: s.connection().exec_driver_sql("UPDATE outbox SET job_id = ?", (job,)))
     run(make_worker(db, api, time))
-    assert api.posts == 0 and api.reads == 0  # the job answered, no read-back needed
-    assert {r.state for r in outbox.list_items(db)} == {"acked"}
+    assert api.posts == 0  # the list cannot see them (no bodies): the job's word settled it
+    assert {(r.state, r.job_id) for r in outbox.list_items(db)} == {("delivered", job)}
     assert_exactly_once(api, ids)
 
 
@@ -294,7 +321,7 @@ def test_crash_leftovers_are_read_back_before_sending(db: Database, time: FakeTi
     ids = queue_events(db, 150)
     api = FakeCaliper(time, processing_s=1)
     first = outbox.claim_batch(db, now=time.now())  # "crashed" after sending these
-    api._store([r.event_id for r in first])
+    api._store([r.event_id for r in first], [json.loads(r.payload) for r in first])
     outbox.claim_batch(db, now=time.now())  # and after claiming these, before sending
     run(make_worker(db, api, time))
     assert api.posts == 1 and len(api.batches[0]) == 50  # only the unsent were sent
@@ -378,18 +405,77 @@ def test_status_is_frozen(db: Database, time: FakeTime) -> None:
 
 
 
-def test_the_ack_write_claims_the_next_batch_and_close_puts_it_back(db: Database,
-                                                                    time: FakeTime) -> None:
+def test_nothing_is_claimed_ahead_of_sending(db: Database, time: FakeTime) -> None:
     queue_events(db, 250)
     api = FakeCaliper(time)
     worker = make_worker(db, api, time)
     worker.step()
     assert api.posts == 1
-    assert outbox.counts(db) == {"pending": 50, "in_flight": 100, "acked": 100, "dead": 0}
+    assert outbox.counts(db) == {"pending": 150, "in_flight": 0, "settling": 0, "held": 0,
+                                 "delivered": 100, "refused": 0}
     status = worker.status.current
-    assert (status.pending, status.in_flight) == (150, 0)  # claimed ahead, not sent yet
-    worker.step()  # sends the batch claimed ahead, claims the last 50
-    assert api.batches[1] == [r.event_id for r in outbox.list_items(db, "acked")][100:]
+    assert (status.pending, status.in_flight, status.acked) == (150, 0, 100)
     worker.close()
-    assert outbox.counts(db) == {"pending": 50, "in_flight": 0, "acked": 200, "dead": 0}
-    assert {r.attempts for r in outbox.list_items(db, "pending")} == {0}
+
+
+def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeTime) -> None:
+    from companion.sync.settle import NO_WITNESS
+
+    api = FakeCaliper(time)
+    queue_events(db, 30)
+    api.script = [AmbiguousFailure("connection reset")]  # a fresh install's first send is lost
+    worker = make_worker(db, api, time)
+    worker.sync_now()
+    assert worker.status.current.sync_now_running
+    status = worker.run_until_idle()
+    report = status.sync_now
+    assert report is not None and not status.sync_now_running
+    assert (report.sent, report.waiting, report.reason) == (0, 30, NO_WITNESS)
+    assert report.text() == f"Sent 0; 30 waiting: {NO_WITNESS}"
+    assert status.held == 30 and status.waiting_text() == f"30 waiting: {NO_WITNESS}"
+    assert status.state is SyncState.WAITING and status.reason == NO_WITNESS  # not "sending"
+    queue_events(db, 5, start=100)
+    worker.sync_now()
+    status = run(worker)
+    assert status.sync_now is not None
+    assert (status.sync_now.sent, status.sync_now.waiting) == (35, 0)  # settled by the 5
+    assert status.sync_now.text() == "Sent 35; everything is delivered"
+    assert status.waiting == () and api.posts == 3
+
+
+def test_sync_now_reports_the_error(db: Database, time: FakeTime) -> None:
+    api = FakeCaliper(time)
+    queue_events(db, 3)
+    api.script = [OfflineError("no route to host")] * 50
+    worker = make_worker(db, api, time)
+    worker.sync_now()
+    status = worker.run_until_idle(give_up_when_failing=True)
+    worker.close()
+    assert status.sync_now is not None and status.sync_now.error is not None
+    assert "no route to host" in status.sync_now.text()
+
+
+def test_a_job_that_rejected_an_event_refuses_it_and_an_odd_job_is_no_evidence(
+    db: Database, time: FakeTime
+) -> None:
+    ids = queue_events(db, 3)
+    api = FakeCaliper(time, job_ids=True)
+    job = api._store(ids[:1])  # only the first arrived, under a job that rejected it
+    rows = outbox.claim_batch(db, now=time.now())
+    until = time.now() + timedelta(seconds=600)
+    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.now(), "lost", job_id=job)
+
+    def rejected(job_id: str) -> JobStatus:
+        return JobStatus(job_id, "completed",
+                         (JobEventResult(ids[0], "rejected", "actor.email is missing"),))
+
+    api.job_status = rejected  # type: ignore[method-assign]
+    worker = make_worker(db, api, time)
+    worker.step()
+    first = outbox.list_items(db)[0]
+    assert (first.state, first.last_error) == ("refused",
+                                              "rejected by Timeback: actor.email is missing")
+    # the others: the job says nothing of them and the list cannot vouch (nothing stored is
+    # known): they wait, and are never sent again on that word alone
+    assert {r.state for r in outbox.list_items(db)[1:]} == {"settling"}
+    worker.close()

@@ -364,3 +364,54 @@ def test_newest_modified_compares_times_not_text() -> None:
     assert newest_modified(records, "2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
     assert newest_modified([]) is None
 
+
+
+def test_after_refresh_runs_after_each_success_only(db: Database, sandbox: SandboxHandle) -> None:
+    seen: list[int] = []
+    transport = Recorder()
+    refresher = RosterRefresher(db, factory(sandbox, transport), DEMO_SCHOOL_ID, FakeClock(),
+                                after_refresh=lambda result: seen.append(result.fetched))
+    result = refresher.refresh_now(full=True)
+    assert seen == [result.fetched] and result.fetched == DEMO_RECORDS
+    sandbox.state.faults.set("oneroster", Fault(error_rate=1.0))
+    with pytest.raises(RosterRefreshError):
+        refresher.refresh_now(full=True)
+    assert seen == [result.fetched]
+    transport.close()
+
+
+def test_a_refresh_that_brings_the_email_releases_the_waiting_runs(
+    db: Database, sandbox: SandboxHandle
+) -> None:
+    from datetime import UTC, datetime
+
+    from companion.core.journal import LessonSettings, Line
+    from companion.store import outbox, runs
+    from companion.store.run_tables import LessonRow
+    from companion.sync.worker import waiting_groups
+
+    transport = Recorder()
+    ctx = runs.EventContext(oneroster_base=sandbox.base_url)
+    built: list[str] = []
+    refresher = RosterRefresher(
+        db, factory(sandbox, transport), DEMO_SCHOOL_ID, FakeClock(),
+        after_refresh=lambda _: built.extend(runs.build_pending_events(db, ctx)))
+    refresher.refresh_now(full=True)
+    noah = "demo-student-07"  # no email in the demo roster
+    db.write(lambda s: s.add(LessonRow(id="lesson-1", title="Fractions", course_id="math",
+                                       course_title="Math", subject="Math", grade="3",
+                                       sort_order=0, settings_json=json.dumps(
+                                           LessonSettings().to_json()))))
+    run_id = runs.open_run(db, noah, "lesson-1", anchor=datetime(2026, 1, 5, 9, tzinfo=UTC))
+    runs.append_many(db, run_id, [Line(t, "input") for t in range(30_000, 300_001, 30_000)])
+    closed = runs.close_run(db, run_id, completed=True, at_ms=300_000, ctx=ctx)
+    assert closed.pending_reason == runs.NO_EMAIL
+    (group,) = waiting_groups(db)
+    assert group.text() == "1 run held: no email in the roster for Noah Smith"
+    assert built == []
+    sandbox.state.roster.by_id["users"][noah]["email"] = "noah.smith@demo.school"
+    refresher.refresh_now(full=True)
+    assert built == [run_id]
+    assert waiting_groups(db)[0].what == "event"  # its events wait to be sent now
+    assert any(row.run_id == run_id for row in outbox.list_items(db))
+    transport.close()

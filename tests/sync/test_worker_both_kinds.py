@@ -70,7 +70,7 @@ def test_events_and_results_each_arrive_once_at_their_own_endpoint(
     assert set(sandbox.state.stored_events) == event_ids
     assert sandbox.state.duplicate_count == 0
     assert set(sandbox.state.gradebook.results) == result_ids
-    assert {r.state for r in outbox.list_items(db)} == {"acked"}
+    assert {r.state for r in outbox.list_items(db)} == {"delivered"}
 
 
 def test_without_a_gradebook_client_results_wait_and_are_never_posted_as_events(
@@ -87,7 +87,7 @@ def test_without_a_gradebook_client_results_wait_and_are_never_posted_as_events(
         finally:
             worker.close()
     states = {(r.kind, r.state) for r in outbox.list_items(db)}
-    assert states == {("caliper", "acked"), (RESULT_KIND, "pending")}
+    assert states == {("caliper", "delivered"), (RESULT_KIND, "pending")}
     sandbox.state.process_now()
     assert all(e.get("type") != "AssessmentResult"
                for e in sandbox.state.stored_events.values())

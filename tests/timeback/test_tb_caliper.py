@@ -99,7 +99,7 @@ def test_validate() -> None:
         (0, "x", "type", "unknown")]
 
 
-def test_get_event_encodes_the_id_and_returns_none_when_missing() -> None:
+def test_get_event_keeps_colons_in_the_path_and_returns_none_when_missing() -> None:
     paths: list[bytes] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -111,7 +111,11 @@ def test_get_event_encodes_the_id_and_returns_none_when_missing() -> None:
     with _client(handler) as client:
         assert client.get_event(EVENT_ID) == {"id": EVENT_ID}
         assert client.get_event("urn:uuid:missing") is None
-    assert paths[0] == b"/caliper/events/urn%3Auuid%3A0b9d2c2e-1d5e-4c43-9d6a-2f0f3b7d7a11"
+    # RFC 3986: ":" is a path character, so a server that does not decode paths finds it
+    assert paths[0] == b"/caliper/events/urn:uuid:0b9d2c2e-1d5e-4c43-9d6a-2f0f3b7d7a11"
+    with _client(handler) as client:
+        client.get_event("urn:uuid:a b/c?d#e%f")
+    assert paths[-1] == b"/caliper/events/urn:uuid:a%20b%2Fc%3Fd%23e%25f"
 
 
 def test_list_events_sends_filters() -> None:

@@ -4,6 +4,7 @@ filter (time only), the single-instance socket, the sync status words."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from companion.core.answer_key import parse_answer_key
 from companion.core.clock import FakeClock
-from companion.sync.status import SyncState, SyncStatus
+from companion.sync.status import SyncState, SyncStatus, WaitingGroup
 from companion.ui.bridge import SURFACE, LessonBridge
 from companion.ui.sensing_qt import QtInputSource
 from companion.ui.single_instance import SingleInstance
@@ -162,6 +163,10 @@ def test_sync_status_words() -> None:
     assert describe(SyncStatus(state=SyncState.OFFLINE, pending=4)) == "Offline, 4 waiting"
     assert describe(SyncStatus(state=SyncState.ERROR, reason="403")) == "Sync problem: 403"
     assert describe(SyncStatus(state=SyncState.ERROR, pending=2)) == "Sync problem"
+    noah = WaitingGroup("run", "held", 2, "no email in the roster for Noah Smith")
+    waiting = SyncStatus(state=SyncState.WAITING, held=2, waiting=(noah,))
+    assert describe(waiting) == "2 waiting: no email in the roster for Noah Smith"
+    assert describe(replace(waiting, sync_now_running=True, sent=5)) == "Syncing now… 5 sent"
 
 
 def test_single_instance_hands_a_link_to_the_running_one(qtbot: Any) -> None:

@@ -1,0 +1,90 @@
+"""Vocabularies of the Caliper 1.2 specification where the 2021 JSON Schemas lag behind it.
+
+The schemas' ``Membership.roles`` enumeration lacks some of the LIS roles the specification
+lists (e.g. ``Manager#Manager``), and their ``SystemIdentifier.identifierType`` allows only
+``LtiUserId``; the specification's lists are these (Caliper 1.2, "Role" and
+"SystemIdentifierType").
+"""
+
+from __future__ import annotations
+
+ROLES: tuple[str, ...] = (
+    'Administrator',
+    'ContentDeveloper',
+    'Instructor',
+    'Learner',
+    'Manager',
+    'Member',
+    'Mentor',
+    'Officer',
+    'Manager#Manager',
+    'Administrator#Administrator',
+    'Administrator#Developer',
+    'Administrator#ExternalDeveloper',
+    'Administrator#ExternalSupport',
+    'Administrator#ExternalSystemAdministrator',
+    'Administrator#Support',
+    'Administrator#SystemAdministrator',
+    'ContentDeveloper#ContentDeveloper',
+    'ContentDeveloper#ContentExpert',
+    'ContentDeveloper#ExternalContentExpert',
+    'ContentDeveloper#Librarian',
+    'Instructor#ExternalInstructor',
+    'Instructor#Grader',
+    'Instructor#GuestInstructor',
+    'Instructor#Instructor',
+    'Instructor#Lecturer',
+    'Instructor#PrimaryInstructor',
+    'Instructor#SecondaryInstructor',
+    'Instructor#TeachingAssistant',
+    'Instructor#TeachingAssistantGroup',
+    'Instructor#TeachingAssistantOffering',
+    'Instructor#TeachingAssistantSection',
+    'Instructor#TeachingAssistantTemplate',
+    'Learner#ExternalLearner',
+    'Learner#GuestLearner',
+    'Learner#Learner',
+    'Learner#NonCreditLearner',
+    'Manager#AreaManager',
+    'Manager#CourseCoordinator',
+    'Manager#Observer',
+    'Manager#ExternalObserver',
+    'Member#Member',
+    'Mentor#Advisor',
+    'Mentor#Auditor',
+    'Mentor#ExternalAdvisor',
+    'Mentor#ExternalAuditor',
+    'Mentor#ExternalLearningFacilitator',
+    'Mentor#ExternalMentor',
+    'Mentor#ExternalReviewer',
+    'Mentor#ExternalTutor',
+    'Mentor#LearningFacilitator',
+    'Mentor#Mentor',
+    'Mentor#Reviewer',
+    'Mentor#Tutor',
+    'Officer#Chair',
+    'Officer#Secretary',
+    'Officer#Treasurer',
+    'Officer#Vice-Chair',
+)
+"""The LIS roles (and sub-roles) a Membership may hold."""
+
+SYSTEM_IDENTIFIER_TYPES: tuple[str, ...] = (
+    'AccountUserName',
+    'CanvasPseudonym',
+    'CaseItemUri',
+    'EmailAddress',
+    'GitHubUsername',
+    'GoogleId',
+    'LisSourcedId',
+    'LtiContextId',
+    'LtiDeploymentId',
+    'LtiPlatformId',
+    'LtiToolId',
+    'LtiUserId',
+    'OneRosterSourcedId',
+    'Other',
+    'SisSourcedId',
+    'SystemId',
+)
+"""The kinds of SystemIdentifier."""
