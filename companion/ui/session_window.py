@@ -71,7 +71,9 @@ STATE_KINDS = {"active": "focused", "idle": "idle", "away": "away", "off-task": 
                "unknown": "not seen"}
 STILL_THERE = "Are you still there? Move the mouse or press a key, or this time won't count."
 PAUSED = "Your focused time is paused while nothing happens. Carry on when you're back."
-WARN_BEFORE_S = 20  # "Are you still there?" this long before the quiet time turns idle
+# "Are you still there?" this long before the quiet time turns idle (at most a third of
+# the lesson's idle timeout, so a short timeout does not ask at once)
+WARN_BEFORE_S = 20
 NOTHING_CHECKED = ("Nothing checked what you learned in this lesson (it has no check quiz), "
                    "so it earns 0 XP. Your focused time is still recorded.")
 
@@ -524,7 +526,8 @@ class SessionWidget(QWidget):
         prompt = ""
         if live.state == "idle":
             prompt = PAUSED
-        elif idle_in is not None and idle_in <= WARN_BEFORE_S and live.state == "active":
+        elif idle_in is not None and live.state == "active" \
+                and idle_in <= min(WARN_BEFORE_S, (idle_in + pending) // 3):
             prompt = STILL_THERE
         if prompt != self.still_there.text():
             self.still_there.setText(prompt)

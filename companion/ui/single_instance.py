@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal
@@ -47,10 +48,15 @@ def decode_message(data: bytes) -> tuple[bool, list[str]]:
     return show, urls
 
 
-def server_name(env: str, user: str | None = None) -> str:
-    """The socket name for this OS user and environment (no path separators)."""
+def server_name(env: str, user: str | None = None, data_dir: str | None = None) -> str:
+    """The socket name for this OS user, environment and data folder (no path separators).
+
+    One app per data folder: the per-user default, or the folder ``COMPANION_DATA_DIR``
+    names (a copied data folder for support, or a test), which is another app's own.
+    """
     who = user or getpass.getuser()
-    digest = hashlib.sha256(f"{who}:{env}".encode()).hexdigest()[:16]
+    where = os.environ.get("COMPANION_DATA_DIR", "") if data_dir is None else data_dir
+    digest = hashlib.sha256(f"{who}:{env}:{where}".encode()).hexdigest()[:16]
     return f"timeback-companion-{digest}"
 
 

@@ -77,6 +77,7 @@ class AtSpi:
             if reply.header.message_type is MessageType.error:
                 raise AtSpiError(f"no accessibility bus: {reply.body}")
             self._conn: DBusConnection = open_dbus_connection(bus=reply.body[0])
+            self.errors: list[str] = []
         finally:
             session.close()
 
@@ -122,7 +123,9 @@ class AtSpi:
         return None
 
     def tree(self, bus: str) -> Node:
-        """What the application at ``bus`` shows now (hidden subtrees are left out)."""
+        """What the application at ``bus`` shows now (hidden subtrees are left out);
+        ``errors`` says what could not be read."""
+        self.errors = []
         return self._node(bus, ROOT, 0) or Node("application", "", "", "", frozenset(),
                                                (0, 0, 0, 0))
 
@@ -131,7 +134,8 @@ class AtSpi:
         changes while it is read: a part that vanished meanwhile is left out)."""
         try:
             low, high = self._call(bus, path, ACCESSIBLE, "GetState")[0]  # type: ignore[misc]
-        except AtSpiError:
+        except AtSpiError as exc:
+            self.errors.append(str(exc))
             return None
         states = frozenset(i for i in range(64) if (low | (high << 32)) >> i & 1)
         if depth > 0 and STATE_SHOWING not in states:
@@ -141,7 +145,8 @@ class AtSpi:
             role = str(self._call(bus, path, ACCESSIBLE, "GetRoleName")[0])
             name = str(self._prop(bus, path, ACCESSIBLE, "Name"))
             description = str(self._prop(bus, path, ACCESSIBLE, "Description"))
-        except AtSpiError:
+        except AtSpiError as exc:
+            self.errors.append(str(exc))
             return None
         text = ""
         extents = (0, 0, 0, 0)

@@ -262,6 +262,8 @@ class RunningApp:
                 error = exc
             if time.monotonic() > deadline:
                 said = last.words() if last is not None else f"(nothing: {error})"
+                if self._atspi is not None and self._atspi.errors:
+                    said += "\nnot read: " + "; ".join(self._atspi.errors[:5])
                 shot = self.screenshot(self.home / "timed-out.png")
                 raise AssertionError(
                     f"timed out waiting for {what}; the screen said:\n{said}\n"
