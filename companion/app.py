@@ -318,6 +318,10 @@ def has_display(environ: Mapping[str, str] | None = None, platform: str | None =
     return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+QUIET_CHROMIUM = "--log-level=3"  # fatal messages only
+QUIET_QT_RULES = "qt.vulkan*=false;qt.rhi.*=false;qt.qpa.gl=false;qt.glx=false;qt.xcb.glx*=false"
+
+
 def prepare_qt(offscreen: bool) -> None:
     """Environment and attributes Qt needs before the QApplication exists."""
     if offscreen:
@@ -330,7 +334,14 @@ def prepare_qt(offscreen: bool) -> None:
 
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
     if CHROMIUM_FLAGS not in flags:  # lesson pages' WebRTC: no UDP that is not proxied
-        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} {CHROMIUM_FLAGS}".strip()
+        flags = f"{flags} {CHROMIUM_FLAGS}".strip()
+    if "--log-level" not in flags:  # Chromium's notes about the GPU and D-Bus: nobody can act
+        flags = f"{flags} {QUIET_CHROMIUM}"
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
+    # Qt's own notes about Vulkan and GLX on machines without them, likewise (a
+    # QT_LOGGING_RULES the user set still wins: theirs come after ours)
+    rules = os.environ.get("QT_LOGGING_RULES", "")
+    os.environ["QT_LOGGING_RULES"] = ";".join(r for r in (QUIET_QT_RULES, rules) if r)
     from PySide6.QtCore import QCoreApplication, Qt
 
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -89,6 +89,10 @@ QPushButton[role="primary"] {{
 }}
 QPushButton[role="primary"]:hover {{ background: {PRIMARY_HOVER}; }}
 QPushButton[role="primary"]:focus {{ border: 3px solid {FOCUS}; background: {PRIMARY_HOVER}; }}
+QPushButton[role="primary"]:disabled {{
+    color: {MUTED}; background: #eceff3; border: 2px dashed #9aa5b1; font-weight: normal;
+}}
+QLineEdit:disabled {{ color: {MUTED}; background: #eceff3; }}
 
 QPushButton#student_button {{
     font-size: {pt(1.4)}; font-weight: bold; min-height: 2.4em; padding: 0.6em 0.6em;
@@ -183,6 +187,17 @@ QLabel#state_label[kind="off-task"] {{
 QLabel#state_label[kind="not seen"] {{
     color: #3d4756; background: #f1f3f6; border: 2px dotted #8a94a3;
 }}
+QScrollBar:vertical {{
+    background: #eef1f5; width: 12px; margin: 2px; border: none; border-radius: 5px;
+}}
+QScrollBar:horizontal {{
+    background: #eef1f5; height: 12px; margin: 2px; border: none; border-radius: 5px;
+}}
+QScrollBar::handle:vertical {{ background: #8a94a3; min-height: 32px; border-radius: 5px; }}
+QScrollBar::handle:horizontal {{ background: #8a94a3; min-width: 32px; border-radius: 5px; }}
+QScrollBar::handle:hover {{ background: #5d6878; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; border: none; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 QLabel[role="guide"] {{
     color: #4a2a7a; background: #efe7fb; border-left: 6px solid #6b46a8; padding: 0.2em 0.5em;
 }}

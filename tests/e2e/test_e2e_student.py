@@ -4,7 +4,10 @@ outside (the accessibility tree, the database file, the embedded sandbox's store
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -40,8 +43,26 @@ def delivered(app: RunningApp) -> bool:
     return int(rows[0][0]) == 0
 
 
-def test_a_student_studies_the_demo_lessons_by_keyboard(launch: Launch) -> None:
-    app = launch()
+def browser_opener(folder: Path) -> dict[str, str]:
+    """``xdg-open`` for the app: the machine's real Chromium, in a profile of the test's own
+    (it needs ``--no-sandbox`` as root); the environment that puts it first on PATH."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (scripts/setup test)")
+    folder.mkdir(parents=True, exist_ok=True)
+    opener = folder / "xdg-open"
+    opener.write_text(
+        "#!/bin/sh\n"
+        f'exec "{chromium}" --no-sandbox --no-first-run --disable-gpu --password-store=basic '
+        f'--user-data-dir="{folder / "profile"}" --window-size=900,600 "$1"\n')
+    opener.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_a_student_studies_every_demo_lesson(launch: Launch, tmp_path: Path) -> None:
+    """Every demo lesson in one process (the soak of five and more lessons): by keyboard,
+    one attempt with a wrong answer, the lesson in the web browser with its check quiz."""
+    app = launch(**browser_opener(tmp_path / "browser"))
     sign_in_by_keyboard(app)
     app.wait_text("Hi, Ava Johnson!")
     assert find(app.screen(), "Quick Maths Drill, Open")
@@ -65,17 +86,36 @@ def test_a_student_studies_the_demo_lessons_by_keyboard(launch: Launch) -> None:
         app.key("Return")
         app.wait_text("Start lesson")
 
+    # the reading in the web browser: the browser in front counts, then the check quiz here
+    open_lesson(app, "In Your Browser: Rain Gardens")
+    app.wait_text("I'm done with the lesson")
+    xdisplay.wait_for(lambda: bool(app.desktop.xdotool(
+        "search", "--onlyvisible", "--name", "Rain Gardens").split()), "the browser window",
+        timeout=60)
+    app.activate()
+    app.click_text("I'm done with the lesson", role="push button")
+    for choice in ("A shallow dip with tough plants where rainwater collects",
+                   "The plants' roots and the soil trap much of the dirt",
+                   "Test how fast water drains from a hole in the ground"):
+        app.click_text(choice, role="radio button")
+        app.click_text("Answer this question", role="push button")
+    summary = app.wait_for(lambda s: find(s, "Back to lessons") and s, "the summary")
+    assert find(summary, "3 of 3") or find(summary, "100"), summary.words()
+    app.key("Return")
+    app.wait_text("Start lesson")
+
     runs = closed_runs(app)
     assert [(lesson, done, attempt) for lesson, done, attempt, _ in runs] == [
         ("demo-math-drill", 1, 1), ("demo-math-drill", 1, 2), ("demo-reading-passage", 1, 1),
-        ("demo-listening-bees", 1, 1), ("demo-mastery-check", 1, 1)]
+        ("demo-listening-bees", 1, 1), ("demo-mastery-check", 1, 1),
+        ("demo-browser-reading", 1, 1)]
     app.click_text("Sign out", role="push button")
     app.wait_text("Choose your class")
 
     xdisplay.wait_for(lambda: delivered(app), "every event delivered", timeout=60)
     events = app.sandbox_events(AVA)
     completed = [e for e in events if e["type"] == "ActivityEvent"]
-    assert len(completed) == 5
+    assert len(completed) == 6
     items = {i["type"]: i["value"] for i in completed[0]["generated"]["items"]}
     assert (items["totalQuestions"], items["correctQuestions"]) == (5, 4)
 
@@ -103,3 +143,27 @@ def test_closing_the_window_mid_lesson_asks_and_ends_the_run(launch: Launch) -> 
     rows = app.query("SELECT payload FROM outbox WHERE kind = 'caliper'")
     types = [json.loads(r[0])["type"] for r in rows]
     assert "TimeSpentEvent" in types, types
+
+
+def test_start_is_off_on_a_locked_lesson(launch: Launch) -> None:
+    app = launch()
+    sign_in_by_keyboard(app)
+    app.wait_text("Start lesson")
+    start = find(app.screen(), "Start lesson", role="push button")
+    assert start is not None and start.enabled  # the open drill is highlighted
+    app.key("End")  # the last lesson, locked
+    app.wait_text("This lesson is locked for now")
+    start = find(app.screen(), "Start lesson", role="push button")
+    assert start is not None and not start.enabled
+    app.key("Return")  # Enter on a locked lesson opens nothing
+    app.wait_text("This lesson is locked for now")
+    assert app.query("SELECT count(*) FROM runs") == [(0,)]
+
+
+def test_the_app_starts_and_opens_a_lesson_with_nothing_on_stderr(launch: Launch) -> None:
+    """Notes a user cannot act on (GPU, Vulkan, D-Bus) are not printed."""
+    app = launch()
+    sign_in_by_keyboard(app)
+    open_lesson(app, "Quick Maths Drill")
+    answer(app, typed("13"))
+    assert app.stderr().strip() == ""
