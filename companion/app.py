@@ -322,6 +322,23 @@ QUIET_CHROMIUM = "--log-level=3"  # fatal messages only
 QUIET_QT_RULES = "qt.vulkan*=false;qt.rhi.*=false;qt.qpa.gl=false;qt.glx=false;qt.xcb.glx*=false"
 
 
+_qt_log = logging.getLogger("companion.qt")
+
+
+def qt_message_to_log(kind: Any, context: Any, message: str) -> None:
+    """Qt's and the web engine's messages go to the log file, not the terminal: notes about
+    the GPU, Vulkan or D-Bus on a classroom computer are for support, not for the student.
+    Critical and fatal ones are still printed."""
+    from PySide6.QtCore import QtMsgType
+
+    level = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.DEBUG,
+             QtMsgType.QtWarningMsg: logging.INFO}.get(kind, logging.ERROR)
+    category = getattr(context, "category", None) or "default"
+    _qt_log.log(level, "[%s] %s", category, message)
+    if level >= logging.ERROR:
+        print(message, file=sys.stderr)
+
+
 def prepare_qt(offscreen: bool) -> None:
     """Environment and attributes Qt needs before the QApplication exists."""
     if offscreen:
@@ -342,8 +359,9 @@ def prepare_qt(offscreen: bool) -> None:
     # QT_LOGGING_RULES the user set still wins: theirs come after ours)
     rules = os.environ.get("QT_LOGGING_RULES", "")
     os.environ["QT_LOGGING_RULES"] = ";".join(r for r in (QUIET_QT_RULES, rules) if r)
-    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtCore import QCoreApplication, Qt, qInstallMessageHandler
 
+    qInstallMessageHandler(qt_message_to_log)
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     from companion.ui.web import register_scheme
 
