@@ -12,11 +12,20 @@ import sys
 from pathlib import Path
 
 from companion.core.journal import JournalError, Line, parse_jsonl, validate_run
-from companion.core.rules import classify, explain, score, summarize
+from companion.core.rules import Classification, classify, explain, score, summarize
+from companion.core.words import TIME_KINDS, TimeKind, kind_of
 
 
 class ReplayError(Exception):
     """A journal file that cannot be replayed; ``str()`` is the message for stderr."""
+
+
+def time_by_kind(classification: Classification) -> dict[TimeKind, int]:
+    """Milliseconds per kind of time, in the one word list's order (core.words)."""
+    out: dict[TimeKind, int] = dict.fromkeys(TIME_KINDS, 0)
+    for segment in classification.segments:
+        out[kind_of(segment)] += segment.end - segment.start
+    return out
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
@@ -74,10 +83,8 @@ def run(args: argparse.Namespace) -> int:
     result = score(lines, classification)
     summary = summarize(lines)
     print(f"Lesson {summary['lesson']} (attempt {result.attempt})")
-    print(
-        "Time: active {activeSeconds:g} s, inactive {inactiveSeconds:g} s, "
-        "waste {wasteSeconds:g} s, unknown {unknownSeconds:g} s".format(**summary)
-    )
+    print("Time: " + ", ".join(
+        f"{kind} {ms / 1000:g} s" for kind, ms in time_by_kind(classification).items()))
     for text in explain(result):
         print(text)
     return 0

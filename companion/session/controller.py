@@ -23,6 +23,7 @@ from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_f
 from companion.core.clock import Clock
 from companion.core.journal import APP, CONTENT, DEFAULT_IDLE_TIMEOUT_MS, SCORERS, Line
 from companion.core.sampler import Observation, Sampler
+from companion.core.words import kind_of
 from companion.session.library import mastered_lessons
 from companion.store import content_state, runs
 from companion.store.db import Database
@@ -97,7 +98,8 @@ class SessionSummary:
     next_unlocked: Lesson | None  # the lesson this mastery opens, if any
     explain: tuple[str, ...]
     reason: str | None = None  # why the run ended early (abandonment), if it did
-    # time that did not count, in ms by kind: "off-task", "idle", "away", "unknown"
+    # time that did not count, in ms by kind (core.words): "off-task", "idle", "away",
+    # "not seen"
     not_counted_ms: tuple[tuple[str, int], ...] = ()
 
 
@@ -105,14 +107,9 @@ def not_counted(classification: rules.Classification) -> tuple[tuple[str, int], 
     """The run's time that earned nothing, by kind in the student's words, largest first."""
     kinds: dict[str, int] = {}
     for seg in classification.segments:
-        if seg.category == "active":
+        kind = kind_of(seg)  # the one word list (core.words)
+        if kind == "focused":
             continue
-        if seg.category == "waste":
-            kind = "off-task"
-        elif seg.category == "unknown":
-            kind = "unknown"
-        else:
-            kind = "idle" if seg.sub_type == "idle" else "away"
         kinds[kind] = kinds.get(kind, 0) + seg.end - seg.start
     return tuple(sorted(((k, v) for k, v in kinds.items() if v > 0), key=lambda kv: -kv[1]))
 

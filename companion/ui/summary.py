@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.core.words import EXPLAINED
 from companion.ui.styles import activate_on_enter, make_heading, repolish, set_role
 
 VERDICTS = ("gate", "mastery")  # rows whose value is a yes/no badge
@@ -61,12 +62,8 @@ def _minutes(summary: Any) -> str:
     return f"{text} minute" if text == "1" else f"{text} minutes"
 
 
-NOT_COUNTED_WORDS = {
-    "off-task": "in other windows",
-    "idle": "with nothing happening",
-    "away": "with the screen locked or asleep",
-    "unknown": "that could not be seen",
-}
+NOT_COUNTED_WORDS = {kind: f"{kind} ({meaning})" for kind, meaning in EXPLAINED.items()}
+"""e.g. "3 minutes off-task (with another window in front)": the one word list (core.words)."""
 
 
 def not_counted_text(summary: Any) -> str:

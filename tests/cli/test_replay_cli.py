@@ -44,7 +44,7 @@ def test_human_summary(shared: Path, capsys: pytest.CaptureFixture[str]) -> None
     journal = shared / "spec" / "examples" / "08-second-attempt.jsonl"
     assert main(["replay", str(journal)]) == 0
     out = capsys.readouterr().out
-    assert "active 380 s" in out
+    assert "focused 380 s" in out  # the one word list (core.words)
     assert "9 of 10 correct (90 %)" in out
     assert "×0.5 (attempt 2)" in out
     assert "= 2.0" in out

@@ -20,7 +20,7 @@ from companion.ui.summary import not_counted_text
         ("02-long-pause-is-idle", (("idle", 220_000),)),
         ("03-switched-to-game", (("off-task", 180_000),)),
         ("06-screen-locked", (("away", 150_000),)),
-        ("09-sensing-lost", (("unknown", 60_000),)),
+        ("09-sensing-lost", (("not seen", 60_000),)),
         ("10-sleep", (("away", 600_000),)),
     ],
 )
@@ -35,9 +35,10 @@ def test_time_that_earned_nothing_by_kind(
 def test_largest_first_and_in_words() -> None:
     summary = SimpleNamespace(not_counted_ms=(("off-task", 180_000), ("idle", 90_000)))
     assert not_counted_text(summary) == (
-        " Not counted: 3 minutes in other windows, 1.5 minutes with nothing happening."
+        " Not counted: 3 minutes off-task (with another window in front), 1.5 minutes idle "
+        "(with nothing happening)."
     )
     assert not_counted_text(SimpleNamespace(not_counted_ms=())) == ""
     assert not_counted_text(SimpleNamespace(not_counted_ms=(("away", 60_000),))) == (
-        " Not counted: 1 minute with the screen locked or asleep."
+        " Not counted: 1 minute away (with the screen locked or asleep)."
     )
