@@ -127,7 +127,7 @@ def run(lessons: int, sign_out_between: bool = False) -> dict[str, Any]:
 
     from companion.core.clock import FakeClock
     from companion.system.fakes import FakeFocus, FakeInput
-    from companion.ui.selftest import run_js, wait_for
+    from companion.ui.selftest import DRILL_ANSWERS, run_js, wait_for
     from companion.ui.shell import Shell
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -165,7 +165,8 @@ def run(lessons: int, sign_out_between: bool = False) -> dict[str, Any]:
                     clock.advance(5_000)
                     fake_input.touch()
                     session.on_tick()
-                code = f"companion.answer('q{i}', true)"
+                # the drill's own items and answers, scored by the app against its key
+                code = f"companion.answer('drill-{i}', '{DRILL_ANSWERS[i - 1]}')"
                 wait_for(session.bridge.answered, partial(run_js, session.view.page(), code))
             if n in (1, lessons):
                 settle()
