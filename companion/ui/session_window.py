@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import Shiboken
 
 from companion.core.journal import JournalNotSaved
 from companion.system.external import ExternalLesson, LaunchFailed, launch
@@ -115,13 +114,7 @@ class StudentWeb(QObject):
         """Clear cookies, cache and storage; delete the page, then the profile."""
         page, profile = self.page, self.profile
         self.page = self.profile = None
-        if profile is not None:
-            web.clear_profile(profile)
-        # The page must go before its profile (Qt WebEngine's rule); delete both now.
-        if page is not None:
-            Shiboken.delete(page)
-        if profile is not None:
-            Shiboken.delete(profile)
+        web.dispose(page, profile)
 
 
 class SessionWidget(QWidget):

@@ -34,6 +34,7 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
 )
+from shiboken6 import Shiboken
 
 from companion.content.paths import player_files_path, relay_script_path
 from companion.ui.lesson_page import shorten
@@ -187,6 +188,17 @@ def make_profile(student_id: str, bundle_root: BundleRoot, bridge_script: str,
 def network_blocker(profile: QWebEngineProfile) -> NetworkBlocker | None:
     """The profile's request interceptor (what it blocked is in ``blocked``)."""
     return getattr(profile, "interceptor", None)
+
+
+def dispose(page: QWebEnginePage | None, profile: QWebEngineProfile | None) -> None:
+    """Clear the profile's cookies, cache and storage, then delete the page before its
+    profile (Qt WebEngine's rule), both now."""
+    if profile is not None:
+        clear_profile(profile)
+    if page is not None:
+        Shiboken.delete(page)
+    if profile is not None:
+        Shiboken.delete(profile)
 
 
 def clear_profile(profile: QWebEngineProfile) -> None:

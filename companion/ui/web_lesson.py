@@ -27,7 +27,6 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor,
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
-from shiboken6 import Shiboken
 
 from companion.content.web_lesson import host_allowed
 from companion.ui import web
@@ -105,14 +104,10 @@ class WebLesson(QObject):
         self.page: WebLessonPage | None = WebLessonPage(self.profile, hosts)
 
     def dispose(self) -> None:
+        """Clear cookies, cache and storage; delete the page, then the profile."""
         page, profile = self.page, self.profile
         self.page = self.profile = None
-        if profile is not None:
-            web.clear_profile(profile)
-        if page is not None:
-            Shiboken.delete(page)
-        if profile is not None:
-            Shiboken.delete(profile)
+        web.dispose(page, profile)
 
 
 class LessonBar(QWidget):
