@@ -86,7 +86,7 @@ class AddLessonsDialog(QDialog):
         self.bar.setValue(0)
         self.result_label = QLabel("")
         self.result_label.setObjectName("add_lessons_result")
-        self.result_label.setAccessibleName("Import result")
+        self.result_label.setAccessibleDescription("Import result")
         self.result_label.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         choose = QHBoxLayout()

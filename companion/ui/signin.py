@@ -87,6 +87,7 @@ class SignInWidget(QWidget):
         self._user: Any = None
         self._guide_mode = False
         self._pending_class: str | None = None  # chosen before the store was open
+        self._pending_guide = False  # "Sign in as guide" pressed before the store was open
         self._lockout_left = 0
         self._lockout_timer = QTimer(self)
         self._lockout_timer.setInterval(1000)
@@ -229,6 +230,12 @@ class SignInWidget(QWidget):
         """
         if self.service is None:  # the store is still opening: keep the quick list
             self.set_classes([])
+            return
+        if self._pending_guide and self.stack.currentIndex() == 0:
+            self.set_classes(self.service.classes(), show=False)
+            if self.service.guides():  # else the roster is still coming: the next reload
+                self._pending_guide = False
+                self.on_guide_clicked()
             return
         pending, self._pending_class = self._pending_class, None
         current = self.class_list.currentItem()
@@ -385,7 +392,8 @@ class SignInWidget(QWidget):
         self.show_names(list(self.service.students(class_id)), item.text())
 
     def on_guide_clicked(self) -> None:
-        if self.service is None:
+        if self.service is None:  # remembered: the guides show as soon as the store is open
+            self._pending_guide = True
             self.class_status.setText("One moment, the class list is still opening…")
             return
         self._guide_mode = True

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests import xdisplay
-from tests.content.scorm_factory import item_12, manifest_12, resource_12, write_package
+from tests.content.scorm_factory import (
+    item_12,
+    manifest_12,
+    resource_12,
+    write_package,
+    zip_package,
+)
 from tests.e2e.desktop import RunningApp, find
 from tests.e2e.student import sign_in_by_keyboard, tab_to
 from tests.ui.scorm_pages import FIND_API
@@ -113,3 +119,47 @@ def test_a_scorm_package_added_by_it_and_studied_by_a_student(
 def answers(app: RunningApp) -> int:
     rows = app.query("SELECT count(*) FROM journal_lines WHERE kind = 'answer'")
     return int(rows[0][0])
+
+
+def test_a_guide_adds_a_package_in_the_guide_view_and_a_student_studies_it(
+        launch: Launch, tmp_path: Path) -> None:
+    folder = write_package(tmp_path / "fractions", manifest_12(
+        item_12("sco-1", "res-1", "Fractions check", "50"), resource_12("res-1", "index.html")),
+        {"index.html": SCO})
+    package = zip_package(folder, tmp_path / "fractions.zip")
+    app = launch()
+    app.wait_text("Choose your class")
+    app.activate()
+    app.click_text("Sign in as guide", role="push button")
+    app.wait_text("Which guide are you?")
+    app.key("Return")
+    app.wait_text("Guide sign-in:")
+    app.type("9999")
+    app.key("Return")
+    app.click_text("Add lessons", role="push button")
+    app.click_text("Choose a package file", role="push button")
+    app.wait_text("Choose a lesson package")  # the file dialog: type the path, Enter
+    app.type(str(package))
+    app.key("Return")
+    app.wait_text("Added 1 lesson", timeout=60)
+    app.key("Escape")  # close the dialog
+    app.click_text("Sign out", role="push button")
+
+    sign_in_by_keyboard(app)
+    app.wait_text("Start lesson")
+    app.key("End")
+    app.wait_text("'Fractions check' is ready")
+    app.key("Return")
+    app.wait_for(lambda s: find(s, "Fractions check", role="label") and find(s, "End lesson"),
+                 "the package in the session window")
+    tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
+    app.type("3/4")
+    app.key("Return")
+    xdisplay.wait_for(lambda: answers(app) == 1, "the first interaction in the journal")
+    app.type("1/4")  # wrong
+    app.key("Return")
+    summary = app.wait_text("Back to lessons", timeout=60)
+    assert summary is not None
+    got = [json.loads(row[0]) for row in app.query(
+        "SELECT data FROM journal_lines WHERE kind = 'answer' ORDER BY seq")]
+    assert [(a["item"], a["correct"]) for a in got] == [("frac-0", True), ("frac-1", False)]
