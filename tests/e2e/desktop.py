@@ -270,6 +270,17 @@ class RunningApp:
                     f"(a screenshot is in {shot})\nstderr:\n{self.stderr()[-3000:]}")
             pause.wait(0.1)
 
+    def wait_until(self, condition: Callable[[], Any], what: str,
+                   timeout: float = WAIT_S) -> None:
+        """Poll a condition outside the screen (the database, the sandbox); a crash of the
+        app fails at once, with its stderr."""
+
+        def holds() -> bool:
+            self.check_alive()
+            return bool(condition())
+
+        xdisplay.wait_for(holds, what, timeout)
+
     def wait_text(self, text: str, timeout: float = WAIT_S) -> Node:
         """Wait until a showing node's name or text contains ``text``; that node."""
         return self.wait_for(lambda s: find(s, text), f"{text!r} on the screen", timeout)

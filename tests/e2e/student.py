@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests import xdisplay
 from tests.e2e.atspi import Node
 from tests.e2e.desktop import RunningApp, find
 
@@ -117,7 +116,7 @@ def answer(app: RunningApp, questions: list[Question]) -> None:
             for _ in range(question.choice):
                 app.key("Down")
         app.key("Return")
-        xdisplay.wait_for(lambda b=before: answers_journaled(app) == b + 1,
+        app.wait_until(lambda b=before: answers_journaled(app) == b + 1,
                           "the answer in the journal")
 
 

@@ -97,7 +97,7 @@ def test_idle_off_task_and_away_on_a_real_desktop(
                  "the session window")
     answer(app, typed("13"))
     # typing in the page, seen by the app's own window filter (the next tick writes it)
-    xdisplay.wait_for(lambda: "input" in [kind for kind, _ in journal_kinds(app)],
+    app.wait_until(lambda: "input" in [kind for kind, _ in journal_kinds(app)],
                       "an input line in the journal")
 
     # quiet: first a question, then idle; the focused clock never goes down

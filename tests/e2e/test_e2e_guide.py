@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 
-from tests import xdisplay
 from tests.e2e.atspi import Node
 from tests.e2e.desktop import RunningApp, find, find_all
 from tests.e2e.student import (
@@ -72,7 +71,7 @@ def test_a_guide_reads_the_report_sets_a_pin_and_syncs(launch: Launch) -> None:
     # sync now says what it did
     app.click_text("Sync now", role="push button")
     app.wait_for(lambda s: find(s, "Up to date") or find(s, "sent"), "the sync result")
-    xdisplay.wait_for(lambda: app.query(
+    app.wait_until(lambda: app.query(
         "SELECT count(*) FROM outbox WHERE kind = 'caliper' AND state != 'delivered'")[0][0]
         == 0, "every Caliper event delivered", timeout=60)
     # what is not delivered is held with a reason a person can read, never silently pending

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import xdisplay
 from tests.content.scorm_factory import (
     item_12,
     manifest_12,
@@ -94,7 +93,7 @@ def test_a_scorm_package_added_by_it_and_studied_by_a_student(
     tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
     app.type("3/4")
     app.key("Return")
-    xdisplay.wait_for(lambda: answers(app) == 1, "the first interaction in the journal")
+    app.wait_until(lambda: answers(app) == 1, "the first interaction in the journal")
     app.type("1/2")
     app.key("Return")
     app.wait_text("Back to lessons", timeout=60)  # LMSFinish ended the run: the summary
@@ -108,7 +107,7 @@ def test_a_scorm_package_added_by_it_and_studied_by_a_student(
     assert got == [("frac-0", True, "content"), ("frac-1", True, "content")]
     assert any(line["kind"] == "score" for line in lines)
     assert app.query("SELECT completed FROM runs WHERE lesson_id = ?", (lesson_id,)) == [(1,)]
-    xdisplay.wait_for(lambda: app.query(
+    app.wait_until(lambda: app.query(
         "SELECT count(*) FROM outbox WHERE kind = 'caliper' AND state != 'delivered'")[0][0]
         == 0, "the package's events delivered", timeout=60)
     done = [e for e in app.sandbox_events("ava.johnson@demo.school")
@@ -155,7 +154,7 @@ def test_a_guide_adds_a_package_in_the_guide_view_and_a_student_studies_it(
     tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
     app.type("3/4")
     app.key("Return")
-    xdisplay.wait_for(lambda: answers(app) == 1, "the first interaction in the journal")
+    app.wait_until(lambda: answers(app) == 1, "the first interaction in the journal")
     app.type("1/4")  # wrong
     app.key("Return")
     summary = app.wait_text("Back to lessons", timeout=60)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import xdisplay
 from tests.e2e.desktop import RunningApp, find
 from tests.e2e.student import (
     DEMO,
@@ -89,7 +88,7 @@ def test_a_student_studies_every_demo_lesson(launch: Launch, tmp_path: Path) -> 
     # the reading in the web browser: the browser in front counts, then the check quiz here
     open_lesson(app, "In Your Browser: Rain Gardens")
     app.wait_text("I'm done with the lesson")
-    xdisplay.wait_for(lambda: bool(app.desktop.xdotool(
+    app.wait_until(lambda: bool(app.desktop.xdotool(
         "search", "--onlyvisible", "--name", "Rain Gardens").split()), "the browser window",
         timeout=60)
     app.activate()
@@ -112,7 +111,7 @@ def test_a_student_studies_every_demo_lesson(launch: Launch, tmp_path: Path) -> 
     app.click_text("Sign out", role="push button")
     app.wait_text("Choose your class")
 
-    xdisplay.wait_for(lambda: delivered(app), "every event delivered", timeout=60)
+    app.wait_until(lambda: delivered(app), "every event delivered", timeout=60)
     events = app.sandbox_events(AVA)
     completed = [e for e in events if e["type"] == "ActivityEvent"]
     assert len(completed) == 6
@@ -126,7 +125,7 @@ def test_closing_the_window_mid_lesson_asks_and_ends_the_run(launch: Launch) -> 
     app.wait_text("Hi, Mateo")
     open_lesson(app, "Quick Maths Drill")
     answer(app, typed("13"))
-    xdisplay.wait_for(lambda: answers_journaled(app) == 1, "the answer in the journal")
+    app.wait_until(lambda: answers_journaled(app) == 1, "the answer in the journal")
 
     app.key("alt+F4")  # the window manager's close
     app.wait_text("End this lesson now?")
@@ -137,7 +136,7 @@ def test_closing_the_window_mid_lesson_asks_and_ends_the_run(launch: Launch) -> 
     app.key("alt+F4")
     app.wait_text("End this lesson now?")
     app.key("alt+y")  # Yes
-    xdisplay.wait_for(lambda: closed_runs(app) != [], "the run to close")
+    app.wait_until(lambda: closed_runs(app) != [], "the run to close")
     lesson, done, attempt, _ = closed_runs(app)[0]
     assert (lesson, done, attempt) == ("demo-math-drill", 0, 1)
     rows = app.query("SELECT payload FROM outbox WHERE kind = 'caliper'")
