@@ -422,7 +422,11 @@ class SessionController:
         answered = len(run.answered)
         correct = sum(1 for ok in run.answered.values() if ok)
         active_ms = classification.total("active")
-        certain_ms = _certain_active_ms(run.lines, now)
+        segments = classification.segments
+        # only a run whose time is active right now can have quiet seconds to take back
+        open_active = bool(segments) and segments[-1].end == now \
+            and segments[-1].category == "active"
+        certain_ms = _certain_active_ms(run.lines, now) if open_active else active_ms
         pending_ms = max(0, active_ms - certain_ms)
         settings = run.lines[0].settings if run.lines and run.lines[0].settings else None
         idle_ms = settings.idle_timeout_ms if settings is not None else DEFAULT_IDLE_TIMEOUT_MS
