@@ -40,6 +40,7 @@ SCO = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Fractions chec
 <script>
 {FIND_API}
 var api = findApi("API");
+document.getElementById("said").textContent = api ? "Ready" : "No run-time API";
 api.LMSInitialize("");
 var right = ["3/4", "1/2"], got = 0, done = 0;
 [0, 1].forEach(function (n) {{
@@ -90,10 +91,7 @@ def test_a_scorm_package_added_by_it_and_studied_by_a_student(
     app.wait_for(lambda s: find(s, "Fractions check", role="label") and find(s, "End lesson"),
                  "the package in the session window")
 
-    tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
-    app.type("3/4")
-    app.key("Return")
-    app.wait_until(lambda: answers(app) == 1, "the first interaction in the journal")
+    study(app)
     app.type("1/2")
     app.key("Return")
     app.wait_text("Back to lessons", timeout=60)  # LMSFinish ended the run: the summary
@@ -113,6 +111,17 @@ def test_a_scorm_package_added_by_it_and_studied_by_a_student(
     done = [e for e in app.sandbox_events("ava.johnson@demo.school")
             if e["type"] == "ActivityEvent"]
     assert len(done) == 1 and done[0]["extensions"] == {"appScored": 0, "contentScored": 2}
+
+
+def study(app: RunningApp) -> None:
+    """Wait until the package has found the run-time API (it says "Ready"), answer the
+    first question, and wait until the package and then the journal have it."""
+    app.wait_text("Ready")
+    tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
+    app.type("3/4")
+    app.key("Return")
+    app.wait_text("Right")  # the package checked it
+    app.wait_until(lambda: answers(app) == 1, "the first interaction in the journal")
 
 
 def answers(app: RunningApp) -> int:
@@ -151,10 +160,7 @@ def test_a_guide_adds_a_package_in_the_guide_view_and_a_student_studies_it(
     app.key("Return")
     app.wait_for(lambda s: find(s, "Fractions check", role="label") and find(s, "End lesson"),
                  "the package in the session window")
-    tab_to(app, lambda n: n.role == "text" and not n.text, "the first answer field")
-    app.type("3/4")
-    app.key("Return")
-    app.wait_until(lambda: answers(app) == 1, "the first interaction in the journal")
+    study(app)
     app.type("1/4")  # wrong
     app.key("Return")
     summary = app.wait_text("Back to lessons", timeout=60)
