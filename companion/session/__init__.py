@@ -6,14 +6,14 @@ the sensing sources, so everything here runs in tests without a display.
 
 from __future__ import annotations
 
-from companion.session.controller import (
+from companion.core.session_types import (
     LessonLocked,
     LiveStats,
     RunHandle,
-    SessionController,
     SessionSummary,
     TickResult,
 )
+from companion.session.controller import SessionController
 from companion.session.library import CourseRow, LessonRow, LibraryView, TodayStats
 from companion.session.signin import (
     ClassInfo,

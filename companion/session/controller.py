@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from decimal import Decimal
-from typing import Literal
 
 from companion.content.scorm_runtime import Place
 from companion.core import rules, timespent
@@ -23,7 +21,16 @@ from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_f
 from companion.core.clock import Clock
 from companion.core.journal import APP, CONTENT, DEFAULT_IDLE_TIMEOUT_MS, SCORERS, Line
 from companion.core.sampler import Observation, Sampler
-from companion.core.words import kind_of
+from companion.core.session_types import (
+    LessonLocked,
+    LiveState,
+    LiveStats,
+    NoOpenRun,
+    RunHandle,
+    SessionSummary,
+    TickResult,
+    not_counted,
+)
 from companion.session.library import mastered_lessons
 from companion.store import content_state, runs
 from companion.store.db import Database
@@ -33,106 +40,6 @@ from companion.system.sensing import FocusSource, InputSource, LockSource
 log = logging.getLogger(__name__)
 
 MAX_ITEM_LENGTH = 200
-
-LiveState = Literal["active", "idle", "away", "off-task", "unknown"]
-
-
-class LessonLocked(Exception):
-    """The lesson cannot be opened yet: ``required`` must be mastered first."""
-
-    def __init__(self, lesson: Lesson, required: Lesson) -> None:
-        super().__init__(f"Master '{required.title}' to unlock '{lesson.title}'")
-        self.lesson = lesson
-        self.required = required
-
-
-class NoOpenRun(RuntimeError):
-    """The controller has no run (start one first, or it has already ended)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunHandle:
-    """The run the controller has open."""
-
-    run_id: str
-    student_id: str
-    lesson: Lesson
-    attempt: int
-    started_at: datetime  # UTC
-
-
-@dataclass(frozen=True, slots=True)
-class LiveStats:
-    """Figures for the session window's status line, as the rules see the run right now."""
-
-    focused_s: int  # active seconds that count whatever happens next (never decreases)
-    state: LiveState
-    answered: int
-    correct: int
-    accuracy: float | None  # None before the first answer
-    elapsed_s: int = 0
-    # seconds since the last input that count only if the student carries on before the
-    # idle timeout (idle is retroactive: the whole gap then becomes idle)
-    pending_s: int = 0
-    idle_in_s: int | None = None  # seconds until the quiet gap turns idle; None if not quiet
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSummary:
-    """What the end-of-lesson screen shows, with lines that explain the XP."""
-
-    run_id: str
-    lesson: Lesson
-    completed: bool
-    abandoned: bool
-    active_ms: int
-    focused_minutes: float  # active minutes (before the expectedXp cap)
-    questions: int
-    correct: int
-    accuracy: float | None
-    gate_passed: bool
-    multiplier: float
-    capped: bool
-    xp: Decimal
-    mastered: bool
-    next_unlocked: Lesson | None  # the lesson this mastery opens, if any
-    explain: tuple[str, ...]
-    reason: str | None = None  # why the run ended early (abandonment), if it did
-    # time that did not count, in ms by kind (core.words): "off-task", "idle", "away",
-    # "not seen"
-    not_counted_ms: tuple[tuple[str, int], ...] = ()
-
-
-def not_counted(classification: rules.Classification) -> tuple[tuple[str, int], ...]:
-    """The run's time that earned nothing, by kind in the student's words, largest first."""
-    kinds: dict[str, int] = {}
-    for seg in classification.segments:
-        kind = kind_of(seg)  # the one word list (core.words)
-        if kind == "focused":
-            continue
-        kinds[kind] = kinds.get(kind, 0) + seg.end - seg.start
-    return tuple(sorted(((k, v) for k, v in kinds.items() if v > 0), key=lambda kv: -kv[1]))
-
-
-@dataclass(frozen=True, slots=True)
-class TickResult:
-    """The outcome of one tick.
-
-    When ``abandoned`` is True the run has been closed (``summary`` says how), ``reason``
-    says why in words for the student, and the UI must sign the student out.
-    """
-
-    lines: tuple[Line, ...]
-    live: LiveStats
-    abandoned: bool = False
-    reason: str | None = None
-    summary: SessionSummary | None = None
-    reported: int = 0  # TimeSpentEvents written this tick
-
-    @property
-    def sign_out(self) -> bool:
-        """Whether the UI must sign the student out now."""
-        return self.abandoned
 
 
 @dataclass
@@ -274,8 +181,16 @@ class SessionController:
         if type(correct) is not bool:
             raise ValueError("correct must be true or false")
         run = self._need_run()
-        self._write(run, Line(self._now(run), "answer", item=item, correct=correct,
-                              scored_by=APP if scored_by == APP else None))
+        self._write(
+            run,
+            Line(
+                self._now(run),
+                "answer",
+                item=item,
+                correct=correct,
+                scored_by=APP if scored_by == APP else None,
+            ),
+        )
         run.answered.setdefault(item, correct)
 
     def media(self, playing: bool) -> None:
@@ -299,8 +214,7 @@ class SessionController:
     def content_resume(self) -> Place | None:
         """The open run's student's saved place in its lesson (SCORM suspend data)."""
         run = self._need_run()
-        saved = content_state.load_resume(self._db, run.handle.student_id,
-                                          run.handle.lesson.id)
+        saved = content_state.load_resume(self._db, run.handle.student_id, run.handle.lesson.id)
         return None if saved is None else Place(saved.suspend_data, saved.location)
 
     def keep_content_state(self, place: Place | None, session_time: str | None) -> None:
@@ -309,8 +223,12 @@ class SessionController:
         run = self._need_run()
         if place is not None:
             content_state.save_resume(
-                self._db, run.handle.student_id, run.handle.lesson.id,
-                content_state.Resume(place.suspend_data, place.location), self._clock.utc_now())
+                self._db,
+                run.handle.student_id,
+                run.handle.lesson.id,
+                content_state.Resume(place.suspend_data, place.location),
+                self._clock.utc_now(),
+            )
         if session_time is not None:
             content_state.keep_session_time(self._db, run.handle.run_id, session_time)
 
@@ -416,16 +334,15 @@ class SessionController:
             not_counted_ms=not_counted(classification),
         )
 
-    def _live_of(
-        self, run: _Open, classification: rules.Classification, now: int
-    ) -> LiveStats:
+    def _live_of(self, run: _Open, classification: rules.Classification, now: int) -> LiveStats:
         answered = len(run.answered)
         correct = sum(1 for ok in run.answered.values() if ok)
         active_ms = classification.total("active")
         segments = classification.segments
         # only a run whose time is active right now can have quiet seconds to take back
-        open_active = bool(segments) and segments[-1].end == now \
-            and segments[-1].category == "active"
+        open_active = (
+            bool(segments) and segments[-1].end == now and segments[-1].category == "active"
+        )
         certain_ms = _certain_active_ms(run.lines, now) if open_active else active_ms
         pending_ms = max(0, active_ms - certain_ms)
         settings = run.lines[0].settings if run.lines and run.lines[0].settings else None

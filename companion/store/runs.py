@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from companion.core import caliper, rules, timespent
+from companion.core import caliper, rules, session_types, timespent
 from companion.core.caliper import ActivityInfo, Actor, AppInfo, MissingEmail, RunInfo
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
@@ -43,12 +43,8 @@ class RunError(Exception):
     """A run operation that cannot be done."""
 
 
-class RunAlreadyOpen(RunError):
+class RunAlreadyOpen(RunError, session_types.RunAlreadyOpen):
     """This database already has an open run (one run at a time per computer)."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} is still open; close it first")
-        self.run_id = run_id
 
 
 class UnknownRun(RunError):
@@ -305,7 +301,11 @@ def close_run(
 
 
 def _close(
-    session: Session, run_id: str, completed: bool, at_ms: int | None, ctx: EventContext,
+    session: Session,
+    run_id: str,
+    completed: bool,
+    at_ms: int | None,
+    ctx: EventContext,
     size: int,
 ) -> CloseResult:
     """Inside a write: append `end` at ``at_ms`` (None: at the last line) and finish."""
@@ -359,14 +359,17 @@ def recover_orphaned_runs(db: Database, lease: Lease, ctx: EventContext) -> list
         def work(session: Session, run_id: str = run_id) -> CloseResult:
             closed = _close(session, run_id, False, None, ctx, ctx.window_ms)
             run = _open_or_closed_row(session, run_id)
-            notices.leave_recovered(session, notices.RecoveredRun(
-                run_id=run_id,
-                student_id=run.student_id,
-                lesson_id=run.lesson_id,
-                active_ms=closed.active_ms,
-                attempt_counted=rules.counts_as_attempt(closed.questions, closed.completed),
-                ended_at=run.closed_at or run.anchor,
-            ))
+            notices.leave_recovered(
+                session,
+                notices.RecoveredRun(
+                    run_id=run_id,
+                    student_id=run.student_id,
+                    lesson_id=run.lesson_id,
+                    active_ms=closed.active_ms,
+                    attempt_counted=rules.counts_as_attempt(closed.questions, closed.completed),
+                    ended_at=run.closed_at or run.anchor,
+                ),
+            )
             return closed
 
         try:

@@ -271,8 +271,7 @@ class MainWindow(QMainWindow):
         return self.session
 
     def on_lesson_chosen(self, lesson_id: str) -> None:
-        from companion.session.controller import LessonLocked
-        from companion.store.runs import RunAlreadyOpen
+        from companion.core.session_types import LessonLocked, RunAlreadyOpen
 
         if self.student is None or not self.services.lessons_ready:
             return
