@@ -29,8 +29,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from companion.core.clock import SystemClock
 from companion.core.sampler import Sampler
-from companion.system.clock import SystemClock
 from companion.system.fakes import FakeFocus
 from companion.system.input_pynput import PynputInput
 from companion.system.select import SessionSensing, pick_input

@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,6 +33,7 @@ from companion.config import Config, ConfigError, load_config, save_course_ids
 from companion.content import demo_lessons_path, load_library
 from companion.core.caliper import DEFAULT_APP
 from companion.core.catalogue import Catalogue
+from companion.core.clock import utc_now
 from companion.core.results import line_item_change, line_item_payload
 from companion.store import paths
 from companion.store.db import Database, StoreError
@@ -176,7 +177,7 @@ def run(
             if args.dry_run:
                 return 0
             save_course_ids(env_name, course_ids)
-            return _release(env_name, now or datetime.now(UTC), client, out, err)
+            return _release(env_name, now or utc_now(), client, out, err)
     except TimebackError as exc:
         print(f"error: {exc}", file=err)
         return 1

@@ -18,11 +18,10 @@ import argparse
 import os
 import ssl
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +32,7 @@ from sqlmodel import select
 
 from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
 from companion.config import Config, ConfigError, load_config
-from companion.core.clock import Clock
+from companion.core.clock import Clock, SystemClock
 from companion.store import outbox, paths, runs
 from companion.store.db import Database, StoreError
 from companion.store.results import RESULT_KIND
@@ -582,16 +581,6 @@ def format_results(results: Sequence[CheckResult]) -> str:
     failed = sum(not r.ok for r in results)
     lines.append("all checks passed" if not failed else f"{failed} check(s) failed")
     return "\n".join(lines)
-
-
-class SystemClock:
-    """The OS clocks (tests pass a ``companion.core.clock.FakeClock``)."""
-
-    def monotonic_ms(self) -> int:
-        return time.monotonic_ns() // 1_000_000
-
-    def utc_now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 # --- the command -----------------------------------------------------------------------------

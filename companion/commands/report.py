@@ -18,6 +18,7 @@ from typing import TextIO
 from companion.commands._database import open_existing
 from companion.config import ConfigError, load_config
 from companion.core import periods
+from companion.core.clock import SystemClock
 from companion.core.report import Report
 from companion.core.report_rows import (
     ATTEMPT_COLUMNS,
@@ -29,7 +30,6 @@ from companion.session.report import build_report
 from companion.session.signin import SignInService
 from companion.store import roster
 from companion.store.db import Database
-from companion.system.clock import SystemClock
 
 _APP: object = None  # the QApplication a PDF export made (one per process)
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert
 from sqlmodel import Session, col, select
 
+from companion.core.clock import utc_now
 from companion.store.db import Database
 from companion.store.tables import (
     OLD_STATE_NAMES,
@@ -28,7 +29,6 @@ from companion.store.tables import (
     OutboxState,
     UtcDateTime,
     delivery_state,
-    utc_now,
 )
 
 __all__ = [

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from companion.core.clock import utc_now  # the default where no time is given
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A UTC ``datetime`` stored as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` text."""
@@ -37,11 +39,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return datetime.fromisoformat(str(value)).astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    """The wall clock as an aware UTC ``datetime`` (the default where no time is given)."""
-    return datetime.now(UTC)
 
 
 class StoreMeta(SQLModel, table=True):

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from companion.core.clock import Clock, SystemClock
 from companion.store import outbox, runs
 from companion.store.db import Database
 from companion.store.lease import Lease, LeaseKeeper, ProcessProbe
@@ -37,7 +38,6 @@ from companion.sync.status import (
     SyncStatus,
     WaitingGroup,
 )
-from companion.sync.timing import RealTime, SyncTime
 from companion.timeback import GradebookClient
 
 log = logging.getLogger("companion.sync")
@@ -82,7 +82,7 @@ class SyncWorker:
         api: CaliperApi,
         *,
         settings: SyncSettings | None = None,
-        time: SyncTime | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         lease: Lease | None = None,
         on_unauthorised: Callable[[], None] | None = None,
@@ -93,7 +93,7 @@ class SyncWorker:
         ``processes`` lets take over at once from a holder that is gone)."""
         self.db = db
         self.settings = settings or SyncSettings()
-        self.time: SyncTime = time or RealTime()
+        self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.status = StatusBoard()
         self.caliper = CaliperChannel(db, api, self.settings, self.rng, on_unauthorised)
@@ -131,7 +131,7 @@ class SyncWorker:
 
     def notify_online(self) -> None:
         """Connectivity is back: forget backoff and a stop, send what is due."""
-        outbox.make_due(self.db, self.time.now())
+        outbox.make_due(self.db, self.clock.utc_now())
         for channel in self.channels:
             channel.resume()
         self._stopped_reason = None
@@ -148,7 +148,7 @@ class SyncWorker:
         """Stop: keep sending for at most ``grace_s`` (default ``quit_grace_s``), then leave
         the rest for next time. True if the thread ended within the grace time."""
         grace = self.settings.quit_grace_s if grace_s is None else grace_s
-        self._quit_at = self.time.now() + timedelta(seconds=grace)
+        self._quit_at = self.clock.utc_now() + timedelta(seconds=grace)
         self._wake.set()
         finished = True
         if self._thread is not None:
@@ -175,7 +175,7 @@ class SyncWorker:
             self._keeper = LeaseKeeper(self.lease, on_lost=self._wake.set)
             self._keeper.start()
         if not self._recovered:
-            now = self.time.now()
+            now = self.clock.utc_now()
             for channel in self.channels:
                 channel.recover(now)
             self._recovered = True
@@ -186,7 +186,7 @@ class SyncWorker:
         """Let each channel take one step, if allowed. Needs the lease."""
         if not self.acquire():
             return StepResult(False)
-        now = self.time.now()
+        now = self.clock.utc_now()
         worked = False
         batch: BatchResult | None = None
         problem: ChannelStep | None = None
@@ -258,13 +258,13 @@ class SyncWorker:
         first = status.waiting[0] if status.waiting else None
         report = SyncRunReport(sent=self._sent - started, waiting=status.undelivered,
                                reason=first.reason if first else None, error=error,
-                               finished_at=self.time.now())
+                               finished_at=self.clock.utc_now())
         self.status.update(sync_now=report, sync_now_running=False)
 
     # --- running ------------------------------------------------------------------------
 
     def run_until_idle(self, give_up_when_failing: bool = False) -> SyncStatus:
-        """Step and wait (by the injected time) until nothing is pending, in flight or
+        """Step and wait (by the injected clock) until nothing is pending, in flight or
         settling: held rows and refused ones are left (``SyncStatus.held`` says so).
 
         ``give_up_when_failing``: return at the first failure that needs a pause (``--once``).
@@ -303,15 +303,15 @@ class SyncWorker:
         return status.pending + status.in_flight + status.settling == 0
 
     def _all_paused(self) -> bool:
-        now = self.time.now()
+        now = self.clock.utc_now()
         return all(channel.is_paused(now) for channel in self.channels)
 
     def _quitting(self) -> bool:
-        return self._quit_at is not None and self.time.now() >= self._quit_at
+        return self._quit_at is not None and self.clock.utc_now() >= self._quit_at
 
     def _wait_for_work(self) -> None:
         """Wait until the next attempt or check is due, the lease may be free, or a trigger."""
-        now = self.time.now()
+        now = self.clock.utc_now()
         if self._quit_at is not None:
             self._stop.set()  # quitting: never wait, leave the rest for next time
             return
@@ -323,7 +323,7 @@ class SyncWorker:
             if due is not None and self._stopped_reason is None:
                 seconds = min(seconds, max(0.0, (due - now).total_seconds()))
             self.status.update(retry_at=due if due is not None and due > now else None)
-        self.time.wait(seconds, self._wake)
+        self.clock.wait(seconds, self._wake)
 
     def _next_due(self, now: datetime) -> datetime | None:
         """The earliest moment a channel has something to do (its pause taken into account)."""
@@ -341,18 +341,18 @@ class SyncWorker:
         try:
             if start_delay_s > 0:
                 self.status.update(state=SyncState.WAITING, reason="starting")
-                self.time.wait(start_delay_s, self._wake)
+                self.clock.wait(start_delay_s, self._wake)
             while not self._stop.is_set():
                 try:
                     self.run_until_idle()
                 except Exception as exc:  # keep the thread alive; report and back off
                     log.exception("sync step failed")
                     self.status.update(state=SyncState.ERROR, reason=f"internal error: {exc}")
-                    self.time.wait(self.settings.periodic_s, self._wake)
+                    self.clock.wait(self.settings.periodic_s, self._wake)
                     continue
                 if self._quit_at is not None:
                     break
-                self.time.wait(self.settings.periodic_s, self._wake)
+                self.clock.wait(self.settings.periodic_s, self._wake)
         finally:
             self.status.update(state=SyncState.STOPPED if self._quit_at else SyncState.IDLE)
 

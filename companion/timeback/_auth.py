@@ -15,9 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from companion.core.clock import Clock
+from companion.core.clock import Clock, SystemClock
 
-from ._clock import SystemClock
 from ._credentials import Credentials
 from ._errors import MalformedResponseError, UnauthorisedError
 from ._mapping import map_response

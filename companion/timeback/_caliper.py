@@ -10,9 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from companion.core.clock import Clock
+from companion.core.clock import Clock, SystemClock
 
-from ._clock import SystemClock
 from ._errors import MalformedResponseError, NotFoundError, RejectedError
 from ._transport import ServiceClient, json_object
 

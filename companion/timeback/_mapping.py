@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from companion.core.clock import utc_now
+
 from ._errors import (
     AmbiguousFailure,
     ForbiddenError,
@@ -119,7 +121,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    reference = now or datetime.now(UTC)
+    reference = now or utc_now()
     return max(0.0, (when - reference).total_seconds())
 
 

@@ -78,13 +78,13 @@ def start_launch_services(rt: Runtime, handler: LaunchHandler, *, port: int,
     """
     import httpx
 
+    from companion.core.clock import SystemClock
     from companion.launch.jwks import KeySetCache
     from companion.launch.listener import LoopbackListener
     from companion.launch.nonces import NonceStore
     from companion.launch.registration import SANDBOX_CLIENT_ID, sandbox_registration
     from companion.launch.service import LaunchService
     from companion.launch.signin_oidc import OidcProvider, SignInWithTimeback
-    from companion.system.clock import SystemClock
 
     if rt.sandbox is None:
         log.info("no LTI registration for %s: launches are off", rt.env_name)

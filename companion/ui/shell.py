@@ -83,7 +83,7 @@ class Shell(QObject):
         self.app = app
         self.env = env
         if clock is None:
-            from companion.system.clock import SystemClock
+            from companion.core.clock import SystemClock
 
             clock = SystemClock()
         self.clock = clock

@@ -11,7 +11,7 @@ from keyring.backends import fail
 
 from companion import cli
 from companion.commands import doctor
-from companion.core.clock import FakeClock
+from companion.core.clock import FakeClock, SystemClock
 from companion.sandbox.seed import DEMO_SCHOOL_ID
 from companion.sandbox.server import SandboxHandle, start_in_thread
 from companion.store import outbox, paths
@@ -46,7 +46,7 @@ def pull_roster(base_url: str) -> None:
     env = sandbox_environment(base_url)
     with Database.open(paths.database_path("sandbox"), "sandbox") as db:
         RosterRefresher(db, lambda: oneroster_client(env, auth_for(env)), DEMO_SCHOOL_ID,
-                        doctor.SystemClock()).refresh_now()
+                        SystemClock()).refresh_now()
 
 
 def report(capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[str, str, str | None]]:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from companion.app import StartError, open_runtime
-from companion.system.clock import SystemClock
+from companion.core.clock import SystemClock
 
 REPO = Path(__file__).resolve().parents[2]
 APP = (
     "import sys\n"
     "from companion.app import open_runtime\n"
-    "from companion.system.clock import SystemClock\n"
+    "from companion.core.clock import SystemClock\n"
     "rt = open_runtime('sandbox', SystemClock())\n"
     "print('ready', flush=True)\n"
     "sys.stdin.read()\n"

@@ -14,6 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from joserfc.jws import JWSRegistry
 
+from companion.core.clock import SystemClock
 from companion.launch.handler import RecordingHandler
 from companion.launch.jwks import KeySetCache
 from companion.launch.listener import STATE_COOKIE, LoopbackListener
@@ -24,7 +25,6 @@ from companion.launch.signin_oidc import OidcProvider, SignInWithTimeback
 from companion.sandbox.seed import seed_demo
 from companion.store.db import Database
 from companion.store.roster import replace_roster
-from companion.system.clock import SystemClock
 
 
 @contextmanager

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from companion.core.clock import FakeClock, SystemClock
 from companion.store import outbox
 from companion.store.db import Database
 from companion.sync.settings import SyncSettings
 from companion.sync.status import SyncState, SyncStatus
-from companion.sync.timing import FakeTime, RealTime
 from companion.sync.worker import SyncWorker
 from companion.timeback import (
     AmbiguousFailure,
@@ -47,7 +47,7 @@ class FakeCaliper:
     (STORE_THEN_FAIL, error) to store and then fail (the answer is lost).
     """
 
-    def __init__(self, time: FakeTime, processing_s: float = 0.0, job_ids: bool = False) -> None:
+    def __init__(self, time: FakeClock, processing_s: float = 0.0, job_ids: bool = False) -> None:
         self.time = time
         self.processing_s = processing_s
         self.job_ids = job_ids
@@ -67,7 +67,7 @@ class FakeCaliper:
         for event_id in ids:
             self.copies[event_id] += 1
             self.visible_at.setdefault(
-                event_id, self.time.now() + timedelta(seconds=self.processing_s))
+                event_id, self.time.utc_now() + timedelta(seconds=self.processing_s))
         job = f"job-{len(self.jobs)}"
         self.jobs[job] = ids
         return job
@@ -98,7 +98,7 @@ class FakeCaliper:
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         self.reads += 1
         when = self.visible_at.get(event_id)
-        return {"id": event_id} if when is not None and self.time.now() >= when else None
+        return {"id": event_id} if when is not None and self.time.utc_now() >= when else None
 
     def list_events(self, *, actor_id: str | None = None, actor_email: str | None = None,
                     sensor: str | None = None, start: datetime | None = None,
@@ -108,7 +108,7 @@ class FakeCaliper:
         visible = []
         for event_id, when in self.visible_at.items():
             body = self.bodies.get(event_id)
-            if body is None or self.time.now() < when:
+            if body is None or self.time.utc_now() < when:
                 continue
             moment = datetime.fromisoformat(str(body["eventTime"]))
             if actor_id is not None and body["actor"]["id"] != actor_id:
@@ -122,7 +122,7 @@ class FakeCaliper:
 
     def job_status(self, job_id: str) -> JobStatus:
         ids = self.jobs[job_id]
-        if any(self.time.now() < self.visible_at[i] for i in ids):
+        if any(self.time.utc_now() < self.visible_at[i] for i in ids):
             return JobStatus(job_id, "waiting")
         return JobStatus(job_id, "completed",
                          tuple(JobEventResult(i, "stored", "stored") for i in ids))
@@ -143,13 +143,13 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def time() -> FakeTime:
-    return FakeTime()
+def time() -> FakeClock:
+    return FakeClock()
 
 
-def make_worker(db: Database, api: FakeCaliper, time: FakeTime,
+def make_worker(db: Database, api: FakeCaliper, time: FakeClock,
                 settings: SyncSettings = SETTINGS, **kw: Any) -> SyncWorker:
-    return SyncWorker(db, api, settings=settings, time=time, rng=random.Random(7), **kw)
+    return SyncWorker(db, api, settings=settings, clock=time, rng=random.Random(7), **kw)
 
 
 def run(worker: SyncWorker) -> SyncStatus:
@@ -164,7 +164,7 @@ def assert_exactly_once(api: FakeCaliper, ids: list[str]) -> None:
     assert max(api.copies.values()) == 1
 
 
-def test_sends_oldest_first_in_envelopes_of_100(db: Database, time: FakeTime) -> None:
+def test_sends_oldest_first_in_envelopes_of_100(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 250)
     api = FakeCaliper(time)
     status = run(make_worker(db, api, time))
@@ -172,11 +172,11 @@ def test_sends_oldest_first_in_envelopes_of_100(db: Database, time: FakeTime) ->
     assert [i for b in api.batches for i in b] == ids
     assert (status.state, status.sent, status.acked, status.pending) == (SyncState.IDLE, 250,
                                                                           250, 0)
-    assert status.last_success_at == time.now()
+    assert status.last_success_at == time.utc_now()
     assert_exactly_once(api, ids)
 
 
-def test_envelopes_stay_under_the_byte_budget(db: Database, time: FakeTime) -> None:
+def test_envelopes_stay_under_the_byte_budget(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 10)
     size = outbox.list_items(db)[0].size_bytes
     api = FakeCaliper(time)
@@ -185,7 +185,7 @@ def test_envelopes_stay_under_the_byte_budget(db: Database, time: FakeTime) -> N
     assert_exactly_once(api, ids)
 
 
-def test_offline_backs_off_exponentially_with_jitter(db: Database, time: FakeTime) -> None:
+def test_offline_backs_off_exponentially_with_jitter(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 5)
     api = FakeCaliper(time)
     api.script = [OfflineError("refused")] * 6
@@ -204,49 +204,49 @@ def test_offline_backs_off_exponentially_with_jitter(db: Database, time: FakeTim
     assert row == 7
 
 
-def test_rate_limit_waits_at_least_retry_after(db: Database, time: FakeTime) -> None:
+def test_rate_limit_waits_at_least_retry_after(db: Database, time: FakeClock) -> None:
     queue_events(db, 3)
     api = FakeCaliper(time)
     api.script = [RateLimitedError("slow down", retry_after=45)]
     seen: list[SyncState] = []
     worker = make_worker(db, api, time)
     worker.status.subscribe(lambda s: seen.append(s.state))
-    start = time.now()
+    start = time.utc_now()
     run(worker)
     assert time.waits and time.waits[0] >= 45
     assert SyncState.RATE_LIMITED in seen
-    assert api.posts == 2 and time.now() - start >= timedelta(seconds=45)
+    assert api.posts == 2 and time.utc_now() - start >= timedelta(seconds=45)
 
 
-def test_lost_answer_is_read_back_and_never_resent(db: Database, time: FakeTime) -> None:
+def test_lost_answer_is_read_back_and_never_resent(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 30)
     api = FakeCaliper(time, processing_s=100)  # readable only 100 s after arriving
     api.script = [(STORE_THEN_FAIL, AmbiguousFailure("connection reset"))]
-    start = time.now()
+    start = time.utc_now()
     status = run(make_worker(db, api, time))
     assert api.posts == 1  # never sent twice
     assert api.reads >= 5  # "not found" while processing did not trigger a resend
     assert_exactly_once(api, ids)
     assert status.acked == 30 and status.in_flight == status.settling == 0
-    assert timedelta(seconds=100) <= time.now() - start < timedelta(seconds=600)
+    assert timedelta(seconds=100) <= time.utc_now() - start < timedelta(seconds=600)
 
 
 def test_not_found_is_resent_only_after_the_settling_time(db: Database,
-                                                          time: FakeTime) -> None:
+                                                          time: FakeClock) -> None:
     api = FakeCaliper(time)
     ids = queue_events(db, 3, start=100)
     run(make_worker(db, api, time))  # delivered: read-back can be checked against them
     ids += queue_events(db, 4)
     api.script = [AmbiguousFailure("read timeout")]  # it never arrived
-    start = time.now()
+    start = time.utc_now()
     run(make_worker(db, api, time))
     assert api.posts == 3
     assert_exactly_once(api, ids)
-    assert time.now() - start >= timedelta(seconds=600)
+    assert time.utc_now() - start >= timedelta(seconds=600)
     assert all(w <= 60 for w in time.waits)  # checks back off up to check_max_s
 
 
-def test_server_errors_are_settled_before_any_resend(db: Database, time: FakeTime) -> None:
+def test_server_errors_are_settled_before_any_resend(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 4)
     api = FakeCaliper(time, processing_s=3)
     api.script = [(STORE_THEN_FAIL, ServerError("bad gateway", status_code=502))]
@@ -255,13 +255,13 @@ def test_server_errors_are_settled_before_any_resend(db: Database, time: FakeTim
     assert_exactly_once(api, ids)
 
 
-def test_job_status_settles_when_a_job_id_is_known(db: Database, time: FakeTime) -> None:
+def test_job_status_settles_when_a_job_id_is_known(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 3)
     api = FakeCaliper(time, processing_s=20, job_ids=True)
     job = api._store(ids)  # it arrived under a known job; our side lost the answer
-    rows = outbox.claim_batch(db, now=time.now())
-    until = time.now() + timedelta(seconds=600)
-    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.now(), "lost")
+    rows = outbox.claim_batch(db, now=time.utc_now())
+    until = time.utc_now() + timedelta(seconds=600)
+    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.utc_now(), "lost")
     db.write(lambda s: s.connection().exec_driver_sql("UPDATE outbox SET job_id = ?", (job,)))
     run(make_worker(db, api, time))
     assert api.posts == 0  # the list cannot see them (no bodies): the job's word settled it
@@ -269,7 +269,7 @@ def test_job_status_settles_when_a_job_id_is_known(db: Database, time: FakeTime)
     assert_exactly_once(api, ids)
 
 
-def test_unauthorised_refreshes_the_token_then_waits(db: Database, time: FakeTime) -> None:
+def test_unauthorised_refreshes_the_token_then_waits(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 2)
     api = FakeCaliper(time)
     api.script = [UnauthorisedError("no", status_code=401)]
@@ -280,7 +280,7 @@ def test_unauthorised_refreshes_the_token_then_waits(db: Database, time: FakeTim
     assert_exactly_once(api, ids)
 
 
-def test_forbidden_stops_and_reports_until_asked_again(db: Database, time: FakeTime) -> None:
+def test_forbidden_stops_and_reports_until_asked_again(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 2)
     api = FakeCaliper(time)
     api.script = [ForbiddenError("not allowed", status_code=403)]
@@ -299,7 +299,7 @@ def test_forbidden_stops_and_reports_until_asked_again(db: Database, time: FakeT
 
 
 def test_rejected_batch_dead_letters_only_the_bad_events(db: Database,
-                                                         time: FakeTime) -> None:
+                                                         time: FakeClock) -> None:
     ids = queue_events(db, 10)
     api = FakeCaliper(time)
     api.invalid = {ids[2]: "actor.email is not an email", ids[7]: "eventTime is in the future"}
@@ -312,25 +312,25 @@ def test_rejected_batch_dead_letters_only_the_bad_events(db: Database,
     assert (status.dead, status.acked, status.pending) == (2, 8, 0)
     api.invalid.clear()  # fixed on the server's side: retry by hand
     for row in dead:
-        assert outbox.retry_dead(db, row.id or 0, now=time.now())
+        assert outbox.retry_dead(db, row.id or 0, now=time.utc_now())
     run(make_worker(db, api, time))
     assert_exactly_once(api, ids)
 
 
-def test_crash_leftovers_are_read_back_before_sending(db: Database, time: FakeTime) -> None:
+def test_crash_leftovers_are_read_back_before_sending(db: Database, time: FakeClock) -> None:
     ids = queue_events(db, 150)
     api = FakeCaliper(time, processing_s=1)
-    first = outbox.claim_batch(db, now=time.now())  # "crashed" after sending these
+    first = outbox.claim_batch(db, now=time.utc_now())  # "crashed" after sending these
     api._store([r.event_id for r in first], [json.loads(r.payload) for r in first])
-    outbox.claim_batch(db, now=time.now())  # and after claiming these, before sending
+    outbox.claim_batch(db, now=time.utc_now())  # and after claiming these, before sending
     run(make_worker(db, api, time))
     assert api.posts == 1 and len(api.batches[0]) == 50  # only the unsent were sent
     assert_exactly_once(api, ids)
-    assert time.now() - FakeTime().now() >= timedelta(seconds=600)
+    assert time.utc_now() - FakeClock().utc_now() >= timedelta(seconds=600)
 
 
 def test_a_second_worker_does_not_send_beside_the_lease_holder(db: Database,
-                                                               time: FakeTime) -> None:
+                                                               time: FakeClock) -> None:
     queue_events(db, 5)
     api = FakeCaliper(time)
     holder = make_worker(db, api, time)
@@ -345,7 +345,7 @@ def test_a_second_worker_does_not_send_beside_the_lease_holder(db: Database,
     assert api.posts == 1
 
 
-def test_start_delay_is_random_up_to_30_seconds(db: Database, time: FakeTime) -> None:
+def test_start_delay_is_random_up_to_30_seconds(db: Database, time: FakeClock) -> None:
     api = FakeCaliper(time)
     worker = make_worker(db, api, time)
     expected = random.Random(7).uniform(0, 30)
@@ -358,9 +358,9 @@ def test_start_delay_is_random_up_to_30_seconds(db: Database, time: FakeTime) ->
 
 
 def test_a_closed_run_wakes_the_idle_thread(db: Database) -> None:
-    real = RealTime()
-    api = FakeCaliper(FakeTime(start=real.now() - timedelta(days=1)))
-    worker = SyncWorker(db, api, settings=SyncSettings(periodic_s=3600), time=real,
+    real = SystemClock()
+    api = FakeCaliper(FakeClock(start=real.utc_now() - timedelta(days=1)))
+    worker = SyncWorker(db, api, settings=SyncSettings(periodic_s=3600), clock=real,
                         rng=random.Random(1))
     done = threading.Event()
     idle = threading.Event()
@@ -382,11 +382,11 @@ def test_a_closed_run_wakes_the_idle_thread(db: Database) -> None:
 
 
 def test_quit_leaves_undelivered_events_for_next_time(db: Database) -> None:
-    real = RealTime()
+    real = SystemClock()
     ids = queue_events(db, 5)
-    api = FakeCaliper(FakeTime())
+    api = FakeCaliper(FakeClock())
     api.script = [OfflineError("down")] * 1000
-    worker = SyncWorker(db, api, settings=SyncSettings(backoff_base_s=60), time=real,
+    worker = SyncWorker(db, api, settings=SyncSettings(backoff_base_s=60), clock=real,
                         rng=random.Random(1))
     failed = threading.Event()
     worker.status.subscribe(lambda s: failed.set() if s.state is SyncState.OFFLINE else None)
@@ -398,14 +398,14 @@ def test_quit_leaves_undelivered_events_for_next_time(db: Database) -> None:
     assert {i.event_id for i in outbox.list_items(db, "pending")} == set(ids)
 
 
-def test_status_is_frozen(db: Database, time: FakeTime) -> None:
+def test_status_is_frozen(db: Database, time: FakeClock) -> None:
     status = make_worker(db, FakeCaliper(time), time).status.current
     with pytest.raises(AttributeError):
         status.state = SyncState.ERROR  # type: ignore[misc]
 
 
 
-def test_nothing_is_claimed_ahead_of_sending(db: Database, time: FakeTime) -> None:
+def test_nothing_is_claimed_ahead_of_sending(db: Database, time: FakeClock) -> None:
     queue_events(db, 250)
     api = FakeCaliper(time)
     worker = make_worker(db, api, time)
@@ -418,7 +418,7 @@ def test_nothing_is_claimed_ahead_of_sending(db: Database, time: FakeTime) -> No
     worker.close()
 
 
-def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeTime) -> None:
+def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeClock) -> None:
     from companion.sync.settle import NO_WITNESS
 
     api = FakeCaliper(time)
@@ -443,7 +443,7 @@ def test_sync_now_reports_sent_and_what_waits_and_why(db: Database, time: FakeTi
     assert status.waiting == () and api.posts == 3
 
 
-def test_sync_now_reports_the_error(db: Database, time: FakeTime) -> None:
+def test_sync_now_reports_the_error(db: Database, time: FakeClock) -> None:
     api = FakeCaliper(time)
     queue_events(db, 3)
     api.script = [OfflineError("no route to host")] * 50
@@ -456,14 +456,14 @@ def test_sync_now_reports_the_error(db: Database, time: FakeTime) -> None:
 
 
 def test_a_job_that_rejected_an_event_refuses_it_and_an_odd_job_is_no_evidence(
-    db: Database, time: FakeTime
+    db: Database, time: FakeClock
 ) -> None:
     ids = queue_events(db, 3)
     api = FakeCaliper(time, job_ids=True)
     job = api._store(ids[:1])  # only the first arrived, under a job that rejected it
-    rows = outbox.claim_batch(db, now=time.now())
-    until = time.now() + timedelta(seconds=600)
-    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.now(), "lost", job_id=job)
+    rows = outbox.claim_batch(db, now=time.utc_now())
+    until = time.utc_now() + timedelta(seconds=600)
+    outbox.mark_settling(db, [r.id or 0 for r in rows], until, time.utc_now(), "lost", job_id=job)
 
     def rejected(job_id: str) -> JobStatus:
         return JobStatus(job_id, "completed",
