@@ -9,7 +9,7 @@ gives the same ids and Timeback never receives a second copy of the same fact.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +20,7 @@ from companion.core.journal import ms_to_seconds
 
 CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p2"
 PROFILE = "TimebackProfile"
+MAX_ENVELOPE_EVENTS = 100  # Timeback takes at most 100 events in one envelope
 
 SUBJECTS: tuple[str, ...] = ("Science", "Math", "Reading", "Language", "Social Studies", "None")
 ROLES: tuple[str, ...] = ("student", "teacher", "admin", "guide")
@@ -215,15 +216,20 @@ def activity_completed_event(
     return event
 
 
-def envelope(sensor: str, send_time: datetime, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """A Caliper envelope carrying ``events`` (at least one), sent by ``sensor``."""
-    if not events:
-        raise ValueError("an envelope needs at least one event")
+def envelope(
+    sensor: str, send_time: datetime, events: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A Caliper envelope carrying ``events`` (1 to ``MAX_ENVELOPE_EVENTS``; copied), sent
+    by ``sensor`` at ``send_time``."""
+    if not 1 <= len(events) <= MAX_ENVELOPE_EVENTS:
+        raise ValueError(
+            f"an envelope holds 1 to {MAX_ENVELOPE_EVENTS} events, not {len(events)}"
+        )
     return {
         "sensor": sensor,
         "sendTime": format_timestamp(send_time, 0),
         "dataVersion": CALIPER_CONTEXT,
-        "data": list(events),
+        "data": [dict(e) for e in events],
     }
 
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from companion.core import caliper
 from companion.core.clock import Clock, SystemClock
 
 from ._errors import MalformedResponseError, NotFoundError, RejectedError
 from ._transport import ServiceClient, json_object
 
-CALIPER_DATA_VERSION = "http://purl.imsglobal.org/ctx/caliper/v1p2"
-MAX_EVENTS = 100
+CALIPER_DATA_VERSION = caliper.CALIPER_CONTEXT
+MAX_EVENTS = caliper.MAX_ENVELOPE_EVENTS
 JOB_STATES = frozenset({"waiting", "active", "completed", "failed"})
 # RFC 3986 path-segment characters besides the unreserved ones: kept as they are, so that
 # "urn:uuid:..." reaches a server that does not percent-decode paths.
@@ -85,10 +86,7 @@ class JobStatus:
 
 def format_time(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and a Z, as Caliper wants."""
-    if moment.tzinfo is None:
-        raise ValueError("timestamps must be timezone-aware")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return caliper.format_timestamp(moment, 0)
 
 
 def _event_errors(raw: Any) -> tuple[EventError, ...]:
@@ -127,14 +125,7 @@ class CaliperClient(ServiceClient):
 
     def envelope(self, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The envelope for 1..100 events, stamped with the clock's time."""
-        if not 1 <= len(events) <= MAX_EVENTS:
-            raise ValueError(f"an envelope holds 1 to {MAX_EVENTS} events, not {len(events)}")
-        return {
-            "sensor": self.sensor,
-            "sendTime": format_time(self._clock.utc_now()),
-            "dataVersion": CALIPER_DATA_VERSION,
-            "data": [dict(e) for e in events],
-        }
+        return caliper.envelope(self.sensor, self._clock.utc_now(), events)
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> SendResult:
         """Send up to 100 events; RejectedError (with ``errors``) if the server refuses them."""

@@ -264,6 +264,14 @@ def test_envelope_needs_an_event() -> None:
         envelope(DEFAULT_APP.sensor, ANCHOR, [])
 
 
+def test_envelope_holds_at_most_100_events_and_copies_them() -> None:
+    events = [{"id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}"} for n in range(101)]
+    with pytest.raises(ValueError, match="1 to 100"):
+        envelope(DEFAULT_APP.sensor, ANCHOR, events)
+    env = envelope(DEFAULT_APP.sensor, ANCHOR, events[:100])
+    assert env["data"] == events[:100] and env["data"][0] is not events[0]
+
+
 def test_default_app_ids_are_uris_the_schema_accepts(shared: Path) -> None:
     env_validator = validator(shared, "Envelope")
     assert env_validator.is_valid(

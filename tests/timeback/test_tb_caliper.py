@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from companion.core.caliper import envelope
 from companion.core.clock import FakeClock
 from companion.timeback import (
     CALIPER_DATA_VERSION,
@@ -48,6 +49,14 @@ def test_send_returns_the_job_id_and_builds_the_envelope() -> None:
     assert body == {"sensor": "https://companion.example/sensor",
                     "sendTime": "2026-01-05T09:00:00.123Z",
                     "dataVersion": CALIPER_DATA_VERSION, "data": [_event(1), _event(2)]}
+
+
+def test_the_client_sends_the_envelope_core_builds() -> None:
+    clock = FakeClock(datetime(2026, 1, 5, 9, 0, 0, 987654, tzinfo=UTC))
+    with _client(lambda r: httpx.Response(500), clock) as client:
+        built = client.envelope([_event(1)])
+    assert built == envelope("https://companion.example/sensor", clock.utc_now(), [_event(1)])
+    assert built["sendTime"] == "2026-01-05T09:00:00.987Z"
 
 
 def test_older_answer_without_job_id() -> None:
