@@ -25,38 +25,52 @@ Example::
     time_zone = "Europe/Paris"  # days of the report (default: this computer's zone)
     keep_journals_days = 90
 
-This module does not import ``companion.timeback`` (and so httpx) until an environment is
-resolved: the app reads its config before the first window shows.
+The environments' names and URLs come from ``companion.core.environments``; this module
+imports nothing of the app besides ``companion.core`` (and so no HTTP client): the app reads
+its config before the first window shows.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
+import tomli_w
 
-if TYPE_CHECKING:
-    from companion.timeback import Environment
+from companion.core import environments
+from companion.core.environments import (
+    ENVIRONMENT_NAMES,
+    SANDBOX_FIELDS,
+    URL_FIELDS,
+    Environment,
+)
+
+__all__ = [
+    "ENVIRONMENT_NAMES",
+    "SANDBOX_FIELDS",
+    "URL_FIELDS",
+    "ComputerSetup",
+    "Config",
+    "ConfigError",
+    "Environment",
+    "config_dir",
+    "config_path",
+    "load_config",
+    "resolve_environment",
+    "save_computer",
+    "save_course_ids",
+    "to_toml",
+]
 
 APP_NAME = "timeback-companion"
 CONFIG_FILE = "config.toml"
 DEFAULT_ENVIRONMENT = "sandbox"
 DEFAULT_KEEP_JOURNALS_DAYS = 90
-
-# The same values as companion.timeback's (a test checks), kept here so that reading the
-# config does not import the HTTP clients.
-ENVIRONMENT_NAMES: tuple[str, ...] = ("sandbox", "staging", "production")
-URL_FIELDS: tuple[str, ...] = (
-    "token_url", "oneroster_base", "caliper_base", "lti_issuer", "lti_jwks_url", "lti_auth_url",
-)
-SANDBOX_FIELDS: tuple[str, ...] = ("base_url", *URL_FIELDS)
 
 
 class ConfigError(Exception):
@@ -98,10 +112,18 @@ class Config:
     def environment_for(self, name: str | None = None) -> Environment:
         """The resolved URLs for ``name`` (default: the configured environment), with this
         file's overrides and then ``COMPANION_<ENV>_<FIELD>`` variables applied."""
-        from companion.timeback import resolve_environment
-
         chosen = name or self.environment
         return resolve_environment(chosen, self.url_overrides.get(chosen, {}))
+
+
+def resolve_environment(
+    name: str,
+    overrides: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Environment:
+    """The environment ``name`` with config-file ``overrides`` then environment variables
+    applied (``environ`` defaults to ``os.environ``). Unknown names raise ValueError."""
+    return environments.resolve(name, overrides or {}, os.environ if environ is None else environ)
 
 
 def config_dir() -> Path:
@@ -216,31 +238,23 @@ def _parse_courses(
     return courses
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
-
-
 def to_toml(config: Config) -> str:
     """The config as TOML text (what ``load_config`` reads back to an equal Config)."""
-    lines = [f"environment = {json.dumps(config.environment)}"]
+    data: dict[str, Any] = {"environment": config.environment}
     for title, tables in (("environments", config.url_overrides), ("courses", config.courses)):
-        for name in sorted(tables):
-            lines += ["", f"[{title}.{_toml_key(name)}]"]
-            for key, value in sorted(tables[name].items()):
-                lines.append(f"{_toml_key(key)} = {json.dumps(value, ensure_ascii=False)}")
-    for name in sorted(config.computers):
-        setup = config.computers[name]
-        lines += ["", f"[computer.{_toml_key(name)}]",
-                  f"school_id = {json.dumps(setup.school_id, ensure_ascii=False)}",
-                  f"class_ids = {json.dumps(list(setup.class_ids), ensure_ascii=False)}"]
+        if tables:
+            data[title] = {name: dict(sorted(tables[name].items())) for name in sorted(tables)}
+    if config.computers:
+        data["computer"] = {
+            name: {"school_id": setup.school_id, "class_ids": list(setup.class_ids)}
+            for name, setup in sorted(config.computers.items())
+        }
     if config.time_zone is not None or config.keep_journals_days != DEFAULT_KEEP_JOURNALS_DAYS:
-        lines += ["", "[report]", f"keep_journals_days = {config.keep_journals_days}"]
+        report: dict[str, Any] = {"keep_journals_days": config.keep_journals_days}
         if config.time_zone is not None:
-            lines.append(f"time_zone = {json.dumps(config.time_zone, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
+            report["time_zone"] = config.time_zone
+        data["report"] = report
+    return tomli_w.dumps(data)
 
 
 def _write(config: Config, where: Path) -> None:

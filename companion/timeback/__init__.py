@@ -6,6 +6,16 @@ Public names only; the modules behind them are private. Every failure is a
 system proxy settings.
 """
 
+from companion.core.environments import (  # named in core, for the callers' convenience here
+    DEFAULTS,
+    ENVIRONMENT_NAMES,
+    SANDBOX_FIELDS,
+    URL_FIELDS,
+    Environment,
+    env_var_name,
+    sandbox_environment,
+)
+
 from ._auth import ClientCredentialsAuth
 from ._caliper import (
     CALIPER_DATA_VERSION,
@@ -26,16 +36,6 @@ from ._credentials import (
     load_credentials,
     service_name,
     store_credentials,
-)
-from ._environments import (
-    DEFAULTS,
-    ENVIRONMENT_NAMES,
-    SANDBOX_FIELDS,
-    URL_FIELDS,
-    Environment,
-    env_var_name,
-    resolve_environment,
-    sandbox_environment,
 )
 from ._errors import (
     AmbiguousFailure,
@@ -143,7 +143,6 @@ __all__ = [
     "oneroster_client",
     "parse_retry_after",
     "quote_value",
-    "resolve_environment",
     "sandbox_environment",
     "service_name",
     "store_credentials",

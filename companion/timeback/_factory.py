@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 
 from companion.core.clock import Clock
+from companion.core.environments import Environment
 
 from ._auth import ClientCredentialsAuth
 from ._caliper import CaliperClient
 from ._credentials import Credentials, load_credentials
-from ._environments import Environment
 from ._mapping import map_exception
 from ._oneroster import OneRosterClient
 from ._transport import HttpSession

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
-from ._environments import Environment
+from companion.core.environments import Environment
+
 from ._errors import MalformedResponseError
 from ._filters import Filter, eq
 from ._transport import ServiceClient, json_object

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.config import Config, ConfigError, config_path, load_config
-from companion.timeback import DEFAULTS, env_var_name, resolve_environment
+from companion.config import Config, ConfigError, config_path, load_config, resolve_environment
+from companion.timeback import DEFAULTS, env_var_name
 
 
 def test_real_defaults() -> None:

@@ -1,13 +1,15 @@
-"""Timeback environments: the set of base URLs for sandbox, staging and production.
+"""Timeback environments: their names and the base URLs of sandbox, staging and production.
 
-Every URL can be overridden, first by the config file (passed in as a mapping, this
-package does not read files) and then by environment variables named
-``COMPANION_<ENV>_<FIELD>``, e.g. ``COMPANION_STAGING_CALIPER_BASE``. Hosts have moved before.
+The one place that names the environments; it imports nothing of the app, so the config,
+the clients and the windows all take the names from here. Every URL can be overridden,
+first by the config file and then by environment variables named
+``COMPANION_<ENV>_<FIELD>``, e.g. ``COMPANION_STAGING_CALIPER_BASE`` (both passed in as
+mappings: ``companion.config.resolve_environment`` reads the real ones). Hosts have moved
+before.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -93,23 +95,18 @@ def _apply(env: Environment, overrides: Mapping[str, str]) -> Environment:
     return replace(env, **values) if values else env
 
 
-def resolve_environment(
-    name: str,
-    overrides: Mapping[str, str] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Environment:
-    """The environment ``name`` with config-file ``overrides`` then environment variables
-    applied (``environ`` defaults to ``os.environ``). Unknown names raise ValueError."""
+def resolve(name: str, overrides: Mapping[str, str], environ: Mapping[str, str]) -> Environment:
+    """The environment ``name`` with config-file ``overrides`` then the variables in
+    ``environ`` applied. Unknown names or settings raise ValueError."""
     if name not in DEFAULTS:
         raise ValueError(
             f"unknown Timeback environment {name!r}; expected one of {', '.join(ENVIRONMENT_NAMES)}"
         )
     fields = SANDBOX_FIELDS if name == "sandbox" else URL_FIELDS
-    unknown = set(overrides or {}) - set(fields)
+    unknown = set(overrides) - set(fields)
     if unknown:
         raise ValueError(f"unknown setting(s) for {name}: {', '.join(sorted(unknown))}")
-    env = _apply(DEFAULTS[name], overrides or {})
-    source = os.environ if environ is None else environ
-    from_vars = {f: source[env_var_name(name, f)] for f in fields
-                 if source.get(env_var_name(name, f))}
+    env = _apply(DEFAULTS[name], overrides)
+    from_vars = {f: environ[env_var_name(name, f)] for f in fields
+                 if environ.get(env_var_name(name, f))}
     return _apply(env, from_vars)
