@@ -37,8 +37,9 @@ from PySide6.QtWebEngineCore import (
 from shiboken6 import Shiboken
 
 from companion.content.paths import player_files_path, relay_script_path
+from companion.ui import web_gate
 from companion.ui.lesson_page import shorten
-from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
+from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request, proxy_flags
 from companion.ui.lesson_scheme import (
     BundleRoot,
     LessonSchemeHandler,
@@ -53,6 +54,7 @@ __all__ = [
     "SealedProfile",
     "attach_channel",
     "clear_profile",
+    "engine_flags",
     "lesson_url",
     "make_profile",
     "network_blocker",
@@ -177,6 +179,17 @@ class SealedProfile(QWebEngineProfile):
         scripts.insert(_script("companion-relay",
                                relay_script_path().read_text(encoding="utf-8"), APP_WORLD))
         scripts.insert(_script("companion-bridge", bridge_script))
+
+
+def engine_flags(flags: str) -> str:
+    """``flags`` (the Chromium switches already asked for) with the sealed engine's own:
+    WebRTC without UDP, and every connection through the app's gate, started here (so this
+    runs before the QApplication exists)."""
+    if CHROMIUM_FLAGS not in flags:
+        flags = f"{flags} {CHROMIUM_FLAGS}".strip()
+    if "--proxy-server" not in flags:
+        flags = f"{flags} {proxy_flags(web_gate.start().port)}"
+    return flags
 
 
 def make_profile(student_id: str, bundle_root: BundleRoot, bridge_script: str,
