@@ -66,6 +66,8 @@ log = logging.getLogger("companion.ui")
 
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
 MAX_BLOCKED_KEPT = 200
+PROXY_SWITCHES = ("--proxy-server", "--proxy-bypass-list", "--proxy-pac-url", "--no-proxy-server",
+                  "--proxy-auto-detect")
 # Run first in every frame: WebRTC's interfaces are removed, so that a page cannot reach a
 # TURN server over TCP (Chromium's UDP policy in CHROMIUM_FLAGS covers UDP only).
 NO_WEBRTC_JS = """
@@ -185,11 +187,12 @@ def engine_flags(flags: str) -> str:
     """``flags`` (the Chromium switches already asked for) with the sealed engine's own:
     WebRTC without UDP, and every connection through the app's gate, started here (so this
     runs before the QApplication exists)."""
-    if CHROMIUM_FLAGS not in flags:
-        flags = f"{flags} {CHROMIUM_FLAGS}".strip()
-    if "--proxy-server" not in flags:
-        flags = f"{flags} {proxy_flags(web_gate.start().port)}"
-    return flags
+    # any proxy switch already there goes (one inherited from a parent process names that
+    # process's gate): this process's gate is the only way out
+    kept = [flag for flag in flags.split() if not flag.startswith(PROXY_SWITCHES)]
+    if CHROMIUM_FLAGS not in kept:
+        kept.append(CHROMIUM_FLAGS)
+    return " ".join([*kept, proxy_flags(web_gate.start().port)])
 
 
 def make_profile(student_id: str, bundle_root: BundleRoot, bridge_script: str,

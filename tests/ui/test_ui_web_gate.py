@@ -99,3 +99,23 @@ def test_the_upstream_head_keeps_the_request_and_drops_hop_headers() -> None:
     )
     assert target_of(b"CONNECT [::1]:443 HTTP/1.1") == ("::1", 443, b"")
     assert target_of(b"CONNECT host:99999 HTTP/1.1") is None
+
+
+def test_the_engine_goes_through_this_process_gate_whatever_it_inherits() -> None:
+    from companion.ui import web_gate
+    from companion.ui.web import engine_flags
+
+    running = web_gate.current()
+    assert running is not None  # prepare_qt started it
+    inherited = (
+        "--disable-gpu --proxy-server=http://127.0.0.1:1 --proxy-bypass-list=* "
+        "--no-proxy-server --proxy-pac-url=data:x"
+    )
+    flags = engine_flags(inherited).split()
+    assert [f for f in flags if f.startswith("--proxy")] == [
+        f"--proxy-server=http://127.0.0.1:{running.port}",
+        "--proxy-bypass-list=<-loopback>",
+    ]
+    assert "--no-proxy-server" not in flags and "--disable-gpu" in flags
+    assert "--force-webrtc-ip-handling-policy=disable_non_proxied_udp" in flags
+    assert engine_flags(" ".join(flags)).split() == flags
