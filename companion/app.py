@@ -347,11 +347,10 @@ def prepare_qt(offscreen: bool) -> None:
         # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
         os.environ.setdefault("QSG_RHI_BACKEND", "null")
-    from companion.ui.lesson_policy import CHROMIUM_FLAGS
+    from companion.ui.web import engine_flags
 
-    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
-    if CHROMIUM_FLAGS not in flags:  # lesson pages' WebRTC: no UDP that is not proxied
-        flags = f"{flags} {CHROMIUM_FLAGS}".strip()
+    # lesson pages: WebRTC without UDP, every connection through the app's gate
+    flags = engine_flags(os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""))
     if "--log-level" not in flags:  # Chromium's notes about the GPU and D-Bus: nobody can act
         flags = f"{flags} {QUIET_CHROMIUM}"
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags

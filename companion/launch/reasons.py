@@ -55,6 +55,8 @@ class Refusal(StrEnum):
     AUTHORIZATION_DENIED = "authorization_denied"
     TOKEN_EXCHANGE_FAILED = "token_exchange_failed"
     MISSING_EMAIL = "missing_email"
+    MISSING_AUTH_TIME = "missing_auth_time"
+    STALE_LOGIN = "stale_login"
 
 
 class LaunchRefused(Exception):

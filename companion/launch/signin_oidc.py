@@ -4,6 +4,8 @@
 redirects to the listener's ``/oidc/callback``, which calls ``complete``: the code is
 exchanged at the token endpoint, the ID token is checked as strictly as a launch (RS256,
 kid, key set, iss, aud/azp, exp/iat, nonce used once), and its email names the roster user.
+The provider is asked for a fresh login (``prompt=login``, ``max_age=0``), and the token's
+``auth_time`` must show one: a login no earlier than the moment the app asked for it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +31,7 @@ from companion.launch.reasons import LaunchRefused, Refusal
 from companion.launch.validation import (
     DEFAULT_LEEWAY,
     KeySource,
+    check_auth_time,
     check_oidc_claims,
     verify_jws,
 )
@@ -90,7 +93,8 @@ class SignInWithTimeback:
         self._open_browser = open_browser
         self._refresh = refresh_roster
         self._leeway = leeway
-        self._verifiers: dict[str, str] = {}  # state -> PKCE verifier, kept in memory only
+        # state -> (PKCE verifier, when the login was asked for), kept in memory only
+        self._verifiers: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
 
     def authorization_url(self, login_hint: str | None = None) -> str:
@@ -101,7 +105,7 @@ class SignInWithTimeback:
         verifier, challenge = pkce_pair()
         attempt = self._nonces.begin(PURPOSE)
         with self._lock:
-            self._verifiers[attempt.state] = verifier
+            self._verifiers[attempt.state] = (verifier, self._clock.utc_now())
         query = {"response_type": "code", "client_id": self.provider.client_id,
                  "redirect_uri": self.redirect_uri, "scope": SCOPE, "state": attempt.state,
                  "nonce": attempt.nonce, "code_challenge": challenge,
@@ -138,15 +142,17 @@ class SignInWithTimeback:
             raise LaunchRefused(Refusal.MISSING_STATE, "the sign-in answer has no state")
         attempt = self._nonces.find(state, PURPOSE)
         with self._lock:
-            verifier = self._verifiers.pop(state, None)
-        if verifier is None:
+            started = self._verifiers.pop(state, None)
+        if started is None:
             raise LaunchRefused(Refusal.STATE_NOT_BOUND,
                                 "this sign-in was not started by this app instance")
+        verifier, asked_at = started
         token = self._exchange(query.get("code", ""), verifier)
         claims = verify_jws(token, self._keys)
         check_oidc_claims(claims, issuer=self.provider.issuer,
                           client_id=self.provider.client_id, now=self._clock.utc_now(),
                           leeway=self._leeway)
+        check_auth_time(claims, asked_at=asked_at, leeway=self._leeway)
         self._nonces.consume(attempt, claims.get("nonce"))
         email = claims.get("email")
         if not isinstance(email, str) or "@" not in email:

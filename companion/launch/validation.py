@@ -2,15 +2,17 @@
 
 ``verify_jws`` trusts nothing in the token before the signature is checked except the
 header fields needed to pick the key. ``check_oidc_claims`` checks what OpenID Connect
-requires (iss, aud, azp, exp, iat, sub); ``check_lti_claims`` what an LTI 1.3 resource
-link launch requires. The nonce is checked by the caller against its own store.
+requires (iss, aud, azp, exp, iat, sub); ``check_auth_time`` that a Sign in with Timeback
+token comes from a login made after the app asked for one; ``check_lti_claims`` what an
+LTI 1.3 resource link launch requires. The nonce is checked by the caller against its own
+store.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from joserfc import jws
@@ -108,6 +110,29 @@ def check_oidc_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str,
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub.strip():
         raise LaunchRefused(Refusal.MISSING_SUB, "the token has no user (empty sub)")
+
+
+def check_auth_time(claims: Mapping[str, Any], *, asked_at: datetime,
+                    leeway: timedelta = DEFAULT_LEEWAY) -> None:
+    """Refuse unless the token's ``auth_time`` (when the person last logged in at the
+    provider) is no earlier than ``asked_at``, the moment the app asked for a fresh login,
+    less ``leeway`` for the two clocks. A provider that kept a browser's session and ignored
+    ``prompt=login`` would otherwise sign in whoever used the browser before."""
+    auth_time = _seconds(claims.get("auth_time"))
+    if auth_time is None:
+        raise LaunchRefused(Refusal.MISSING_AUTH_TIME,
+                            "Timeback did not say when you signed in (the ID token has no "
+                            "auth_time), so this cannot be told apart from an earlier sign-in "
+                            "in this browser")
+    if auth_time + leeway.total_seconds() < asked_at.timestamp():
+        try:
+            when = f" (from {datetime.fromtimestamp(auth_time, tz=UTC):%Y-%m-%d %H:%M} UTC)"
+        except (OverflowError, OSError, ValueError):
+            when = ""
+        raise LaunchRefused(Refusal.STALE_LOGIN,
+                            f"Timeback answered with an earlier sign-in in this browser{when} "
+                            "instead of asking for a fresh one; sign out of Timeback in the "
+                            "browser, then sign in again")
 
 
 def _missing(code: Refusal, name: str) -> LaunchRefused:

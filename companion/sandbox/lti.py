@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from companion.sandbox.keys import PlatformKeys
 from companion.sandbox.seed import DEMO_COURSE_ID, DEMO_COURSE_TITLE
-from companion.sandbox.state import SandboxState
+from companion.sandbox.state import IdpSession, SandboxState
 
 CLIENT_ID = "timeback-companion-sandbox"
 DEPLOYMENT_ID = "sandbox-deployment-1"
@@ -45,7 +45,9 @@ LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 TOKEN_TTL_S = 300
 CODE_TTL_S = 60
 SESSION_COOKIE = "sandbox_idp_session"
-BAD_MODES = ("wrong_key", "expired", "wrong_audience", "replay_nonce")
+# remembered_login: the identity provider keeps a browser's session and ignores
+# prompt=login and max_age=0, answering with the person who signed in there before.
+BAD_MODES = ("wrong_key", "expired", "wrong_audience", "replay_nonce", "remembered_login")
 _LESSONS_DIR = Path(__file__).resolve().parents[2] / "resources" / "lessons" / DEMO_COURSE_ID
 _FALLBACK_LESSONS = [("demo-math-drill", "Quick Maths Drill")]
 
@@ -70,6 +72,7 @@ class _Code:
     challenge: str
     nonce: str
     expires: float
+    auth_time: float
 
 
 class LtiPlatform:
@@ -82,9 +85,10 @@ class LtiPlatform:
         self.last_nonce: str | None = None
         self._codes: dict[str, _Code] = {}
         self._lock = threading.Lock()
-        # Browser sessions of the identity provider: a browser that signed in before is
-        # signed in again as the same person unless the client asks for a fresh login.
-        self.sessions: dict[str, str] = {}
+        # Browser sessions of the identity provider (``state.idp_sessions``): a browser
+        # that signed in before is signed in again as the same person, with that login's
+        # auth_time, unless the client asks for a fresh login.
+        self.sessions = state.idp_sessions
 
     def student(self, user_id: str) -> dict[str, Any] | None:
         """The demo user ``user_id`` (any role), if active and enabled."""
@@ -268,19 +272,23 @@ def routes(state: SandboxState) -> list[Route]:
             back = {"error": "invalid_request", "state": p.get("state", "")}
             return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
         session = platform.sessions.get(request.cookies.get(SESSION_COOKIE, ""))
-        fresh = p.get("prompt") == "login" or p.get("max_age") == "0"
-        wanted = session if session is not None and not fresh \
-            else p.get("login_hint", "demo-student-01")
+        fresh = ((p.get("prompt") == "login" or p.get("max_age") == "0")
+                 and platform.bad_mode != "remembered_login")
+        if session is not None and not fresh:
+            wanted, auth_time = session.user_id, session.auth_time
+        else:  # a login at the provider, now
+            wanted, auth_time = p.get("login_hint", "demo-student-01"), time.time()
         user = platform.student(wanted)
         if user is None:
             back = {"error": "access_denied", "state": p["state"]}
             return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
         code = platform.new_code(_Code(user["sourcedId"], CLIENT_ID, redirect_uri,
-                                       p["code_challenge"], p["nonce"], time.time() + CODE_TTL_S))
+                                       p["code_challenge"], p["nonce"], time.time() + CODE_TTL_S,
+                                       auth_time))
         back = {"code": code, "state": p["state"]}
         answer = RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=302)
         session_id = secrets.token_urlsafe(16)
-        platform.sessions[session_id] = user["sourcedId"]
+        platform.sessions[session_id] = IdpSession(user["sourcedId"], auth_time)
         answer.set_cookie(SESSION_COOKIE, session_id, httponly=True, path="/oidc")
         return answer
 
@@ -299,7 +307,8 @@ def routes(state: SandboxState) -> list[Route]:
         user = platform.student(code.user_id)
         if user is None:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
-        token = platform.id_token(issuer_of(request), user, code.nonce, {})
+        token = platform.id_token(issuer_of(request), user, code.nonce,
+                                  {"auth_time": int(code.auth_time)})
         return JSONResponse({"id_token": token, "access_token": secrets.token_urlsafe(24),
                              "token_type": "Bearer", "expires_in": TOKEN_TTL_S},
                             headers={"Cache-Control": "no-store"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,15 @@ from companion.sandbox.gradebook import GradebookStore
 from companion.sandbox.ingestion import EventStore, Ingestion
 from companion.sandbox.oneroster import RosterIndex
 from companion.sandbox.seed import Roster
+
+
+@dataclass
+class IdpSession:
+    """A browser's session at the sandbox's identity provider: who logged in, and when
+    (epoch seconds, the ID token's ``auth_time``)."""
+
+    user_id: str
+    auth_time: float
 
 
 class SandboxState:
@@ -40,6 +50,8 @@ class SandboxState:
         self.faults = faults or FaultPlan()
         self.gradebook = GradebookStore()
         self.shutdown = threading.Event()
+        # the identity provider's browser sessions, by session cookie
+        self.idp_sessions: dict[str, IdpSession] = {}
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 

@@ -42,8 +42,16 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "frame-ancestors 'self'",
 ))
 
-# Chromium switches for every run: WebRTC sends no UDP except through a proxy (there is none).
+# Chromium switches for every run: WebRTC sends no UDP except through a proxy (an HTTP
+# proxy carries none), so all it has left is TCP, which goes through the proxy below.
 CHROMIUM_FLAGS = "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"
+
+
+def proxy_flags(port: int) -> str:
+    """Chromium switches that send every connection of the web engine through the app's
+    gate on ``127.0.0.1:port`` (``web_gate``), loopback addresses included (Chromium would
+    otherwise reach them directly)."""
+    return f"--proxy-server=http://127.0.0.1:{port} --proxy-bypass-list=<-loopback>"
 
 # A bundle file larger than this is refused rather than served (a lesson's recordings fit).
 MAX_FILE_BYTES = 512 * 1024 * 1024

@@ -37,8 +37,9 @@ from PySide6.QtWebEngineCore import (
 from shiboken6 import Shiboken
 
 from companion.content.paths import player_files_path, relay_script_path
+from companion.ui import web_gate
 from companion.ui.lesson_page import shorten
-from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request
+from companion.ui.lesson_policy import CHROMIUM_FLAGS, SCHEME, may_request, proxy_flags
 from companion.ui.lesson_scheme import (
     BundleRoot,
     LessonSchemeHandler,
@@ -53,6 +54,7 @@ __all__ = [
     "SealedProfile",
     "attach_channel",
     "clear_profile",
+    "engine_flags",
     "lesson_url",
     "make_profile",
     "network_blocker",
@@ -64,6 +66,8 @@ log = logging.getLogger("companion.ui")
 
 QWEBCHANNEL_JS = ":/qtwebchannel/qwebchannel.js"
 MAX_BLOCKED_KEPT = 200
+PROXY_SWITCHES = ("--proxy-server", "--proxy-bypass-list", "--proxy-pac-url", "--no-proxy-server",
+                  "--proxy-auto-detect")
 # Run first in every frame: WebRTC's interfaces are removed, so that a page cannot reach a
 # TURN server over TCP (Chromium's UDP policy in CHROMIUM_FLAGS covers UDP only).
 NO_WEBRTC_JS = """
@@ -177,6 +181,18 @@ class SealedProfile(QWebEngineProfile):
         scripts.insert(_script("companion-relay",
                                relay_script_path().read_text(encoding="utf-8"), APP_WORLD))
         scripts.insert(_script("companion-bridge", bridge_script))
+
+
+def engine_flags(flags: str) -> str:
+    """``flags`` (the Chromium switches already asked for) with the sealed engine's own:
+    WebRTC without UDP, and every connection through the app's gate, started here (so this
+    runs before the QApplication exists)."""
+    # any proxy switch already there goes (one inherited from a parent process names that
+    # process's gate): this process's gate is the only way out
+    kept = [flag for flag in flags.split() if not flag.startswith(PROXY_SWITCHES)]
+    if CHROMIUM_FLAGS not in kept:
+        kept.append(CHROMIUM_FLAGS)
+    return " ".join([*kept, proxy_flags(web_gate.start().port)])
 
 
 def make_profile(student_id: str, bundle_root: BundleRoot, bridge_script: str,

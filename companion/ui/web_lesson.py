@@ -4,10 +4,11 @@ A web lesson (``bundle.web``) is a page on hosts the school listed: it gets its 
 off-the-record profile whose request interceptor lets through only those hosts
 (``HostAllowList``), and a page that refuses to navigate anywhere else or open windows
 (``WebLessonPage``): the page stays where it was and the ``LessonBar`` tells the student
-why. A media lesson (``bundle.media``) plays its file in the app's own media page
-(``lesson://<lesson>/__companion__/media/player.html``), which reports playing and stopped
-through the lesson bridge. Both end with "I'm done" in the ``LessonBar`` and the lesson's
-check quiz.
+why. The web engine reaches the network only through the app's gate (``web_gate``), which
+a web lesson opens for its hosts while it runs. A media lesson (``bundle.media``) plays its
+file in the app's own media page (``lesson://<lesson>/__companion__/media/player.html``),
+which reports playing and stopped through the lesson bridge. Both end with "I'm done" in
+the ``LessonBar`` and the lesson's check quiz.
 
 Signals:
     WebLessonPage.navigation_blocked(str): the host a navigation or window was refused for.
@@ -29,7 +30,7 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from companion.content.web_lesson import host_allowed
-from companion.ui import web
+from companion.ui import web, web_gate
 
 log = logging.getLogger("companion.ui")
 
@@ -102,9 +103,17 @@ class WebLesson(QObject):
         self.interceptor = HostAllowList(hosts, self.profile)
         self.profile.setUrlRequestInterceptor(self.interceptor)
         self.page: WebLessonPage | None = WebLessonPage(self.profile, hosts)
+        # the web engine reaches the network only through the gate: open it for these hosts
+        gate = web_gate.current()
+        self._gate_ticket = gate.allow(hosts) if gate is not None else None
 
     def dispose(self) -> None:
-        """Clear cookies, cache and storage; delete the page, then the profile."""
+        """Close the gate to the lesson's hosts; clear cookies, cache and storage; delete
+        the page, then the profile."""
+        gate = web_gate.current()
+        if gate is not None and self._gate_ticket is not None:
+            gate.release(self._gate_ticket)
+            self._gate_ticket = None
         page, profile = self.page, self.profile
         self.page = self.profile = None
         web.dispose(page, profile)

@@ -1,13 +1,13 @@
 """What an unauthenticated local caller can make the launch listener do: little. Bodies over
 the limit are refused before they are read, login attempts are capped and rate-limited and
 expired ones purged, parameters are bounded, a restart gets its port back; Sign in with
-Timeback always asks for a fresh login."""
+Timeback always asks for a fresh login and refuses a token from an earlier one."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from companion.core.clock import FakeClock
 from companion.launch.listener import MAX_BODY_BYTES, bind_loopback
 from companion.launch.nonces import MAX_PER_WINDOW, NonceStore
 from companion.launch.reasons import LaunchRefused, Refusal
+from companion.launch.validation import check_auth_time
 from companion.sandbox.server import SandboxHandle, start_in_thread
 from companion.store.db import Database
 from companion.store.launch_tables import LaunchNonce
@@ -130,3 +131,52 @@ def test_sign_in_with_timeback_asks_for_a_fresh_login(
         third = browser.get(stale)
         browser.get(third.headers["location"])
         assert tool.handler.sign_ins[-1].user_id == "demo-student-03"  # not the one asked
+
+
+def _sign_in(browser: httpx.Client, url: str) -> httpx.Response:
+    """The browser at the provider, then at the app's callback; the app's answer."""
+    return browser.get(browser.get(url).headers["location"])
+
+
+def test_an_earlier_login_the_provider_kept_is_refused(
+        platform: SandboxHandle, db: Database) -> None:
+    """A provider that kept the browser's session and ignored prompt=login answers with the
+    person who signed in there before, and that login's auth_time: refused, in plain words."""
+    with running_tool(db, platform.base_url) as tool, httpx.Client(timeout=10) as browser:
+        _sign_in(browser, tool.signin.begin(login_hint="demo-student-08"))
+        assert [r.user_id for r in tool.handler.sign_ins] == ["demo-student-08"]
+        for session in platform.state.idp_sessions.values():
+            session.auth_time -= 3600  # that login was an hour ago
+        browser.post(f"{platform.base_url}/_admin/lti/faults", json={"mode": "remembered_login"},
+                     headers=platform.admin_headers).raise_for_status()
+        answer = _sign_in(browser, tool.signin.begin(login_hint="demo-student-03"))
+        assert [r.user_id for r in tool.handler.sign_ins] == ["demo-student-08"]
+        assert Refusal.STALE_LOGIN.value in answer.text
+        assert "earlier sign-in in this browser" in answer.text
+        assert "sign out of Timeback in the browser" in answer.text
+        # the control: a provider that honours prompt=login logs the asked person in afresh
+        browser.delete(f"{platform.base_url}/_admin/lti/faults",
+                       headers=platform.admin_headers).raise_for_status()
+        _sign_in(browser, tool.signin.begin(login_hint="demo-student-03"))
+        assert [r.user_id for r in tool.handler.sign_ins] == ["demo-student-08",
+                                                               "demo-student-03"]
+
+
+def test_a_token_must_say_when_the_login_was() -> None:
+    asked = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    with pytest.raises(LaunchRefused) as missing:
+        check_auth_time({"sub": "x"}, asked_at=asked)
+    assert missing.value.code is Refusal.MISSING_AUTH_TIME
+    for not_a_time in ("1736154000", True, None):
+        with pytest.raises(LaunchRefused):
+            check_auth_time({"auth_time": not_a_time}, asked_at=asked)
+    skew = timedelta(seconds=60)
+    check_auth_time({"auth_time": asked.timestamp() - 60}, asked_at=asked, leeway=skew)
+    check_auth_time({"auth_time": asked.timestamp() + 5}, asked_at=asked, leeway=skew)
+    with pytest.raises(LaunchRefused) as stale:
+        check_auth_time({"auth_time": asked.timestamp() - 61}, asked_at=asked, leeway=skew)
+    assert stale.value.code is Refusal.STALE_LOGIN
+    assert "2025-01-06 08:58 UTC" in stale.value.message
+    with pytest.raises(LaunchRefused) as absurd:
+        check_auth_time({"auth_time": -1e300}, asked_at=asked)
+    assert absurd.value.code is Refusal.STALE_LOGIN

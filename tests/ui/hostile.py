@@ -308,7 +308,6 @@ var tries = [
 var wanted = new URLSearchParams(location.hash.slice(1));
 tries = tries.filter(function (t) {
   var only = wanted.get("only"), skip = wanted.get("skip");
-  if (t[0] === "webrtc-blank-frame" && !only) { return false; }  // known open: only asked
   return (!only || only.split(",").indexOf(t[0]) >= 0)
     && (!skip || skip.split(",").indexOf(t[0]) < 0);
 });

@@ -3,11 +3,13 @@ filter (time only), the single-instance socket, the sync status words."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QEvent, QMetaMethod, QPoint, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
@@ -62,6 +64,20 @@ def test_bridge_scores_against_the_key_and_keeps_the_pace(qtbot: Any) -> None:
     assert bridge.answer("q3", True)["counted"] is False  # the page may not score itself
     assert bridge.answer("q3", "x" * 5_000_000)["counted"] is False
     assert got == [("q1", True, "app"), ("q2", False, "app")]
+
+
+def test_a_flood_of_huge_refused_calls_logs_one_short_line(
+        qtbot: Any, caplog: pytest.LogCaptureFixture) -> None:
+    bridge = LessonBridge(clock=lambda: 0)
+    refused: list[str] = []
+    bridge.refused.connect(refused.append)
+    caplog.set_level(logging.WARNING, logger="companion.ui")
+    for _ in range(50):
+        bridge.answer("x" * 5_000_000, True)
+        bridge.media("y" * 5_000_000)
+    lines = [r.getMessage() for r in caplog.records if r.name == "companion.ui"]
+    assert len(lines) == 2 and all(len(line) < 200 for line in lines)
+    assert len(refused) == 100 and all(len(text) < 200 for text in refused)
 
 
 def test_the_bridge_offers_the_page_exactly_three_calls(qtbot: Any) -> None:

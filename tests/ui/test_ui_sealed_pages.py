@@ -6,8 +6,9 @@ listener that records every TCP request and UDP datagram; canary files outside t
 nowhere: not at the listener, not through the bridge, not in what the page could read.
 
 Each defence is tested on its own too, with the others taken away (a plain page, no
-interceptor, a scheme handler that serves anything to anyone, like the one before), and a
-control run with all of them taken away shows that the listener does see such a page.
+interceptor, a scheme handler that serves anything to anyone, like the one before, the
+app's network gate opened to loopback), and a control run with all of them taken away shows
+that the listener does see such a page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from shiboken6 import Shiboken
 
 from companion.content import bridge_script_path
+from companion.ui import web_gate
 from companion.ui.bridge import LessonBridge
 from companion.ui.lesson_page import LessonPage
 from companion.ui.lesson_policy import CONTENT_SECURITY_POLICY
@@ -49,10 +51,9 @@ CSP_CHANNELS = {"fetch", "xhr", "img", "css-link", "css-import", "css-url", "css
                 "beacon", "websocket", "eventsource", "iframe", "prefetch", "preload",
                 "form", "media", "script", "blob-worker", "data-worker", "sw"}
 
-
-# Known open (docs/security.md): a script-made about:blank frame gets no injected script, so
-# its RTCPeerConnection can reach a TURN server over TCP.
-OPEN_HOLE = "webrtc-blank-frame"
+# A script-made about:blank frame gets none of the app's scripts, so its RTCPeerConnection
+# is there; only the gate keeps its TURN over TCP from the listener.
+BLANK_FRAME_WEBRTC = "webrtc-blank-frame"
 
 
 class OpenHandler(QWebEngineUrlSchemeHandler):
@@ -91,8 +92,13 @@ class Rig:
     """A profile, a page in a view, the bridge on its channel; layers chosen per test."""
 
     def __init__(self, qtbot: Any, roots: dict[str, Path], *, interceptor: bool = True,
-                 handler: str = "sealed", page: str = "sealed") -> None:
+                 handler: str = "sealed", page: str = "sealed", gate: bool = True) -> None:
         self.qtbot = qtbot
+        running = web_gate.current()
+        assert running is not None  # prepare_qt started it
+        self.gate = running
+        # without the gate layer, the gate lets the page through to the loopback listener
+        self.gate_ticket = None if gate else running.allow(("127.0.0.1",))
         self.profile: SealedProfile = make_profile(
             "student-1", roots.get, bridge_script_path().read_text(encoding="utf-8"))
         if not interceptor:
@@ -129,8 +135,7 @@ class Rig:
 
     def run_hostile(self, which: str = "") -> dict[str, str]:
         """Open the hostile bundle; what the page reported once every attempt settled
-        (``which``: ``only=a,b`` or ``skip=a,b`` of its attempts; the known open hole
-        only when asked by name)."""
+        (``which``: ``only=a,b`` or ``skip=a,b`` of its attempts)."""
         with self.qtbot.waitSignal(self.page.titleChanged, timeout=30_000,
                                    check_params_cb=lambda t: t.startswith("done:")) as done:
             self.open(HOSTILE, f"index.html#{which}")
@@ -138,6 +143,8 @@ class Rig:
         return report
 
     def close(self) -> None:
+        if self.gate_ticket is not None:
+            self.gate.release(self.gate_ticket)
         self.view.setPage(None)  # type: ignore[arg-type]
         Shiboken.delete(self.page)
         Shiboken.delete(self.profile)
@@ -208,8 +215,8 @@ def test_the_interceptor_stays_alive_with_its_profile(qtbot: Any, roots: dict[st
 
 
 def test_the_interceptor_alone_blocks_every_channel(rig_for: Any, listener: Listener) -> None:
-    rig = rig_for(handler="open", page="plain")
-    report = rig.run_hostile("skip=lesson-json")  # the open handler serves it
+    rig = rig_for(handler="open", page="plain", gate=False)
+    report = rig.run_hostile("skip=lesson-json,webrtc-blank-frame")  # the open handler serves it
     assert listener.hits.channels() == set()
     no_secret(rig, report, listener)
     blocked = " ".join(rig.profile.interceptor.blocked)
@@ -219,7 +226,7 @@ def test_the_interceptor_alone_blocks_every_channel(rig_for: Any, listener: List
 
 def test_the_content_security_policy_alone_blocks_what_it_governs(
         rig_for: Any, listener: Listener) -> None:
-    rig = rig_for(interceptor=False, handler="open+csp", page="plain")
+    rig = rig_for(interceptor=False, handler="open+csp", page="plain", gate=False)
     report = rig.run_hostile()
     assert listener.hits.channels() & CSP_CHANNELS == set()
     assert SECRET not in report["other-fetch"] + report["other-frame"] + report["other-script"]
@@ -228,7 +235,7 @@ def test_the_content_security_policy_alone_blocks_what_it_governs(
 
 def test_the_scheme_handler_alone_serves_a_bundle_only_to_its_own_pages(
         rig_for: Any, listener: Listener) -> None:
-    rig = rig_for(interceptor=False, page="plain")
+    rig = rig_for(interceptor=False, page="plain", gate=False)
     rig.profile.handler.csp = ""
     report = rig.run_hostile()
     for name in ("other-fetch", "other-xhr", "other-frame", "other-script", "dotdot",
@@ -242,7 +249,7 @@ def test_the_scheme_handler_alone_serves_a_bundle_only_to_its_own_pages(
 def test_without_any_defence_the_listener_sees_the_page(rig_for: Any, listener: Listener) -> None:
     """The control: the same page with the defences taken away reaches the listener, so the
     tests above can fail."""
-    rig = rig_for(interceptor=False, handler="open", page="plain")
+    rig = rig_for(interceptor=False, handler="open", page="plain", gate=False)
     scripts = rig.profile.scripts()
     for script in scripts.find("companion-no-webrtc"):
         scripts.remove(script)
@@ -255,7 +262,7 @@ def test_without_any_defence_the_listener_sees_the_page(rig_for: Any, listener: 
 
 
 def test_lesson_pages_have_no_webrtc(rig_for: Any, listener: Listener) -> None:
-    rig = rig_for(interceptor=False, handler="open", page="plain")
+    rig = rig_for(interceptor=False, handler="open", page="plain", gate=False)
     report = rig.run_hostile("only=webrtc,webrtc-srcdoc-frame")
     assert report["webrtc"] == "failed ReferenceError: RTCPeerConnection is not defined"
     assert report["webrtc-srcdoc-frame"] == "no RTCPeerConnection"
@@ -264,7 +271,7 @@ def test_lesson_pages_have_no_webrtc(rig_for: Any, listener: Listener) -> None:
 
 @pytest.mark.parametrize("how", ["location", "form", "other", "file"])
 def test_the_page_alone_stays_in_its_bundle(rig_for: Any, listener: Listener, how: str) -> None:
-    rig = rig_for(interceptor=False, handler="open", page="sealed")
+    rig = rig_for(interceptor=False, handler="open", page="sealed", gate=False)
     with rig.qtbot.waitSignal(rig.page.refused, timeout=20_000):
         rig.open(NAVIGATE, f"index.html#{how}")
     assert listener.hits.channels() == set()
@@ -281,11 +288,32 @@ def test_navigating_away_is_blocked_by_every_layer(
     assert listener.hits.channels() == set()
 
 
-@pytest.mark.xfail(strict=True, reason="open: WebRTC over TCP from a script-made blank frame")
 def test_webrtc_from_a_blank_frame_reaches_nothing(rig_for: Any, listener: Listener) -> None:
     rig = rig_for()
-    rig.run_hostile(f"only={OPEN_HOLE}")
+    rig.run_hostile(f"only={BLANK_FRAME_WEBRTC}")
     assert listener.hits.channels() == set()
+
+
+def test_without_the_gate_a_blank_frame_reaches_a_turn_server(
+        rig_for: Any, listener: Listener) -> None:
+    """The control for the test above: every other layer in place, the gate opened."""
+    rig = rig_for(gate=False)
+    report = rig.run_hostile(f"only={BLANK_FRAME_WEBRTC}")
+    assert report[BLANK_FRAME_WEBRTC] == "offered"
+    assert listener.hits.channels() == {"(not http)"}
+
+
+def test_the_gate_alone_blocks_every_channel(rig_for: Any, listener: Listener) -> None:
+    rig = rig_for(interceptor=False, handler="open", page="plain")
+    scripts = rig.profile.scripts()
+    for script in scripts.find("companion-no-webrtc"):
+        scripts.remove(script)
+    report = rig.run_hostile("skip=lesson-json")
+    assert listener.hits.channels() == set()
+    assert SECRET not in json.dumps(
+        {k: v for k, v in report.items() if not k.startswith("other-")})
+    assert f"127.0.0.1:{listener.port}" in " ".join(rig.gate.refused)
+    assert report["webrtc"].startswith("gathered")  # WebRTC ran, and reached nothing
 
 
 MEDIA_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>m</title></head><body>
