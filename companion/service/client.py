@@ -78,8 +78,15 @@ class _Stream:
 class ServiceClient:
     """One app's connection to the service (thread-safe; one request at a time)."""
 
-    def __init__(self, connect: Connect, client_name: str = "companion") -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        client_name: str = "companion",
+        protocol_version: int = p.PROTOCOL_VERSION,
+    ) -> None:
+        """``protocol_version`` is this app's (another only to test a mismatch)."""
         self._connect = connect
+        self._version = protocol_version
         self._name = client_name
         self._sock: socket.socket | None = None
         self._reader: BinaryIO | None = None
@@ -236,7 +243,7 @@ class ServiceClient:
         self._sock = sock
         self._reader = sock.makefile("rb")
         try:
-            self.hello = self._call("hello", {"protocol": p.PROTOCOL_VERSION, "client": self._name})
+            self.hello = self._call("hello", {"protocol": self._version, "client": self._name})
             for student, token in list(self._tokens.items()):
                 try:
                     found = self._call("resume", {"token": token})

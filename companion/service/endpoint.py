@@ -191,9 +191,13 @@ class InProcessHost:
     def __init__(self, service: Service) -> None:
         self.service = service
         self._threads: list[threading.Thread] = []
+        self._closed = False
 
     def connect(self) -> socket.socket:
-        """A connected socket for a client; its other end is served on a thread."""
+        """A connected socket for a client; its other end is served on a thread.
+        ConnectionRefusedError once the host is closed."""
+        if self._closed:
+            raise ConnectionRefusedError("the in-process service has stopped")
         ours, theirs = socket.socketpair()
         uid = peer_of(ours).uid if hasattr(socket, "SO_PEERCRED") else _own_uid()
         conn = Connection(uid=uid, pid=os.getpid())
@@ -208,7 +212,9 @@ class InProcessHost:
         return theirs
 
     def close(self) -> None:
-        """Wait for the served connections (their clients must have closed them)."""
+        """Refuse new connections and wait for the served ones (their clients must have
+        closed them)."""
+        self._closed = True
         for thread in self._threads:
             thread.join()
         self._threads.clear()
