@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "write the guide's report for a range of days as CSV or PDF"),
     "app-config": ("app_config", "print the app's registration manifest"),
     "preview": ("preview", "open a lesson with no student and report what it does"),
+    "service": ("service", "run the machine service (headless, as its own OS account)"),
 }
 
 
