@@ -184,7 +184,7 @@ def _seed_demo(db: Database, clock: Clock) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; 0 after a clean stop, 1 when it cannot start."""
-    from companion.system.clock import SystemClock
+    from companion.core.clock import SystemClock
 
     logging.basicConfig(
         level=logging.INFO,
