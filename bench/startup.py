@@ -44,7 +44,7 @@ prepare_qt(offscreen=True)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from companion.ui.shell import Shell
+from companion.app.shell import Shell
 shell = Shell(app, None, single_instance=False, tray=False)
 assert shell.start() is None
 def done():
