@@ -528,7 +528,8 @@ class SignInWidget(QWidget):
         done(result)
 
     def on_task_finished(self) -> None:
-        self._tasks = [task for task in self._tasks if task.running]
+        done = self.sender()
+        self._tasks = [task for task in self._tasks if task is not done]
 
     def _move_on(self) -> int:
         """A new screen or question: answers still on their way for the old one are

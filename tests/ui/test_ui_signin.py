@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -158,3 +159,52 @@ def test_the_guides_pin_screen_says_it_is_a_guides(qtbot: Any, harness: Harness)
     pick_student(qtbot, harness, "Ava")
     assert w.signin.pin_title.text().startswith("Hello,")
     assert w.signin.pin_edit.accessibleName() == "Your PIN"
+
+
+class ThreadNotingSignIn:
+    """The real sign-in service, noting on which thread each call runs."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.threads: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            self.threads[name] = threading.current_thread().name
+            return method(*args, **kwargs)
+
+        return noted
+
+
+def test_names_and_the_pin_check_run_off_the_ui_thread(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    noting = ThreadNotingSignIn(harness.shell.services.signin)
+    w.signin.service = noting
+    with qtbot.waitSignal(w.signin.names_shown, timeout=ANSWER_TIMEOUT_MS):
+        w.signin.on_class_chosen(w.signin.class_list.item(0))
+        assert w.signin.class_status.text() == "Loading the names…"  # said while reading
+    ava = next(b for b in w.signin.name_buttons() if b.text() == "Ava")
+    qtbot.mouseClick(ava, Qt.MouseButton.LeftButton)
+    w.signin.pin_edit.setText("1234")
+    with qtbot.waitSignal(w.signin.signed_in, timeout=ANSWER_TIMEOUT_MS):
+        w.signin.on_pin_submitted()
+        assert w.signin.error_label.text() == "Checking your PIN…"
+        w.signin.on_pin_submitted()  # a second Enter while checking asks nothing more
+    main = threading.main_thread().name
+    assert set(noting.threads) == {"students", "sign_in"}
+    assert all(name != main for name in noting.threads.values()), noting.threads
+
+
+def test_an_answer_for_a_screen_left_is_dropped(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    pick_student(qtbot, harness, "Ava")
+    w.signin.pin_edit.setText("1234")
+    with qtbot.assertNotEmitted(w.signin.pin_checked), \
+            qtbot.assertNotEmitted(w.signin.signed_in):
+        w.signin.on_pin_submitted()
+        w.signin.on_pin_back()  # back to the names before the answer came
+        # the check's thread ends and its answer reaches the UI thread, which drops it
+        qtbot.waitUntil(lambda: not w.signin._tasks, timeout=ANSWER_TIMEOUT_MS)
+    assert w.student is None and w.signin.stack.currentIndex() == 1
