@@ -115,20 +115,23 @@ def sandbox_cost() -> tuple[float, float]:
 
 def sign_in(w: Any) -> None:
     """Sign the first demo student of the first class in, through the sign-in screen."""
-    w.signin.on_class_chosen(w.signin.class_list.item(0))
+    from companion.app.selftest import wait_for
+
+    first = w.signin.class_list.item(0)
+    wait_for(w.signin.names_shown, lambda: w.signin.on_class_chosen(first))
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("1234")
-    w.signin.on_pin_submitted()
+    wait_for(w.signin.pin_checked, w.signin.on_pin_submitted)
     assert w.student is not None, w.signin.error_label.text()
 
 
 def run(lessons: int, sign_out_between: bool = False) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
+    from companion.app.selftest import DRILL_ANSWERS, run_js, wait_for
+    from companion.app.shell import Shell
     from companion.core.clock import FakeClock
     from companion.system.fakes import FakeFocus, FakeInput
-    from companion.ui.selftest import DRILL_ANSWERS, run_js, wait_for
-    from companion.ui.shell import Shell
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -43,10 +43,10 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from companion.app.selftest import run_js, wait_for
+    from companion.app.shell import Shell
     from companion.core.clock import FakeClock
     from companion.system.fakes import FakeFocus, FakeInput
-    from companion.ui.selftest import run_js, wait_for
-    from companion.ui.shell import Shell
 
     app = QApplication(sys.argv[:1])
     clock = FakeClock(monotonic_ms=1_000_000)
@@ -73,12 +73,13 @@ def main() -> int:
         print(OUT / f"{name}.png")
 
     shot("01-sign-in-classes")
-    w.signin.on_class_chosen(w.signin.class_list.item(0))
+    first = w.signin.class_list.item(0)
+    wait_for(w.signin.names_shown, lambda: w.signin.on_class_chosen(first))
     shot("02-sign-in-names")
     w.signin.name_buttons()[0].click()
     shot("03-sign-in-pin")
     w.signin.pin_edit.setText("1234")
-    w.signin.on_pin_submitted()
+    wait_for(w.signin.pin_checked, w.signin.on_pin_submitted)
     shot("04-library")
     QTest.keyClick(w.library.tree, Qt.Key.Key_Down)  # a locked lesson: what unlocks it
     shot("04b-library-locked-lesson")
@@ -108,7 +109,7 @@ def main() -> int:
     shot("06c-summary-below-the-gate")
     w.summary.back_button.click()
     w.sign_out("button")
-    w.signin.on_guide_clicked()
+    wait_for(w.signin.names_shown, w.signin.on_guide_clicked)
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("9999")
     guide = w.guide_view

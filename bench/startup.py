@@ -53,7 +53,7 @@ prepare_qt(offscreen=True)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from companion.ui.shell import Shell
+from companion.app.shell import Shell
 shell = Shell(app, None, single_instance=False, tray=False)
 assert shell.start() is None
 def done():
@@ -187,11 +187,11 @@ class Drive:
 def drive_app(app: Any, events: int) -> Drive:
     """The app on the embedded sandbox in this process's data folder, with ``events`` queued
     in its outbox before it starts. The only place that knows the app's objects."""
+    from companion.app.shell import Shell
     from companion.core.clock import SystemClock
     from companion.store.db import Database
     from companion.store.paths import database_path
     from companion.system.fakes import FakeFocus, FakeInput
-    from companion.ui.shell import Shell
     from tests.sync.deliver_child import queue_events
 
     path = database_path("sandbox")

@@ -7,26 +7,11 @@ them to its UI thread. ``RecordingHandler`` records them for tests and waits on 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from companion.core.launch_types import LaunchRequest, SignInResult
 
-@dataclass(frozen=True)
-class LaunchRequest:
-    """A validated launch: who to sign in, which lesson to open (None: the library)."""
-
-    user_id: str
-    lesson_id: str | None
-    claims: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SignInResult:
-    """A completed Sign in with Timeback: the roster user and the ID token's identity."""
-
-    user_id: str
-    email: str
-    sub: str
+__all__ = ["LaunchHandler", "LaunchRequest", "RecordingHandler", "SignInResult"]
 
 
 class LaunchHandler(Protocol):

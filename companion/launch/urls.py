@@ -10,10 +10,9 @@ Anything else is refused with a reason. Registering the scheme with the OS is pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from companion.core.launch_types import OpenLesson, StartLaunch, UrlRefusal, UrlRefused
 from companion.launch.claims import LESSON_PARAM, valid_lesson_id
 from companion.launch.registration import Registration, ToolUrls
 
@@ -21,42 +20,7 @@ SCHEME = "timeback-companion"
 MAX_URL_LENGTH = 2048
 MAX_HINT_LENGTH = 512
 
-
-class UrlRefusal(StrEnum):
-    """Why a ``timeback-companion://`` URL was refused."""
-
-    TOO_LONG = "too_long"
-    WRONG_SCHEME = "wrong_scheme"
-    UNKNOWN_ACTION = "unknown_action"
-    UNEXPECTED_PART = "unexpected_part"
-    UNKNOWN_PARAMETER = "unknown_parameter"
-    REPEATED_PARAMETER = "repeated_parameter"
-    BAD_LESSON = "bad_lesson"
-    MISSING_LOGIN_HINT = "missing_login_hint"
-
-
-class UrlRefused(ValueError):
-    """A custom URL refused for ``code``."""
-
-    def __init__(self, code: UrlRefusal, message: str) -> None:
-        super().__init__(f"{code.value}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class StartLaunch:
-    """Start an LTI launch of ``lesson_id`` (None: the library) for ``login_hint``."""
-
-    login_hint: str
-    lesson_id: str | None
-
-
-@dataclass(frozen=True)
-class OpenLesson:
-    """Open ``lesson_id`` for the signed-in student."""
-
-    lesson_id: str
+__all__ = ["OpenLesson", "StartLaunch", "UrlRefusal", "UrlRefused", "login_url_for", "parse_url"]
 
 
 _ALLOWED = {"launch": {LESSON_PARAM, "login_hint"}, "open": {LESSON_PARAM}}

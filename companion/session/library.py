@@ -5,7 +5,6 @@ Everything is read for one student only: progress and runs of other students nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -13,55 +12,17 @@ from fractions import Fraction
 from sqlmodel import select
 
 from companion.core import rules
-from companion.core.catalogue import (
-    Catalogue,
-    Course,
-    Lesson,
-    LessonState,
-    lesson_state,
-    required_for,
-)
+from companion.core.catalogue import Catalogue, lesson_state, required_for
 from companion.core.clock import Clock
+from companion.core.library_types import CourseRow, LessonRow, TodayStats
 from companion.store import notices, runs
 from companion.store.db import Database
 from companion.store.run_tables import ProgressRow, RunRow
 
 DEFAULT_DAILY_GOAL_XP = Decimal(20)
 
+__all__ = ["CourseRow", "LessonRow", "LibraryView", "TodayStats", "mastered_lessons"]
 
-@dataclass(frozen=True, slots=True)
-class LessonRow:
-    """One lesson as the library shows it to one student."""
-
-    lesson: Lesson
-    state: LessonState
-    unlock_hint: str | None  # "Master 'Adding to 20' to unlock" for a locked lesson
-    best_accuracy: float | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class CourseRow:
-    """A course and its lessons in order."""
-
-    course: Course
-    lessons: tuple[LessonRow, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TodayStats:
-    """Today's focused minutes and XP (runs closed today, local date) against the goal;
-    ``runs`` counts only the runs that were attempts (``rules.counts_as_attempt``)."""
-
-    focused_minutes: float
-    xp: Decimal
-    goal_xp: Decimal
-    runs: int = 0
-
-    @property
-    def goal_reached(self) -> bool:
-        """Whether today's XP reached the daily goal."""
-        return self.xp >= self.goal_xp
 
 
 def mastered_lessons(db: Database, student_id: str) -> set[str]:

@@ -11,14 +11,20 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlmodel import col, select
 
 from companion.core import pins as core_pins
 from companion.core.clock import Clock
+from companion.core.signin_types import (
+    ClassInfo,
+    GuideInfo,
+    SignedIn,
+    SignInResult,
+    Status,
+    StudentInfo,
+)
 from companion.store import pins as pin_store
 from companion.store import roster
 from companion.store.db import Database
@@ -32,70 +38,8 @@ VERIFIED_PIN_WINDOW_MS = 10 * 60 * 1000
 
 GUIDE_ROLES = frozenset({"teacher", "administrator", "aide", "proctor", "guide"})
 
-Status = Literal["ok", "wrong_pin", "locked_out", "needs_pin", "disabled", "unknown"]
-
-
-@dataclass(frozen=True, slots=True)
-class ClassInfo:
-    """A class to pick on the first sign-in screen."""
-
-    id: str
-    title: str
-    student_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class StudentInfo:
-    """A name on the class grid.
-
-    ``display_name`` is the preferred (or given) first name, plus the family initial when
-    two students in the class share a first name.
-    """
-
-    id: str
-    display_name: str
-    can_sign_in: bool
-    has_pin: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GuideInfo:
-    """A guide (roster teacher) who can sign in as guide."""
-
-    id: str
-    display_name: str
-    has_pin: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """Who is signed in."""
-
-    user_id: str
-    name: str
-    role: str  # "student" or the guide's roster role ("teacher", ...)
-    email: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SignInResult:
-    """The outcome of a PIN check.
-
-    ``remaining_attempts`` is how many more wrong PINs are allowed before a lockout;
-    ``retry_after_s`` how long a lockout still lasts (0 when not locked out). For
-    ``set_pin`` the wrong_pin / locked_out statuses are about the guide's PIN.
-    """
-
-    status: Status
-    user: SignedIn | None = None
-    remaining_attempts: int = core_pins.FREE_ATTEMPTS
-    retry_after_s: int = 0
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True when the PIN was accepted."""
-        return self.status == "ok"
+__all__ = ["ClassInfo", "GuideInfo", "SignInResult", "SignInService", "SignedIn", "Status",
+           "StudentInfo", "seed_demo_pins"]
 
 
 def first_name(user: RosterUser) -> str:

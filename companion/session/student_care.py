@@ -6,24 +6,16 @@ A thin use case over ``store.student_data`` for the windows (which never see the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
+from companion.core.library_types import Erased, Kept
 from companion.store import student_data
 from companion.store.db import Database
-from companion.store.student_data import Kept, StillWaiting, Waiting
+from companion.store.student_data import StillWaiting
 
 __all__ = ["Erased", "Kept", "StudentCare"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Erased:
-    """What an erase did: runs removed, or (nothing removed) what still waits."""
-
-    removed: int
-    still_waiting: tuple[Waiting, ...]
 
 
 class StudentCare:

@@ -9,11 +9,11 @@ write; anything not yet delivered stops it unless the caller discards it explici
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from companion.core.library_types import Kept, Waiting
 from companion.store.db import Database
 from companion.store.pins import PinRow
 from companion.store.run_tables import (
@@ -27,29 +27,6 @@ from companion.store.run_tables import (
 from companion.store.tables import OutboxItem, OutboxState, RosterUser
 
 FORMAT = "timeback-companion student data 1"
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """Something of the student's not delivered yet: an outbox row or unbuilt events."""
-
-    run_id: str
-    lesson_id: str
-    lesson_title: str
-    what: str  # "caliper", "gradebook.result" or "events not built"
-    state: str
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """How much of the student this computer keeps."""
-
-    runs: int
-    journal_lines: int
-    delivered: int
-    waiting: tuple[Waiting, ...]
-    has_pin: bool
 
 
 class StillWaiting(Exception):

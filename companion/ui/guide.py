@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.core.library_types import Kept
 from companion.core.pins import valid_pin
 from companion.core.report_rows import (
     ATTEMPT_COLUMNS,
@@ -39,9 +40,12 @@ from companion.core.report_rows import (
     attempt_rows,
     student_day_rows,
 )
+from companion.core.signin_types import SignedIn
 from companion.ui.guide_report import ReportPanel
 from companion.ui.pin_text import pin_change_message, pin_field
+from companion.ui.ports import SignIn, StudentCare
 from companion.ui.report_print import write_csv, write_pdf
+from companion.ui.services import Services
 from companion.ui.styles import activate_on_enter, chain_tab_order, make_heading, set_role
 
 EXPORTS = {
@@ -56,7 +60,7 @@ TURNED_OFF_HELP = (
 )
 
 
-def erase_question(name: str, kept: Any) -> str:
+def erase_question(name: str, kept: Kept) -> str:
     """What erasing removes, that delivered results stay, and what still waits, by lesson."""
     text = (
         f"Erase {name} from this computer?\n\n"
@@ -89,10 +93,10 @@ class GuideWidget(QWidget):
     sign_out_requested = Signal()
     sync_requested = Signal()
 
-    def __init__(self, services: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
-        self.guide: Any = None
+        self.guide: SignedIn | None = None
         self.title = QLabel("Guide")
         make_heading(self.title, 1.6)
         self.panel = ReportPanel()
@@ -200,6 +204,23 @@ class GuideWidget(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
 
+    @property
+    def _signin(self) -> SignIn:
+        signin = self.services.signin
+        assert signin is not None  # a guide signed in: the store is open
+        return signin
+
+    @property
+    def _care(self) -> StudentCare:
+        care = self.services.student_data
+        assert care is not None  # checked by ``_student`` first
+        return care
+
+    @property
+    def _guide_id(self) -> str:
+        assert self.guide is not None
+        return self.guide.user_id
+
     def _connect_signals(self) -> None:
         self.class_combo.currentIndexChanged.connect(self.on_class_changed)
         self.student_combo.currentIndexChanged.connect(self.on_student_changed)
@@ -228,11 +249,11 @@ class GuideWidget(QWidget):
         self.add_lessons_dialog.show()
         self.add_lessons_dialog.raise_()
 
-    def show_guide(self, guide: Any) -> None:
+    def show_guide(self, guide: SignedIn) -> None:
         """Fill the view for a signed-in guide."""
         self.guide = guide
         self.title.setText(f"Guide: {guide.name}")
-        classes = self.services.signin.classes()
+        classes = self._signin.classes()
         self.class_combo.clear()
         for cls in classes:
             self.class_combo.addItem(cls.title, cls.id)
@@ -283,7 +304,7 @@ class GuideWidget(QWidget):
         class_id = self.class_combo.currentData()
         if class_id is None:
             return
-        for student in self.services.signin.students(class_id):
+        for student in self._signin.students(class_id):
             can = getattr(student, "can_sign_in", True)
             name = student.display_name if can else f"{student.display_name} (turned off)"
             self.student_combo.addItem(name, (student.id, can))
@@ -303,7 +324,7 @@ class GuideWidget(QWidget):
         if data is None or self.guide is None or self.services.student_data is None:
             self.data_message.setText("Choose a student.")
             return None
-        checked = self.services.signin.sign_in_guide(self.guide.user_id,
+        checked = self._signin.sign_in_guide(self._guide_id,
                                                      self.guide_pin_edit.text())
         self.guide_pin_edit.clear()
         if not checked.ok:
@@ -324,7 +345,7 @@ class GuideWidget(QWidget):
         student_id = self._student()
         if student_id is None:
             return False
-        data = self.services.student_data.export(student_id)
+        data = self._care.export(student_id)
         try:
             path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         except OSError as exc:
@@ -339,12 +360,12 @@ class GuideWidget(QWidget):
         if student_id is None:
             return False
         name = self.student_combo.currentText()
-        kept = self.services.student_data.kept(student_id)
+        kept = self._care.kept(student_id)
         action = "Discard and erase" if kept.waiting else "Erase"
         if not self.confirm(erase_question(name, kept), action):
             self.data_message.setText("Nothing was erased.")
             return False
-        erased = self.services.student_data.erase(student_id, discard_waiting=bool(kept.waiting))
+        erased = self._care.erase(student_id, discard_waiting=bool(kept.waiting))
         if erased.still_waiting:  # something new waits since the question was asked
             self.data_message.setText("Nothing was erased: more results wait to be delivered "
                                       "since you were asked. Try again.")
@@ -384,8 +405,8 @@ class GuideWidget(QWidget):
             self.confirm_pin_edit.clear()
             self.confirm_pin_edit.setFocus()
             return
-        result = self.services.signin.set_pin(
-            student_id, new_pin, self.guide.user_id, self.guide_pin_edit.text()
+        result = self._signin.set_pin(
+            student_id, new_pin, self._guide_id, self.guide_pin_edit.text()
         )
         self.guide_pin_edit.clear()
         self.new_pin_edit.clear()
@@ -399,8 +420,8 @@ class GuideWidget(QWidget):
         student_id = self._chosen()
         if student_id is None:
             return
-        result = self.services.signin.clear_lockout(
-            student_id, self.guide.user_id, self.guide_pin_edit.text()
+        result = self._signin.clear_lockout(
+            student_id, self._guide_id, self.guide_pin_edit.text()
         )
         self.guide_pin_edit.clear()
         if result.status == "ok":

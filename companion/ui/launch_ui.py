@@ -3,6 +3,9 @@ window: bring it forward, sign the student in (Timeback verified who it is: no P
 open the named lesson or the library. After Sign in with Timeback the student is offered a
 PIN for quicker sign-in on this computer next time.
 
+The window is given the launch side through ``ui.ports.Launches`` once the composition
+root has started it (``attach``), and a parser for links (``ui.ports.ParseLink``).
+
 Signals:
     handled(str): what a launch or link came to: "opened", "library", "locked",
         "unknown_lesson", "refused" or "browser".
@@ -26,15 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.core.launch_types import LaunchRequest, OpenLesson, SignInResult, UrlRefused
 from companion.core.pins import valid_pin
+from companion.ui.ports import Launches, ParseLink, SignIn
 from companion.ui.signin import pin_field
 from companion.ui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from companion.app import Runtime
-    from companion.launch.handler import LaunchRequest, SignInResult
-    from companion.session.signin import SignInService
-    from companion.ui.launch_bridge import LaunchBridge, LaunchServices
     from companion.ui.main_window import MainWindow
 
 log = logging.getLogger("companion.ui.launch")
@@ -49,7 +50,7 @@ class OwnPinDialog(QDialog):
 
     pin_set = Signal()
 
-    def __init__(self, service: SignInService, user_id: str,
+    def __init__(self, service: SignIn, user_id: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("A PIN for this computer")
@@ -106,35 +107,19 @@ class LaunchController(QObject):
     pin_offered = Signal(object)
     services_ready = Signal()
 
-    def __init__(self, window: MainWindow, open_browser: Callable[[str], object],
-                 parent: QObject | None = None) -> None:
+    def __init__(self, window: MainWindow, parse_link: ParseLink,
+                 open_browser: Callable[[str], object], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
+        self._parse_link = parse_link
         self._open_browser = open_browser
-        self.services: LaunchServices | None = None
+        self.services: Launches | None = None
         self._pending_urls: list[str] = []
         self._task: BackgroundTask | None = None
         self.pin_dialog: OwnPinDialog | None = None
-        self.bridge: LaunchBridge | None = None
-        self._start_task: BackgroundTask | None = None
 
-    def start_services(self, rt: Runtime, port: int) -> None:
-        """Bind and start the launch listener in a background task; ``attach`` on success."""
-        from companion.ui.launch_bridge import LaunchBridge, start_launch_services
-
-        self.bridge = LaunchBridge(self)
-        self.bridge.launched.connect(self.on_launched)
-        self.bridge.signed_in.connect(self.on_signed_in)
-        bridge, open_browser = self.bridge, self._open_browser
-        task = BackgroundTask(
-            lambda: start_launch_services(rt, bridge, port=port, open_browser=open_browser),
-            "launch-listener", self)
-        task.succeeded.connect(self.on_services_started)
-        task.failed.connect(self.on_services_failed)
-        self._start_task = task
-        task.start()
-
-    def on_services_started(self, services: LaunchServices | None) -> None:
+    def on_services_started(self, services: Launches | None) -> None:
+        """The composition root started the launch side (None: no launches here)."""
         if services is not None:
             self.attach(services)
         self.services_ready.emit()
@@ -145,13 +130,11 @@ class LaunchController(QObject):
 
     def stop(self) -> None:
         """Stop the listener (on quit)."""
-        if self._start_task is not None:
-            self._start_task.wait(15)
         if self.services is not None:
             self.services.stop()
             self.services = None
 
-    def attach(self, services: LaunchServices) -> None:
+    def attach(self, services: Launches) -> None:
         """The launch services are running: enable Sign in with Timeback, handle waiting
         links."""
         self.services = services
@@ -180,7 +163,9 @@ class LaunchController(QObject):
             return
         self.window.show_library()
         self.handled.emit("library")
-        dialog = OwnPinDialog(self.window.services.signin, result.user_id, self.window)
+        signin = self.window.services.signin
+        assert signin is not None  # a launch arrives only once the store is open
+        dialog = OwnPinDialog(signin, result.user_id, self.window)
         self.pin_dialog = dialog
         dialog.open()
         self.pin_offered.emit(dialog)
@@ -190,8 +175,7 @@ class LaunchController(QObject):
         thread: it writes a nonce and starts a process)."""
         if self.services is None:
             return
-        signin = self.services.signin
-        self._task = BackgroundTask(signin.begin, "signin-begin", self)
+        self._task = BackgroundTask(self.services.begin_sign_in, "signin-begin", self)
         self._task.failed.connect(self.on_begin_failed)
         self._task.start()
         self.window.signin.class_status.setText(
@@ -202,11 +186,9 @@ class LaunchController(QObject):
 
     def on_url(self, url: str) -> None:
         """A ``timeback-companion://`` link (from a second start or the command line)."""
-        from companion.launch.urls import OpenLesson, UrlRefused, login_url_for, parse_url
-
         self.window.bring_forward()
         try:
-            action = parse_url(url)
+            action = self._parse_link(url)
         except UrlRefused as exc:
             self.window.signin.class_status.setText(f"This link cannot be used: {exc.message}")
             self.handled.emit("refused")
@@ -221,8 +203,7 @@ class LaunchController(QObject):
         if self.services is None:
             self._pending_urls.append(url)
             return
-        services = self.services
-        target = login_url_for(action, services.registration, services.listener.urls)
+        target = self.services.login_url(action)
         open_browser = self._open_browser
         self._task = BackgroundTask(lambda: open_browser(target), "launch-browser", self)
         self._task.start()
@@ -236,7 +217,10 @@ class LaunchController(QObject):
             return True
         if w.student is not None or w.guide is not None:
             w.sign_out("launch")
-        result = w.services.signin.verified_sign_in(user_id)
+        signin = w.services.signin
+        if signin is None:
+            return False
+        result = signin.verified_sign_in(user_id)
         if not result.ok or result.user is None:
             w.signin.class_status.setText(result.message or "This student cannot sign in.")
             return False

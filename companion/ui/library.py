@@ -34,8 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.core.library_types import CourseRow, LessonRow, TodayStats
+from companion.core.signin_types import SignedIn
 from companion.ui import styles
 from companion.ui.notice import DismissableNotice
+from companion.ui.ports import LessonLibrary
 from companion.ui.styles import (
     activate_on_enter,
     chain_tab_order,
@@ -60,7 +63,7 @@ def minutes_text(minutes: float) -> str:
     return f"{minutes:.1f}".removesuffix(".0")
 
 
-def today_text(stats: Any) -> str:
+def today_text(stats: TodayStats) -> str:
     """One line: focused minutes and XP against the goal."""
     return (
         f"Today: {minutes_text(stats.focused_minutes)} focused minutes · "
@@ -68,7 +71,7 @@ def today_text(stats: Any) -> str:
     )
 
 
-def goal_text(stats: Any) -> str:
+def goal_text(stats: TodayStats) -> str:
     """A friendly line about the daily goal."""
     left = Decimal(stats.goal_xp) - Decimal(stats.xp)
     if left <= 0:
@@ -86,7 +89,7 @@ def grade_text(grade: str) -> str:
     return f"Grade {grade}" if grade else ""
 
 
-def lesson_lines(row: Any) -> tuple[str, str, str]:
+def lesson_lines(row: LessonRow) -> tuple[str, str, str]:
     """A lesson card's three lines: title; subject and grade; attempts or what unlocks it."""
     lesson = row.lesson
     about = [p for p in (lesson.subject, grade_text(lesson.grade)) if p and p != "None"]
@@ -103,7 +106,7 @@ def lesson_lines(row: Any) -> tuple[str, str, str]:
     return lesson.title, second, third
 
 
-def course_lines(course_row: Any) -> tuple[str, str]:
+def course_lines(course_row: CourseRow) -> tuple[str, str]:
     """A course heading: title, and how many lessons are mastered."""
     total = len(course_row.lessons)
     done = sum(1 for row in course_row.lessons if row.state == "mastered")
@@ -229,10 +232,10 @@ class LibraryWidget(QWidget):
     lesson_chosen = Signal(str)
     sign_out_requested = Signal()
 
-    def __init__(self, view: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, view: LessonLibrary | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = view
-        self.student: Any = None
+        self.student: SignedIn | None = None
         self.greeting = QLabel("")
         make_heading(self.greeting, 1.7)
         self.greeting.setAccessibleDescription("Greeting")
@@ -323,16 +326,17 @@ class LibraryWidget(QWidget):
         self.open_button.clicked.connect(self.on_open_clicked)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
 
-    def show_student(self, student: Any) -> None:
+    def show_student(self, student: SignedIn) -> None:
         """Fill the screen for ``student`` (a ``SignedIn``)."""
         self.student = student
         self.greeting.setText(f"Hi, {student.name}!")
         self.refresh()
-        self.notice.show_texts(self.view.take_notices(student.user_id))
+        if self.view is not None:
+            self.notice.show_texts(self.view.take_notices(student.user_id))
 
     def refresh(self) -> None:
         """Read lessons and today's figures again (after a run ended)."""
-        if self.student is None:
+        if self.student is None or self.view is None:
             return
         self._show_today(self.view.today(self.student.user_id))
         self.tree.clear()
@@ -350,7 +354,7 @@ class LibraryWidget(QWidget):
             self.tree.setCurrentItem(first_open)
         self.tree.setFocus()
 
-    def _show_today(self, stats: Any) -> None:
+    def _show_today(self, stats: TodayStats) -> None:
         self.today_label.setText(f"{stats.xp} of {stats.goal_xp} XP")
         self.today_label.setAccessibleDescription(today_text(stats))
         minutes = minutes_text(stats.focused_minutes)
@@ -362,7 +366,7 @@ class LibraryWidget(QWidget):
         self.goal_bar.setValue(min(int(stats.xp * 10), goal))
         self.goal_bar.setFormat(f"{stats.xp} / {stats.goal_xp} XP")
 
-    def _course_item(self, course_row: Any) -> QTreeWidgetItem:
+    def _course_item(self, course_row: CourseRow) -> QTreeWidgetItem:
         lines = course_lines(course_row)
         item = QTreeWidgetItem([lines[0]])
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -371,7 +375,7 @@ class LibraryWidget(QWidget):
         item.setData(0, Qt.ItemDataRole.AccessibleTextRole, ", ".join(lines))
         return item
 
-    def _lesson_item(self, row: Any) -> QTreeWidgetItem:
+    def _lesson_item(self, row: LessonRow) -> QTreeWidgetItem:
         lines = lesson_lines(row)
         word = STATE_WORDS.get(row.state, row.state)
         item = QTreeWidgetItem([row.lesson.title])

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from companion.core.signin_types import SignedIn
+from companion.core.sync_types import SyncStatus
 from companion.ui.services import IDLE_SIGN_OUT_MS, Services
 from companion.ui.signin import SignInWidget
 
@@ -70,8 +72,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self.setWindowTitle("Timeback Companion")
-        self.student: Any = None
-        self.guide: Any = None
+        self.student: SignedIn | None = None
+        self.guide: SignedIn | None = None
         self._signed_in_at = 0
         self._student_web: Any = None
         self.session: Any = None  # SessionWidget, built on first use
@@ -174,14 +176,14 @@ class MainWindow(QMainWindow):
         """The deferred start-up failed: say so where the class list would be."""
         self.signin.class_status.setText(message)
 
-    def on_sync_status(self, status: Any) -> None:
+    def on_sync_status(self, status: SyncStatus) -> None:
         from companion.ui.sync_bridge import describe
 
         self.sync_label.setText(describe(status))
 
     # --- signing in and out -------------------------------------------------------------
 
-    def on_student_signed_in(self, user: Any) -> None:
+    def on_student_signed_in(self, user: SignedIn) -> None:
         self.student = user
         self._signed_in_at = self.services.clock.monotonic_ms()
         self.user_label.setText(f"Signed in: {user.name}")
@@ -199,7 +201,7 @@ class MainWindow(QMainWindow):
         self.library.refresh()
         self.stack.setCurrentWidget(self.library)
 
-    def on_guide_signed_in(self, user: Any) -> None:
+    def on_guide_signed_in(self, user: SignedIn) -> None:
         self.guide = user
         self._signed_in_at = self.services.clock.monotonic_ms()
         self.user_label.setText(f"Guide: {user.name}")
@@ -263,6 +265,7 @@ class MainWindow(QMainWindow):
         if self.session is None:
             from companion.ui.session_window import SessionWidget
 
+            assert self.services.controller is not None  # only once the lessons are there
             self.session = SessionWidget(self.services.controller, sensing=self.run_sensing,
                                          launcher=self.launcher)
             self.stack.addWidget(self.session)
@@ -273,9 +276,10 @@ class MainWindow(QMainWindow):
     def on_lesson_chosen(self, lesson_id: str) -> None:
         from companion.core.session_types import LessonLocked, RunAlreadyOpen
 
-        if self.student is None or not self.services.lessons_ready:
+        content = self.services.content
+        if self.student is None or content is None or not self.services.lessons_ready:
             return
-        bundle = self.services.content.bundles.get(lesson_id)
+        bundle = content.bundles.get(lesson_id)
         if bundle is None:
             self.library.show_message("This lesson's files are missing on this computer.")
             return
@@ -284,7 +288,7 @@ class MainWindow(QMainWindow):
             from companion.ui.session_window import StudentWeb
 
             self._student_web = StudentWeb(
-                self.student.user_id, self.services.content.bundles, self.services.bridge_script
+                self.student.user_id, content.bundles, self.services.bridge_script
             )
         try:
             handle = session.open_lesson(self._student_web, self.student.user_id, bundle)

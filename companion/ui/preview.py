@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 from shiboken6 import Shiboken
 
 from companion.ui.lesson_page import shorten
+
+if TYPE_CHECKING:
+    from companion.ui.ports import LessonRun
 
 Say = Callable[[str], None]
 MAX_REFUSED = 200
@@ -122,7 +125,8 @@ def run_preview(app: QApplication, bundle: Any, seconds: float, bridge_script: s
 
     report = PreviewReport()
     run = PreviewRun(report, say)
-    widget = SessionWidget(run)
+    # a bundle's page makes only the calls PreviewRun answers (no SCORM, no results)
+    widget = SessionWidget(cast("LessonRun", run))
     widget.confirm_quit = lambda: True
     student_web = StudentWeb("preview", {bundle.lesson.id: bundle}, bridge_script)
     loop = QEventLoop()

@@ -1,19 +1,29 @@
-"""What the windows need from the rest of the app, handed over by the composition root.
+"""What the windows need from the rest of the app, handed over by the composition root
+(``companion.app``) through the narrow interfaces of ``companion.ui.ports``.
 
-The lesson parts (``content``, ``library_view``, ``controller``) arrive after the window is
-shown (``MainWindow.on_ready``), because loading them is deferred start-up work.
+``signin`` arrives once the store is open (``MainWindow``'s sign-in screen gets it then);
+the lesson parts (``content``, ``library_view``, ``controller`` and the guide's) arrive
+together after the window is shown (``MainWindow.on_ready``), because loading them is
+deferred start-up work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
 
+from companion.content import Library
 from companion.core.clock import Clock
-from companion.core.periods import Period
-from companion.core.report import Report
+from companion.system.sensing import InputSource
+from companion.ui.ports import (
+    AddLessons,
+    BuildReport,
+    LessonLibrary,
+    LessonRun,
+    SignIn,
+    StudentCare,
+)
 
 IDLE_SIGN_OUT_MS = 10 * 60 * 1000
 
@@ -25,22 +35,20 @@ class Services:
     env_name: str
     demo: bool
     clock: Clock
-    signin: Any  # companion.session.signin.SignInService
-    input_source: Any  # companion.system.sensing.InputSource (last input time)
+    input_source: InputSource  # the last input time (idle sign-out)
+    signin: SignIn | None = None  # once the store is open
     demo_pins: tuple[str, str] = ("1234", "9999")
-    content: Any = None  # companion.content.Library
-    library_view: Any = None  # companion.session.library.LibraryView
-    controller: Any = None  # companion.session.controller.SessionController
+    content: Library | None = None
+    library_view: LessonLibrary | None = None
+    controller: LessonRun | None = None
     bridge_script: str = ""
     sync_now: Callable[[], None] | None = None
-    report: Callable[[Period, str | None], Report] | None = None  # built off the UI thread
+    report: BuildReport | None = None  # built off the UI thread
     report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
-    student_data: Any = None  # companion.session.student_care.StudentCare
+    student_data: StudentCare | None = None
     on_run_closed: Callable[[], None] | None = None
-    # add_lessons(path, progress(done, total)): import into this computer's library
-    add_lessons: Callable[[Any, Callable[[int, int], None]], Any] | None = None
+    add_lessons: AddLessons | None = None  # import into this computer's library
     on_lessons_added: Callable[[], None] | None = None  # on the UI thread, after add_lessons
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lessons_ready(self) -> bool:

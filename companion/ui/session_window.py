@@ -48,6 +48,7 @@ from companion.ui.bridge import LessonBridge
 from companion.ui.check_quiz import CheckQuiz
 from companion.ui.external_panel import ExternalPanel, to_external_lesson
 from companion.ui.lesson_page import LessonPage
+from companion.ui.ports import LessonRun
 from companion.ui.scorm_player import ScormPlayer
 from companion.ui.web_lesson import LessonBar, WebLesson, media_url
 
@@ -128,7 +129,7 @@ class SessionWidget(QWidget):
     finished = Signal(object)
     abandoned = Signal(object)
 
-    def __init__(self, controller: Any, parent: QWidget | None = None,
+    def __init__(self, controller: LessonRun, parent: QWidget | None = None,
                  sensing: RunSensing | None = None,
                  launcher: Callable[[ExternalLesson], object] | None = None) -> None:
         super().__init__(parent)

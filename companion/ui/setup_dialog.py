@@ -33,14 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from companion.core.pins import valid_pin
-from companion.ui.setup_flow import PulledRoster, School, SetupFlow
+from companion.core.signin_types import PulledRoster, School
+from companion.ui.ports import SetupSteps
 from companion.ui.signin import pin_field
 from companion.ui.styles import chain_tab_order, set_role
 from companion.ui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from companion.app import Runtime
-    from companion.core.clock import Clock
     from companion.ui.main_window import MainWindow
 
 CREDENTIALS_PAGE, SCHOOL_PAGE, CLASSES_PAGE = 0, 1, 2
@@ -59,7 +58,7 @@ class SetupDialog(QDialog):
     page_changed = Signal(int)
     problem = Signal(str)
 
-    def __init__(self, flow: SetupFlow, reason: str, parent: QWidget | None = None) -> None:
+    def __init__(self, flow: SetupSteps, reason: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.flow = flow
         self.setWindowTitle(f"Set up Timeback Companion ({flow.env_name})")
@@ -289,13 +288,13 @@ class SetupLauncher(QObject):
         self.window = window
         self.dialog: SetupDialog | None = None
 
-    def open(self, rt: Runtime, clock: Clock, reason: str) -> None:
-        """Show the dialog for ``rt``'s environment with ``reason`` (or raise the open one)."""
+    def open(self, flow: Callable[[], SetupSteps], reason: str) -> None:
+        """Show the dialog on the steps ``flow()`` makes, with ``reason`` (or raise the open
+        one)."""
         if self.dialog is not None and self.dialog.isVisible():
             self.dialog.raise_()
             return
-        flow = SetupFlow(rt.env_name, rt.environment, rt.db, clock)
-        self.dialog = SetupDialog(flow, reason, self.window)
+        self.dialog = SetupDialog(flow(), reason, self.window)
         self.dialog.configured.connect(self.configured)
         self.window.signin.class_status.setText(f"Set-up needed. {reason}")
         self.dialog.open()

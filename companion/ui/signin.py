@@ -11,15 +11,22 @@ service answers "needs_pin". "Sign in as guide" lists the roster's teachers.
 "Sign in with Timeback" (enabled once the launch listener runs) asks the app to open the
 browser; the result arrives through the launch listener, not through this widget.
 
+The names of a class, the guides and every PIN check (scrypt, about 50 ms) are asked of the
+sign-in service (``ui.ports.SignIn``) off the UI thread; the screen says it is loading or
+checking meanwhile, and answers that come back after the student moved on are dropped.
+
 Signals:
     signed_in(object): a student signed in (the roster user).
     guide_signed_in(object): a guide signed in (the roster user).
     timeback_requested(): the "Sign in with Timeback" button was pressed.
     classes_loaded(int): the class list was filled (the number of classes).
+    names_shown(int): the name grid was filled (the number of names).
+    pin_checked(str): a PIN check (or a guide's PIN change) answered: its status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -40,7 +47,9 @@ from PySide6.QtWidgets import (
 )
 
 from companion.core.pins import valid_pin
+from companion.core.signin_types import GuideInfo, SignInResult
 from companion.ui.pin_text import display_name, pin_change_message, pin_field, result_message
+from companion.ui.ports import SignIn
 from companion.ui.styles import (
     activate_on_enter,
     chain_tab_order,
@@ -48,10 +57,13 @@ from companion.ui.styles import (
     repolish,
     set_role,
 )
+from companion.ui.tasks import BackgroundTask
 
 __all__ = ["SignInWidget", "display_name", "pin_change_message", "pin_field", "result_message"]
 
 GRID_COLUMNS = 4
+LOADING_NAMES = "Loading the names…"
+CHECKING_PIN = "Checking your PIN…"
 TURNED_OFF = "turned off — ask a guide"
 # arrow key → (step through the grid, in columns)
 GRID_STEPS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
@@ -74,20 +86,30 @@ class SignInWidget(QWidget):
         guide_signed_in(object): a guide signed in.
         timeback_requested(): "Sign in with Timeback" was pressed.
         classes_loaded(int): the class list was filled.
+        names_shown(int): the name grid was filled.
+        pin_checked(str): a PIN check answered (its status).
     """
 
     signed_in = Signal(object)
     guide_signed_in = Signal(object)
     timeback_requested = Signal()
     classes_loaded = Signal(int)
+    names_shown = Signal(int)
+    pin_checked = Signal(str)
 
-    def __init__(self, service: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, service: SignIn | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
+        self._ticket = 0  # moves on with the screen: answers for an older one are dropped
+        self._checking = False  # a PIN check is on its way
+        self._tasks: list[BackgroundTask] = []
         self._user: Any = None
         self._guide_mode = False
-        self._pending_class: str | None = None  # chosen before the store was open
+        # a class chosen whose names have not shown yet (the store was still opening, or
+        # they are being read): a reload asks for them again
+        self._pending_class: str | None = None
         self._pending_guide = False  # "Sign in as guide" pressed before the store was open
+        self._loading_guides = False  # the guides are being read
         self._lockout_left = 0
         self._lockout_timer = QTimer(self)
         self._lockout_timer.setInterval(1000)
@@ -231,11 +253,9 @@ class SignInWidget(QWidget):
         if self.service is None:  # the store is still opening: keep the quick list
             self.set_classes([])
             return
-        if self._pending_guide and self.stack.currentIndex() == 0:
+        if (self._pending_guide or self._loading_guides) and self.stack.currentIndex() == 0:
             self.set_classes(self.service.classes(), show=False)
-            if self.service.guides():  # else the roster is still coming: the next reload
-                self._pending_guide = False
-                self.on_guide_clicked()
+            self._load_guides()  # no guides yet: the roster is still coming, the next reload
             return
         pending, self._pending_class = self._pending_class, None
         current = self.class_list.currentItem()
@@ -270,6 +290,7 @@ class SignInWidget(QWidget):
 
     def show_classes(self) -> None:
         """Back to the class list, forgetting any half-finished sign-in."""
+        self._move_on()
         self._user = None
         self._guide_mode = False
         self.pin_edit.clear()
@@ -362,6 +383,7 @@ class SignInWidget(QWidget):
 
     def choose_user(self, user: Any) -> None:
         """Go to the PIN page for ``user``."""
+        self._move_on()
         self._user = user
         self._lockout_timer.stop()
         if self._guide_mode:  # visibly a guide's screen: the guide's PIN opens the guide view
@@ -387,20 +409,50 @@ class SignInWidget(QWidget):
             self._pending_class = item.data(Qt.ItemDataRole.UserRole)
             self.class_status.setText("One moment, the class list is still opening…")
             return
-        class_id = item.data(Qt.ItemDataRole.UserRole)
-        self._guide_mode = False
-        self.show_names(list(self.service.students(class_id)), item.text())
+        class_id = str(item.data(Qt.ItemDataRole.UserRole))
+        title = item.text()
+        service = self.service
+        self._pending_class, self._loading_guides = class_id, False
+        self.class_status.setText(LOADING_NAMES)
+        self._ask("students", lambda: service.students(class_id),
+                  lambda students: self._on_names(students, title, guides=False))
 
     def on_guide_clicked(self) -> None:
         if self.service is None:  # remembered: the guides show as soon as the store is open
             self._pending_guide = True
             self.class_status.setText("One moment, the class list is still opening…")
             return
-        self._guide_mode = True
-        self.show_names(list(self.service.guides()), "Which guide are you?")
-        self._guide_mode = True
+        self._load_guides()
+
+    def _load_guides(self) -> None:
+        assert self.service is not None
+        service, pending = self.service, self._pending_guide
+        before = self.class_status.text()
+        self.class_status.setText(LOADING_NAMES)
+
+        def shown(guides: list[GuideInfo]) -> None:
+            self._loading_guides = False
+            if not guides and pending:  # the roster is still coming: the next reload
+                self.class_status.setText(before)
+                return
+            self._pending_guide = False
+            self._on_names(guides, "Which guide are you?", guides=True)
+
+        self._ask("guides", service.guides, shown)
+        self._loading_guides = True
+
+    def _on_names(self, users: list[Any], title: str, *, guides: bool) -> None:
+        if not guides:
+            self._pending_class = None
+        if self.class_status.text() == LOADING_NAMES:
+            self.class_status.setText("")
+        self._guide_mode = guides
+        self.show_names(list(users), title)
+        self._guide_mode = guides
+        self.names_shown.emit(len(users))
 
     def on_pin_back(self) -> None:
+        self._move_on()
         user = self._user
         self._user = None
         self.pin_edit.clear()
@@ -408,29 +460,83 @@ class SignInWidget(QWidget):
         self._focus_name(user)
 
     def on_pin_submitted(self) -> None:
-        if self._user is None:
+        if self._user is None or self.service is None or self._checking:
             return
         pin = self.pin_edit.text()
         if not pin.strip():  # Enter on an empty field uses no try
             self.error_label.setText("Type your PIN, then press Enter.")
             self.pin_edit.setFocus()
             return
-        if self._guide_mode:
-            result = self.service.sign_in_guide(self._user.id, pin)
-        else:
-            result = self.service.sign_in(self._user.id, pin)
+        service, user, guide = self.service, self._user, self._guide_mode
+
+        def check() -> tuple[SignInResult, list[GuideInfo]]:
+            check_pin = service.sign_in_guide if guide else service.sign_in
+            result = check_pin(user.id, pin)
+            # a student's first PIN: the guides who may set it, for the form
+            needs = result.status == "needs_pin" and not guide
+            return result, service.guides() if needs else []
+
         self.pin_edit.clear()
+        self.error_label.setText(CHECKING_PIN)
+        self._ask("pin-check", check, lambda answer: self._on_checked(user, guide, *answer))
+        self._checking = True
+
+    def _on_checked(self, user: Any, guide: bool, result: SignInResult,
+                    guides: list[GuideInfo]) -> None:
+        self._checking = False
         if result.status == "ok":
-            user = result.user or self._user
-            guide = self._guide_mode
+            signed = result.user or user
             self.show_classes()
-            (self.guide_signed_in if guide else self.signed_in).emit(user)
+            (self.guide_signed_in if guide else self.signed_in).emit(signed)
+            self.pin_checked.emit(result.status)
             return
         self.error_label.setText(result_message(result))
         if result.status == "locked_out":
             self._count_down(int(getattr(result, "retry_after_s", 0) or 0))
-        if result.status == "needs_pin" and not self._guide_mode:
-            self._show_first_pin_form()
+        if result.status == "needs_pin" and not guide:
+            self._show_first_pin_form(guides)
+        self.pin_checked.emit(result.status)
+
+    def _ask(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run ``fn`` off the UI thread; ``done(result)`` on it, unless the screen has moved
+        on meanwhile (then the answer is dropped)."""
+        ticket = self._move_on()
+
+        def call() -> tuple[int, Callable[[Any], None], Any, Exception | None]:
+            try:
+                return ticket, done, fn(), None
+            except Exception as exc:  # shown on the screen, on the UI thread
+                return ticket, done, None, exc
+
+        task = BackgroundTask(call, f"signin-{name}", self)
+        task.succeeded.connect(self.on_answer)
+        task.finished.connect(self.on_task_finished)
+        self._tasks.append(task)
+        task.start()
+
+    def on_answer(self, answer: tuple[int, Callable[[Any], None], Any, Exception | None]
+                  ) -> None:
+        ticket, done, result, error = answer
+        if ticket != self._ticket:
+            return
+        if error is not None:
+            self._checking = False
+            message = f"Sign-in did not work: {error}"
+            (self.error_label if self.stack.currentIndex() == 2 else self.class_status
+             ).setText(message)
+            return
+        done(result)
+
+    def on_task_finished(self) -> None:
+        done = self.sender()
+        self._tasks = [task for task in self._tasks if task is not done]
+
+    def _move_on(self) -> int:
+        """A new screen or question: answers still on their way for the old one are
+        dropped, and a new PIN may be checked."""
+        self._ticket += 1
+        self._checking = False
+        return self._ticket
 
     def _count_down(self, seconds: int) -> None:
         """Count the lockout down on the screen, once a second, until the PIN may be tried."""
@@ -446,9 +552,9 @@ class SignInWidget(QWidget):
         self.error_label.setText(
             f"Too many wrong PINs. Try again in {self._lockout_left} seconds.")
 
-    def _show_first_pin_form(self) -> None:
+    def _show_first_pin_form(self, guides: list[GuideInfo]) -> None:
         self.guide_combo.clear()
-        for guide in self.service.guides():
+        for guide in guides:
             self.guide_combo.addItem(display_name(guide), guide.id)
         self.guide_pin_edit.clear()
         self.new_pin_edit.clear()
@@ -456,7 +562,7 @@ class SignInWidget(QWidget):
         self.guide_combo.setFocus()
 
     def on_set_pin(self) -> None:
-        if self._user is None:
+        if self._user is None or self.service is None or self._checking:
             return
         guide_id = self.guide_combo.currentData()
         new_pin = self.new_pin_edit.text()
@@ -466,12 +572,18 @@ class SignInWidget(QWidget):
         if guide_id is None:
             self.error_label.setText("Choose the guide who sets the PIN.")
             return
-        result = self.service.set_pin(
-            self._user.id, new_pin, guide_id, self.guide_pin_edit.text()
-        )
+        service, student_id, guide_pin = self.service, self._user.id, self.guide_pin_edit.text()
         self.guide_pin_edit.clear()
+        self.error_label.setText(CHECKING_PIN)
+        self._ask("pin-set", lambda: service.set_pin(student_id, new_pin, guide_id, guide_pin),
+                  lambda result: self._on_pin_set(result, new_pin))
+        self._checking = True
+
+    def _on_pin_set(self, result: SignInResult, new_pin: str) -> None:
+        self._checking = False
         if result.status != "ok":
             self.error_label.setText(pin_change_message(result))
+            self.pin_checked.emit(result.status)
             return
         self.first_pin_box.hide()
         self.pin_edit.setText(new_pin)

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from companion.sync.status import StatusBoard, SyncState, SyncStatus
+from companion.core.sync_types import SyncState, SyncStatus
+from companion.ui.ports import StatusFeed
 
 
 def describe(status: SyncStatus) -> str:
@@ -46,7 +47,7 @@ DEFAULT_MIN_INTERVAL_MS = 250
 
 
 class SyncStatusBridge(QObject):
-    """Re-emits a ``StatusBoard``'s updates as a Qt signal, throttled.
+    """Re-emits a status board's updates as a Qt signal, throttled.
 
     Signals:
         changed(object): the newest ``SyncStatus``.
@@ -56,7 +57,7 @@ class SyncStatusBridge(QObject):
     changed = Signal(object)
     poked = Signal()
 
-    def __init__(self, board: StatusBoard, parent: QObject | None = None,
+    def __init__(self, board: StatusFeed, parent: QObject | None = None,
                  min_interval_ms: int = DEFAULT_MIN_INTERVAL_MS) -> None:
         """Create on the UI thread (its timer and slots live there)."""
         super().__init__(parent)

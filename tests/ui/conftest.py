@@ -34,12 +34,40 @@ class Harness:
     input: FakeInput
     focus: FakeFocus
     lock: FakeLock
+    qtbot: Any = None  # to wait on the window's signals
+
+
+ANSWER_TIMEOUT_MS = 10_000  # the sign-in screen's names and PIN checks come off the UI thread
+
+
+def choose_class(qtbot: Any, signin: Any, row: int = 0) -> None:
+    """Open the class in ``row`` and wait until its names are shown."""
+    with qtbot.waitSignal(signin.names_shown, timeout=ANSWER_TIMEOUT_MS):
+        signin.on_class_chosen(signin.class_list.item(row))
+
+
+def show_guides(qtbot: Any, signin: Any) -> None:
+    """"Sign in as guide", and wait until the guides are shown."""
+    with qtbot.waitSignal(signin.names_shown, timeout=ANSWER_TIMEOUT_MS):
+        signin.on_guide_clicked()
+
+
+def submit_pin(qtbot: Any, signin: Any) -> None:
+    """Submit the PIN typed and wait for the check's answer."""
+    with qtbot.waitSignal(signin.pin_checked, timeout=ANSWER_TIMEOUT_MS):
+        signin.on_pin_submitted()
+
+
+def set_first_pin(qtbot: Any, signin: Any) -> None:
+    """Submit the guide's form for a first PIN and wait for its answer."""
+    with qtbot.waitSignal(signin.pin_checked, timeout=ANSWER_TIMEOUT_MS):
+        signin.on_set_pin()
 
 
 @pytest.fixture
 def harness(qapp: Any, qtbot: Any) -> Iterator[Harness]:
     """The app on the embedded sandbox, signed out, with lessons loaded."""
-    from companion.ui.shell import Shell
+    from companion.app.shell import Shell
 
     clock = FakeClock(monotonic_ms=1_000_000)
     fake_input = FakeInput(clock)
@@ -53,7 +81,7 @@ def harness(qapp: Any, qtbot: Any) -> Iterator[Harness]:
         assert shell.start() is None, errors
     window = shell.window
     qtbot.addWidget(window)
-    yield Harness(shell, window, clock, fake_input, focus, lock)
+    yield Harness(shell, window, clock, fake_input, focus, lock, qtbot)
     shell.close()
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from companion.ui.signin import TURNED_OFF
-from tests.ui.conftest import Harness
+from tests.ui.conftest import Harness, choose_class, submit_pin
 from tests.ui.test_ui_keyboard_windows import make_setup_dialog, pulled_roster
 from tests.ui.test_ui_visual_summary import MASTERED
 
@@ -60,7 +60,7 @@ def main_screens(h: Harness) -> Iterator[Screen]:
     svc = h.shell.services.signin
 
     def names() -> None:
-        w.signin.on_class_chosen(w.signin.class_list.item(0))
+        choose_class(h.qtbot, w.signin)
 
     def pin() -> None:
         next(b for b in w.signin.name_buttons() if b.text() == "Ava").click()
@@ -72,7 +72,7 @@ def main_screens(h: Harness) -> Iterator[Screen]:
         names()
         next(b for b in w.signin.name_buttons() if b.text() == "Minh").click()
         w.signin.pin_edit.setText("1234")
-        w.signin.on_pin_submitted()
+        submit_pin(h.qtbot, w.signin)
         assert w.signin.first_pin_box.isVisible()
 
     def library() -> None:
@@ -80,7 +80,7 @@ def main_screens(h: Harness) -> Iterator[Screen]:
         names()
         pin()
         w.signin.pin_edit.setText("1234")
-        w.signin.on_pin_submitted()
+        submit_pin(h.qtbot, w.signin)
         assert w.stack.currentWidget() is w.library
 
     def summary() -> None:
@@ -143,7 +143,7 @@ def test_every_reachable_control_has_a_name(qtbot: Any, harness: Harness) -> Non
 
 
 def test_every_setup_page_control_has_a_name(qtbot: Any) -> None:
-    from companion.ui.setup_flow import School
+    from companion.app.setup import School
 
     dialog = make_setup_dialog(qtbot)
     assert unnamed(dialog) == []
@@ -170,7 +170,7 @@ def test_the_walk_finds_a_control_without_a_name(qtbot: Any) -> None:
 
 def test_turned_off_student_is_told_why_in_words(qtbot: Any, harness: Harness) -> None:
     signin = harness.window.signin
-    signin.on_class_chosen(signin.class_list.item(0))
+    choose_class(qtbot, signin)
     ethan = next(b for b in signin.name_buttons() if b.text().startswith("Ethan"))
     assert ethan.isVisible() and not ethan.isEnabled()
     assert ethan.text() == f"Ethan\n({TURNED_OFF})"

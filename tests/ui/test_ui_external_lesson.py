@@ -63,7 +63,7 @@ Maker = Callable[..., External]
 @pytest.fixture
 def make_shell(qapp: Any, qtbot: Any) -> Iterator[Maker]:
     """Start the app on the sandbox with a fake foreground (``None``: it cannot be seen)."""
-    from companion.ui.shell import Shell
+    from companion.app.shell import Shell
 
     shells: list[Any] = []
 
@@ -72,7 +72,7 @@ def make_shell(qapp: Any, qtbot: Any) -> Iterator[Maker]:
         fake_input = FakeInput(clock)
         focus = FakeFocus()
         lock = FakeLock()
-        ext = External(Harness(None, None, clock, fake_input, focus, lock), foreground,
+        ext = External(Harness(None, None, clock, fake_input, focus, lock, qtbot), foreground,
                        fail_with=fail_with)
         errors: list[str] = []
         shell = Shell(qapp, None, clock=clock, input_source=fake_input, focus_source=focus,

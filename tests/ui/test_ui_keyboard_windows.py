@@ -17,11 +17,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
+from companion.app.setup import PulledRoster, School, SetupFlow
 from companion.core.clock import FakeClock
 from companion.session.signin import ClassInfo, GuideInfo
 from companion.ui.setup_dialog import CLASSES_PAGE, SCHOOL_PAGE, SetupDialog
-from companion.ui.setup_flow import PulledRoster, School, SetupFlow
-from tests.ui.conftest import Harness
+from tests.ui.conftest import ANSWER_TIMEOUT_MS, Harness
 from tests.ui.test_ui_visual_summary import MASTERED
 
 DRILL = "demo-math-drill"
@@ -43,6 +43,13 @@ def press(qtbot: Any, key: Qt.Key, times: int = 1,
     """Press ``key`` ``times`` on whatever has the focus; the widget focused afterwards."""
     for _ in range(times):
         qtbot.keyClick(focused(), key, modifier)
+    return focused()
+
+
+def press_until(qtbot: Any, signal: Any, key: Qt.Key = Qt.Key.Key_Return) -> QWidget:
+    """Press ``key`` and wait for ``signal`` (names and PIN checks come off the UI thread)."""
+    with qtbot.waitSignal(signal, timeout=ANSWER_TIMEOUT_MS):
+        qtbot.keyClick(focused(), key)
     return focused()
 
 
@@ -86,7 +93,7 @@ def sign_in_by_keyboard(qtbot: Any, h: Harness, name: str = "Ava", pin: str = "1
     w = h.window
     activate(qtbot, w)
     assert focused() is w.signin.class_list
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, w.signin.names_shown)
     assert w.signin.stack.currentIndex() == 1
     for _ in range(len(w.signin.name_buttons())):
         if cast(QPushButton, focused()).text() == name:
@@ -96,7 +103,7 @@ def sign_in_by_keyboard(qtbot: Any, h: Harness, name: str = "Ava", pin: str = "1
     press(qtbot, Qt.Key.Key_Return)
     assert focused() is w.signin.pin_edit
     type_text(qtbot, pin)
-    with qtbot.waitSignal(w.signin.signed_in):
+    with qtbot.waitSignal(w.signin.signed_in, timeout=ANSWER_TIMEOUT_MS):
         press(qtbot, Qt.Key.Key_Return)
 
 
@@ -105,12 +112,12 @@ def sign_in_guide_by_keyboard(qtbot: Any, h: Harness) -> None:
     w = h.window
     activate(qtbot, w)
     tab_to(qtbot, w.signin.guide_button)
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, w.signin.names_shown)
     assert w.signin.names_title.text() == "Which guide are you?"
     press(qtbot, Qt.Key.Key_Return)
     assert focused() is w.signin.pin_edit
     type_text(qtbot, "9999")
-    with qtbot.waitSignal(w.signin.guide_signed_in):
+    with qtbot.waitSignal(w.signin.guide_signed_in, timeout=ANSWER_TIMEOUT_MS):
         press(qtbot, Qt.Key.Key_Return)
     assert w.stack.currentWidget() is w.guide_view
 
@@ -162,7 +169,7 @@ def test_sign_in_with_the_keyboard_alone(qtbot: Any, harness: Harness) -> None:
     assert signin.class_list.currentRow() == 1
     press(qtbot, Qt.Key.Key_Up)
     assert signin.class_list.currentRow() == 0
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, signin.names_shown)
     assert signin.stack.currentIndex() == 1
     names = [b.text().split("\n")[0] for b in signin.name_buttons()]
     assert focused() is signin.name_buttons()[0]
@@ -176,7 +183,7 @@ def test_sign_in_with_the_keyboard_alone(qtbot: Any, harness: Harness) -> None:
     press(qtbot, Qt.Key.Key_Escape)
     assert signin.stack.currentIndex() == 0
     assert focused() is signin.class_list
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, signin.names_shown)
     assert signin.stack.currentIndex() == 1
     # Enter on a name opens the PIN page with the focus in the PIN field
     press(qtbot, Qt.Key.Key_Return)
@@ -188,7 +195,7 @@ def test_sign_in_with_the_keyboard_alone(qtbot: Any, harness: Harness) -> None:
     assert cast(QPushButton, focused()).text() == "Ava"
     press(qtbot, Qt.Key.Key_Return)
     type_text(qtbot, "1234")
-    with qtbot.waitSignal(signin.signed_in) as blocker:
+    with qtbot.waitSignal(signin.signed_in, timeout=ANSWER_TIMEOUT_MS) as blocker:
         press(qtbot, Qt.Key.Key_Return)
     assert blocker.args[0].name.startswith("Ava")
     assert w.stack.currentWidget() is w.library
@@ -197,7 +204,7 @@ def test_sign_in_with_the_keyboard_alone(qtbot: Any, harness: Harness) -> None:
 def test_back_buttons_work_by_tab_and_enter(qtbot: Any, harness: Harness) -> None:
     signin = harness.window.signin
     activate(qtbot, harness.window)
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, signin.names_shown)
     press(qtbot, Qt.Key.Key_Return)
     assert focused() is signin.pin_edit
     # the PIN page in screen order: PIN, Back, Sign in
@@ -221,12 +228,12 @@ def test_wrong_pin_then_first_pin_form_by_keyboard(qtbot: Any, harness: Harness)
     minh = next(s for s in svc.students(class_id) if s.display_name == "Minh")
     assert svc.reset_pin(minh.id, svc.guides()[0].id, "9999").status == "ok"
     activate(qtbot, w)
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, w.signin.names_shown)
     while cast(QPushButton, focused()).text() != "Minh":
         press(qtbot, Qt.Key.Key_Right)
     press(qtbot, Qt.Key.Key_Return)
     type_text(qtbot, "1234")
-    press(qtbot, Qt.Key.Key_Return)
+    press_until(qtbot, w.signin.pin_checked)
     assert w.signin.first_pin_box.isVisible()
     assert focused() is w.signin.guide_combo
     # the guide's form in screen order, before Back and Sign in
@@ -238,7 +245,7 @@ def test_wrong_pin_then_first_pin_form_by_keyboard(qtbot: Any, harness: Harness)
     type_text(qtbot, "9999")
     press(qtbot, Qt.Key.Key_Tab)
     type_text(qtbot, "4321")
-    with qtbot.waitSignal(w.signin.signed_in):
+    with qtbot.waitSignal(w.signin.signed_in, timeout=ANSWER_TIMEOUT_MS):
         press(qtbot, Qt.Key.Key_Return)
     assert w.student.user_id == minh.id
 

@@ -27,7 +27,7 @@ class LaunchApp:
 
 @pytest.fixture
 def app(qapp: Any, qtbot: Any) -> Iterator[LaunchApp]:
-    from companion.ui.shell import Shell
+    from companion.app.shell import Shell
 
     clock = FakeClock(monotonic_ms=1_000_000)
     opened: list[str] = []

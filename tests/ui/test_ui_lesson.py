@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from companion.store import runs
-from tests.ui.conftest import Harness
+from tests.ui.conftest import Harness, choose_class, submit_pin
 
 DRILL = "demo-math-drill"
 READING = "demo-reading-passage"
@@ -17,11 +17,11 @@ DRILL_KEY = ("13", "9", "42", "8", "100")  # the drill's answerKey in lesson.jso
 
 def sign_in(h: Harness, name: str, pin: str = "1234") -> None:
     w = h.window
-    w.signin.on_class_chosen(w.signin.class_list.item(0))
+    choose_class(h.qtbot, w.signin)
     button = next(b for b in w.signin.name_buttons() if b.text() == name)
     button.click()
     w.signin.pin_edit.setText(pin)
-    w.signin.on_pin_submitted()
+    submit_pin(h.qtbot, w.signin)
     assert w.student is not None and w.stack.currentWidget() is w.library
 
 

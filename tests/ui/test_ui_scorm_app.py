@@ -22,7 +22,7 @@ from tests.content.scorm_factory import (
     write_package,
     zip_package,
 )
-from tests.ui.conftest import Harness
+from tests.ui.conftest import ANSWER_TIMEOUT_MS, Harness, show_guides
 from tests.ui.scorm_pages import sco_page
 from tests.ui.test_ui_lesson import sign_in, study
 
@@ -44,7 +44,7 @@ STEPS = """
 
 @pytest.fixture
 def app_with_package(qapp: Any, qtbot: Any, tmp_path: Any) -> Iterator[Harness]:
-    from companion.ui.shell import Shell
+    from companion.app.shell import Shell
 
     source = write_package(tmp_path / "pkg", manifest_12(
         item_12("sco1", "r1", "Adding fractions", "80"), resource_12("r1", "index.html")),
@@ -60,7 +60,7 @@ def app_with_package(qapp: Any, qtbot: Any, tmp_path: Any) -> Iterator[Harness]:
     with qtbot.waitSignal(shell.ready, timeout=30_000):
         assert shell.start() is None, errors
     qtbot.addWidget(shell.window)
-    yield Harness(shell, shell.window, clock, fake_input, focus, lock)
+    yield Harness(shell, shell.window, clock, fake_input, focus, lock, qtbot)
     shell.close()
 
 
@@ -68,10 +68,10 @@ def test_a_guide_adds_a_package_and_a_student_studies_it(
     qtbot: Any, harness: Harness, tmp_path: Any
 ) -> None:
     w = harness.window
-    w.signin.on_guide_clicked()
+    show_guides(qtbot, w.signin)
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("9999")
-    with qtbot.waitSignal(w.signin.guide_signed_in):
+    with qtbot.waitSignal(w.signin.guide_signed_in, timeout=ANSWER_TIMEOUT_MS):
         w.signin.on_pin_submitted()
     guide = w.guide_view
     guide.add_lessons_button.click()

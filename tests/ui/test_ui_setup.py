@@ -32,7 +32,7 @@ def vault() -> Iterator[MemoryKeyring]:
 
 
 def make_shell(qapp: Any, qtbot: Any) -> Any:
-    from companion.ui.shell import Shell
+    from companion.app.shell import Shell
 
     clock = FakeClock(monotonic_ms=1_000_000)
     errors: list[str] = []

@@ -12,10 +12,10 @@ import pytest
 
 from companion import config as config_module
 from companion import timeback
+from companion.app.startup import quick_classes, read_start_config
 from companion.config import ConfigError, load_config, save_computer, save_course_ids
 from companion.core.clock import FakeClock
 from companion.session.signin import SignInService
-from companion.ui.startup import quick_classes, read_start_config
 from tests.launch.helpers import demo_db
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def test_the_first_screen_imports_no_store_and_no_http_clients(tmp_path: Path) -
             "app = QApplication([])\n"
             "from companion.ui import tasks\n"
             "tasks.BackgroundTask.start = lambda self: None\n"
-            "from companion.ui.shell import Shell\n"
+            "from companion.app.shell import Shell\n"
             "shell = Shell(app, None, single_instance=False, tray=False)\n"
             "assert shell.start() is None and shell.window.isVisible()\n"
             "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'httpx', 'companion.timeback',"
@@ -88,11 +88,11 @@ def test_the_computer_setup_is_written_and_read_back() -> None:
 
 
 def test_a_held_lease_is_reported_after_the_window_showed(qapp: Any, qtbot: Any) -> None:
+    from companion.app.shell import Shell
     from companion.store.db import Database
     from companion.store.lease import Lease
     from companion.store.paths import database_path
     from companion.system.fakes import FakeFocus, FakeInput, FakeLock
-    from companion.ui.shell import Shell
 
     path = database_path("sandbox")
     path.parent.mkdir(parents=True, exist_ok=True)

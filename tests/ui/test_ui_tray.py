@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QSystemTrayIcon
 from companion.sync.status import SyncState, SyncStatus
 from companion.ui import tray as tray_module
 from companion.ui.tray import Tray, status_text
-from tests.ui.conftest import Harness
+from tests.ui.conftest import ANSWER_TIMEOUT_MS, Harness
 
 
 class Answers:
@@ -103,7 +103,8 @@ def test_guide_view_opens_the_guide_sign_in(qtbot: Any, harness: Harness,
                                             attached: tuple[Tray, Answers, list[str]]) -> None:
     tray, _answers, _quits = attached
     w = harness.window
-    tray.guide_action.trigger()
+    with qtbot.waitSignal(w.signin.names_shown, timeout=ANSWER_TIMEOUT_MS):
+        tray.guide_action.trigger()
     assert w.stack.currentWidget() is w.signin
     assert w.signin.stack.currentIndex() == 1
     assert w.signin.names_title.text() == "Which guide are you?"

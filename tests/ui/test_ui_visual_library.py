@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from companion.ui.library import goal_text, lesson_lines
-from tests.ui.conftest import Harness
+from tests.ui.conftest import Harness, choose_class, submit_pin
 
 DRILL = "demo-math-drill"
 READING = "demo-reading-passage"
@@ -17,10 +17,10 @@ READING = "demo-reading-passage"
 
 def sign_in(h: Harness, name: str = "Ava") -> Any:
     w = h.window
-    w.signin.on_class_chosen(w.signin.class_list.item(0))
+    choose_class(h.qtbot, w.signin)
     next(b for b in w.signin.name_buttons() if b.text() == name).click()
     w.signin.pin_edit.setText("1234")
-    w.signin.on_pin_submitted()
+    submit_pin(h.qtbot, w.signin)
     assert w.stack.currentWidget() is w.library
     return w.library
 

@@ -4,7 +4,8 @@
 and builds the registration, key-set cache, nonce store, ``LaunchService`` and
 ``SignInWithTimeback`` for the runtime's environment. ``LaunchBridge`` is the
 ``LaunchHandler``: the listener calls it from its own thread and it re-emits each call as a
-Qt signal, which Qt queues to receivers on the UI thread.
+Qt signal, which Qt queues to receivers on the UI thread. ``LaunchServices`` is what the
+window's ``LaunchController`` is given (``ui.ports.Launches``).
 
 Signals:
     launched(object): a validated ``LaunchRequest``.
@@ -20,17 +21,19 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from companion.core.launch_types import LaunchRequest, OpenLesson, SignInResult, StartLaunch
+
 if TYPE_CHECKING:
     import httpx
 
-    from companion.app import Runtime
-    from companion.launch.handler import LaunchHandler, LaunchRequest, SignInResult
+    from companion.app.runtime import Runtime
+    from companion.launch.handler import LaunchHandler
     from companion.launch.listener import LoopbackListener
     from companion.launch.registration import Registration
     from companion.launch.service import LaunchService
     from companion.launch.signin_oidc import SignInWithTimeback
 
-log = logging.getLogger("companion.ui.launch")
+log = logging.getLogger("companion.app.launch")
 
 
 class LaunchBridge(QObject):
@@ -55,7 +58,7 @@ class LaunchBridge(QObject):
 
 @dataclass
 class LaunchServices:
-    """The running launch side: stop it on quit."""
+    """The running launch side: what the window may ask of it, and stop on quit."""
 
     listener: LoopbackListener
     registration: Registration
@@ -63,10 +66,27 @@ class LaunchServices:
     signin: SignInWithTimeback
     http: httpx.Client
 
+    def begin_sign_in(self) -> None:
+        """Start Sign in with Timeback: the browser opens at the platform (blocking)."""
+        self.signin.begin()
+
+    def login_url(self, start: StartLaunch) -> str:
+        """The listener URL that starts ``start`` in the browser (third-party login)."""
+        from companion.launch.urls import login_url_for
+
+        return login_url_for(start, self.registration, self.listener.urls)
+
     def stop(self) -> None:
         """Stop the listener (releasing its port) and close the HTTP client."""
         self.listener.stop()
         self.http.close()
+
+
+def parse_link(url: str) -> StartLaunch | OpenLesson:
+    """What a ``timeback-companion://`` link asks for (``launch.urls.parse_url``)."""
+    from companion.launch.urls import parse_url
+
+    return parse_url(url)
 
 
 def start_launch_services(rt: Runtime, handler: LaunchHandler, *, port: int,
@@ -74,11 +94,11 @@ def start_launch_services(rt: Runtime, handler: LaunchHandler, *, port: int,
     """Bind and start the listener for ``rt``'s environment (a worker thread).
 
     Only the embedded sandbox's platform is registered (real environments publish no LTI
-    registration for this app yet): None elsewhere.
+    registration for this app yet): None elsewhere. Tokens are dated by the runtime's wall
+    clock (the platform dates them by its own).
     """
     import httpx
 
-    from companion.core.clock import SystemClock
     from companion.launch.jwks import KeySetCache
     from companion.launch.listener import LoopbackListener
     from companion.launch.nonces import NonceStore
@@ -90,7 +110,7 @@ def start_launch_services(rt: Runtime, handler: LaunchHandler, *, port: int,
         log.info("no LTI registration for %s: launches are off", rt.env_name)
         return None
     base = rt.sandbox.base_url.rstrip("/")
-    clock = SystemClock()  # tokens are dated by the platform's wall clock
+    clock = rt.wall_clock
     listener = LoopbackListener.bind(port=port)
     http = httpx.Client(timeout=10)
     registration = sandbox_registration(base)

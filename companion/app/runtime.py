@@ -1,62 +1,72 @@
-"""The composition root: configuration → environment → database → lease → recovery →
-(sandbox, roster, demo PINs) → lessons → sync worker → the sign-in window.
+"""The app's long-lived parts, without Qt: configuration → environment → database → lease
+(``open_runtime``: what the sign-in window needs), then recovery, the embedded sandbox, the
+Timeback clients, the roster, the demo PINs, the lessons and the sync worker
+(``boot_rest``, in a background thread after the window shows).
 
-Only what the sign-in window needs happens before it shows (Qt, the config file and a
-read-only look at the cached class list, see ``companion.ui.startup``). The database and the
-lease (``open_runtime``), then the embedded sandbox, the roster pull, the lesson library and
-the sync worker (``boot_rest``) start in background threads right after, and the window
-hears of them by signal. Heavy modules (SQLModel, httpx) are imported inside the functions,
-so importing this module stays cheap; the types below are for the type checker only.
+Heavy modules (SQLModel, httpx) are imported inside the functions, so importing this
+module stays cheap; the types below are for the type checker only.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from companion.core.clock import Clock
 
 if TYPE_CHECKING:
+    from companion.app.clients import TimebackClients
     from companion.content import Library
-    from companion.core.catalogue import Catalogue
-    from companion.core.clock import Clock
+    from companion.content.importer import Imported
     from companion.core.periods import Period
     from companion.core.report import Report
     from companion.sandbox.server import SandboxHandle
     from companion.session.library import LibraryView
+    from companion.session.signin import SignInService
+    from companion.session.student_care import StudentCare
     from companion.store.db import Database
     from companion.store.lease import Lease, LeaseKeeper
     from companion.store.runs import EventContext
     from companion.sync.roster_refresh import RosterRefresher
     from companion.sync.worker import SyncWorker
-    from companion.timeback import Credentials, Environment
+    from companion.timeback import Environment
 
 log = logging.getLogger("companion.app")
 
 DEMO_STUDENT_PIN = "1234"
 DEMO_GUIDE_PIN = "9999"
-OFFSCREEN_CHROMIUM_FLAGS = "--disable-gpu --disable-logging --log-level=3"
 
 
 class StartError(Exception):
     """Start-up cannot go on; the message is for the person at the computer."""
 
 
+class SetupNeeded(Exception):
+    """This computer has no school chosen for the environment yet; the message says so."""
+
+
 @dataclass
 class Runtime:
-    """The app's long-lived parts (Qt-free), built by ``open_runtime`` and ``boot_rest``."""
+    """The app's long-lived parts (Qt-free), built by ``open_runtime`` and ``boot_rest``.
+
+    ``clock`` dates and times everything the app records; ``wall_clock`` is always the
+    computer's own, for what a server dates (launch and sign-in tokens).
+    """
 
     env_name: str
     environment: Environment
     db: Database
     lease: Lease
     clock: Clock
+    wall_clock: Clock
     keeper: LeaseKeeper | None = None
+    signin: SignInService | None = None
     sandbox: SandboxHandle | None = None
+    timeback: TimebackClients | None = None
     ctx: EventContext | None = None
     library: Library | None = None
     library_view: LibraryView | None = None
@@ -72,13 +82,16 @@ class Runtime:
         return self.env_name == "sandbox"
 
     def close(self) -> None:
-        """Stop the worker, the sandbox and the lease; close the database."""
+        """Stop the worker, the sandbox and the lease; close the clients and the database."""
         if self.worker is not None:
             self.worker.quit()
         if self.keeper is not None:
             self.keeper.stop()
         if self.lease is not None and self.lease.held:
             self.lease.release()
+        if self.timeback is not None:
+            self.timeback.close()
+            self.timeback = None
         if self.sandbox is not None:
             from companion.store.meta import EMBEDDED_SANDBOX_URL, set_meta
 
@@ -88,8 +101,11 @@ class Runtime:
 
 
 def open_runtime(env: str | None, clock: Clock) -> Runtime:
-    """Config, environment, database and lease: what the sign-in window needs."""
+    """Config, environment, database, lease and the sign-in service: what the sign-in
+    window needs."""
     from companion.config import ConfigError, load_config
+    from companion.core.clock import SystemClock
+    from companion.session.signin import SignInService
     from companion.store.db import Database, StoreError
     from companion.store.lease import Lease, LeaseKeeper
     from companion.store.paths import database_path
@@ -117,9 +133,14 @@ def open_runtime(env: str | None, clock: Clock) -> Runtime:
         )
     keeper = LeaseKeeper(lease)
     keeper.start()
-    rt = Runtime(name, environment, db, lease, clock, keeper=keeper)
+    rt = Runtime(name, environment, db, lease, clock, SystemClock(), keeper=keeper)
     if computer is not None:
         rt.school_id, rt.class_ids = computer.school_id, computer.class_ids
+    try:
+        rt.signin = SignInService(db, clock)
+    except Exception:
+        rt.close()
+        raise
     return rt
 
 
@@ -133,25 +154,19 @@ def reload_computer(rt: Runtime) -> None:
 
 
 def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
-    """The deferred start-up (runs in a worker thread): sandbox, recovery, roster, PINs,
-    lessons, sync worker. Raises StartError (or a Timeback error) with a plain message."""
+    """The deferred start-up (runs in a worker thread): sandbox, recovery, Timeback
+    clients, roster, PINs, lessons, sync worker. Raises StartError (or a Timeback error)
+    with a plain message."""
+    from companion.app.clients import TimebackClients
     from companion.content import demo_lessons_path, load_library
-    from companion.core.catalogue import Catalogue
     from companion.session.library import LibraryView
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
     from companion.store.paths import data_dir, library_dir
     from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
-    from companion.timeback import (
-        OneRosterClient,
-        UnauthorisedError,
-        auth_for,
-        load_credentials,
-        oneroster_client,
-    )
-    from companion.ui.setup_flow import SetupNeeded
+    from companion.timeback import UnauthorisedError, load_credentials
 
-    if rt.demo:
+    if rt.demo and rt.sandbox is None:
         from companion.sandbox.seed import DEMO_SCHOOL_ID
         from companion.sandbox.server import start_in_thread
         from companion.store.meta import EMBEDDED_SANDBOX_URL, set_meta
@@ -172,18 +187,17 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
         rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
         care_for_journals(rt)
+    if rt.timeback is not None:  # a boot again after set-up: the credentials may be new
+        rt.timeback.close()
+    rt.timeback = clients = TimebackClients.open(rt.environment, credentials)
     if rt.school_id:
-        env = rt.environment
-
-        def client_factory() -> OneRosterClient:
-            return oneroster_client(env, auth_for(env, credentials))
 
         def release_waiting_runs(_result: object, rt: Runtime = rt) -> None:
             # runs that waited for roster data (an email) get their events now
             if rt.ctx is not None and runs.build_pending_events(rt.db, rt.ctx) and rt.worker:
                 rt.worker.notify_run_closed()
 
-        refresher = RosterRefresher(rt.db, client_factory, rt.school_id, rt.clock,
+        refresher = RosterRefresher(rt.db, clients.roster_client, rt.school_id, rt.clock,
                                     after_refresh=release_waiting_runs)
         rt.refresher = refresher
         try:
@@ -205,13 +219,13 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     library = (load_library(folders, data_dir() / "lesson-cache", placeholders=placeholders)
                if folders else None)
     if library is None:
-        library = _empty_library(Catalogue((), ()))
+        library = _empty_library()
     for error in library.errors:
         log.warning("lesson not loaded: %s", error)
     runs.save_lessons(rt.db, library.catalogue)
     rt.library = library
     rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
-    rt.worker = make_worker(rt, credentials)
+    rt.worker = make_worker(rt, clients)
     return rt
 
 
@@ -236,7 +250,7 @@ def reload_lessons(rt: Runtime) -> None:
     rt.library = library
 
 
-def add_lessons(path: Path, progress: Callable[[int, int], None]) -> Any:
+def add_lessons(path: Path, progress: Callable[[int, int], None]) -> Imported:
     """Import a package, bundle or folder of lessons into this computer's library (the
     guide's "Add lessons"); raises BundleError with the reason it was refused."""
     from companion.content.importer import import_content
@@ -245,23 +259,19 @@ def add_lessons(path: Path, progress: Callable[[int, int], None]) -> Any:
     return import_content(path, library_dir(), progress=progress)
 
 
-def _empty_library(catalogue: Catalogue) -> Library:
+def _empty_library() -> Library:
     from companion.content import Library
+    from companion.core.catalogue import Catalogue
 
-    return Library(catalogue)
+    return Library(Catalogue((), ()))
 
 
-def make_worker(rt: Runtime, credentials: Credentials) -> SyncWorker:
-    """The sync worker on our lease (started by the caller)."""
-    from companion.core.caliper import DEFAULT_APP
+def make_worker(rt: Runtime, clients: TimebackClients) -> SyncWorker:
+    """The sync worker on our lease and the process's clients (started by the caller)."""
     from companion.sync.worker import SyncWorker
-    from companion.timeback import auth_for, caliper_client, gradebook_client
 
-    auth = auth_for(rt.environment, credentials)
-    api = caliper_client(rt.environment, auth, sensor=DEFAULT_APP.sensor)
-    gradebook = gradebook_client(rt.environment, auth)
-    return SyncWorker(rt.db, api, lease=rt.lease, on_unauthorised=auth.invalidate,
-                      results_api=gradebook)
+    return SyncWorker(rt.db, clients.caliper, lease=rt.lease,
+                      on_unauthorised=clients.auth.invalidate, results_api=clients.gradebook)
 
 
 def care_for_journals(rt: Runtime) -> list[str]:
@@ -278,7 +288,7 @@ def care_for_journals(rt: Runtime) -> list[str]:
     return summaries.remove_delivered_journals(rt.db, days, rt.clock.utc_now())
 
 
-def student_care(rt: Runtime) -> Any:
+def student_care(rt: Runtime) -> StudentCare:
     """Export and erase of one student's data, for the guide's view."""
     from companion.session.student_care import StudentCare
 
@@ -306,116 +316,3 @@ def report_builder(rt: Runtime) -> tuple[Callable[[Period, str | None], Report],
                             goal_minutes=goal)
 
     return build, tz
-
-
-def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
-    """Whether a window can be shown: always outside Linux/BSD; there, an X or Wayland
-    display, or a Qt platform chosen on purpose (QT_QPA_PLATFORM)."""
-    environ = os.environ if environ is None else environ
-    platform = platform or sys.platform
-    if platform in ("win32", "darwin", "cygwin"):
-        return True
-    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
-
-
-QUIET_CHROMIUM = "--log-level=3"  # fatal messages only
-QUIET_QT_RULES = "qt.vulkan*=false;qt.rhi.*=false;qt.qpa.gl=false;qt.glx=false;qt.xcb.glx*=false"
-
-
-_qt_log = logging.getLogger("companion.qt")
-
-
-def qt_message_to_log(kind: Any, context: Any, message: str) -> None:
-    """Qt's and the web engine's messages go to the log file, not the terminal: notes about
-    the GPU, Vulkan or D-Bus on a classroom computer are for support, not for the student.
-    Critical and fatal ones are still printed."""
-    from PySide6.QtCore import QtMsgType
-
-    level = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.DEBUG,
-             QtMsgType.QtWarningMsg: logging.INFO}.get(kind, logging.ERROR)
-    category = getattr(context, "category", None) or "default"
-    _qt_log.log(level, "[%s] %s", category, message)
-    if level >= logging.ERROR:
-        print(message, file=sys.stderr)
-
-
-def prepare_qt(offscreen: bool) -> None:
-    """Environment and attributes Qt needs before the QApplication exists."""
-    if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-        # Offscreen there is no GPU: keep Chromium from trying (and from logging about it).
-        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", OFFSCREEN_CHROMIUM_FLAGS)
-        os.environ.setdefault("QSG_RHI_BACKEND", "null")
-    from companion.ui.web import engine_flags
-
-    # lesson pages: WebRTC without UDP, every connection through the app's gate
-    flags = engine_flags(os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""))
-    if "--log-level" not in flags:  # Chromium's notes about the GPU and D-Bus: nobody can act
-        flags = f"{flags} {QUIET_CHROMIUM}"
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags
-    # Qt's own notes about Vulkan and GLX on machines without them, likewise (a
-    # QT_LOGGING_RULES the user set still wins: theirs come after ours)
-    rules = os.environ.get("QT_LOGGING_RULES", "")
-    os.environ["QT_LOGGING_RULES"] = ";".join(r for r in (QUIET_QT_RULES, rules) if r)
-    from PySide6.QtCore import QCoreApplication, Qt, qInstallMessageHandler
-
-    qInstallMessageHandler(qt_message_to_log)
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    from companion.ui.web import register_scheme
-
-    register_scheme()
-
-
-def say_cannot_start(message: str, window: bool) -> None:
-    """Say on stderr (and, with ``window``, in a message box) why the app cannot start.
-
-    Called before any WebEngine object exists: the box is a plain widget.
-    """
-    print(f"error: {message}", file=sys.stderr)
-    if not window:
-        return
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    QMessageBox.critical(None, "Timeback Companion cannot start", message)
-
-
-def run_app(env: str | None, self_test: bool = False) -> int:
-    """Run the desktop app (or, with ``self_test``, a scripted demo lesson offscreen);
-    returns the exit status."""
-    if not self_test and not has_display():
-        print("No display was found, so the window cannot be shown. Running the self-test "
-              "offscreen instead (set QT_QPA_PLATFORM=offscreen to run the app headless).",
-              file=sys.stderr)
-        self_test = True
-    from companion.system.webengine import root_refusal
-
-    refusal = root_refusal()
-    if refusal is not None:
-        headless = os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal")
-        say_cannot_start(refusal, window=not (self_test or headless))
-        return 1
-    prepare_qt(offscreen=self_test)
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    if self_test:
-        from companion.ui.selftest import run_self_test
-
-        return run_self_test(app, env)
-    from companion.ui.shell import Shell
-
-    urls = [arg for arg in sys.argv[1:] if arg.lower().startswith("timeback-companion://")]
-    shell = Shell(app, env, urls=urls)
-    shell.fatal.connect(lambda _message: app.exit(1))
-    status = shell.start()
-    if status is not None:
-        return status
-    try:
-        return app.exec()
-    finally:
-        shell.close()
-

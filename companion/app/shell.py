@@ -1,5 +1,7 @@
-"""The Qt half of the composition root: builds the window on ``companion.app.Runtime``,
-shows it, then finishes start-up in a background task and wires what it brings.
+"""The Qt half of the composition root: builds the window on the ``Runtime``, shows it,
+then finishes start-up in a background task and hands each window what it needs through
+``companion.ui.ports`` (the run, the library, sign-in, the guide's report and care,
+launches, set-up, the sync status).
 
 Signals:
     ready(): the deferred start-up finished (lessons, roster, sync worker).
@@ -13,28 +15,46 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from companion.app import (
+from companion.app.launch import LaunchBridge, LaunchServices, parse_link, start_launch_services
+from companion.app.progress import ProgressSync
+from companion.app.runtime import (
     DEMO_GUIDE_PIN,
     DEMO_STUDENT_PIN,
+    Runtime,
     StartError,
     add_lessons,
     boot_rest,
+    reload_computer,
     reload_lessons,
     report_builder,
     student_care,
 )
+from companion.app.sensing import SensingChoice
+from companion.app.startup import open_for_window
+from companion.content.importer import Imported
+from companion.core.clock import Clock
+from companion.system.external import ExternalLesson, ForegroundReader
+from companion.system.sensing import FocusSource, InputSource, LockSource
+from companion.ui.launch_ui import LaunchController
 from companion.ui.main_window import MainWindow
 from companion.ui.services import Services
-from companion.ui.startup import open_for_window
+from companion.ui.setup_dialog import SetupLauncher
+from companion.ui.single_instance import SingleInstance
 from companion.ui.styles import apply_style
+from companion.ui.sync_bridge import SyncStatusBridge
 from companion.ui.tasks import BackgroundTask
+from companion.ui.tray import Tray
 
-log = logging.getLogger("companion.ui")
+if TYPE_CHECKING:
+    from companion.session.controller import SessionController
+
+log = logging.getLogger("companion.app")
 
 DEFAULT_LAUNCH_PORT = 47631  # companion.launch.listener.DEFAULT_PORT, without importing it
 
@@ -65,12 +85,12 @@ class Shell(QObject):
         app: QApplication,
         env: str | None,
         *,
-        clock: Any = None,
-        input_source: Any = None,
-        focus_source: Any = None,
-        lock_source: Any = None,
-        foreground: Any = None,
-        launch_lesson: Callable[[Any], object] | None = None,
+        clock: Clock | None = None,
+        input_source: InputSource | None = None,
+        focus_source: FocusSource | None = None,
+        lock_source: LockSource | None = None,
+        foreground: ForegroundReader | None = None,
+        launch_lesson: Callable[[ExternalLesson], object] | None = None,
         single_instance: bool = True,
         tray: bool = True,
         launch_port: int | None = DEFAULT_LAUNCH_PORT,
@@ -86,30 +106,29 @@ class Shell(QObject):
             from companion.core.clock import SystemClock
 
             clock = SystemClock()
-        self.clock = clock
-        self._input = input_source
-        self._focus = focus_source
-        self._lock = lock_source
-        self._foreground = foreground  # a ForegroundReader (tests); None: the OS's own
+        self.clock: Clock = clock
+        self.sensing = SensingChoice(clock, input_source, focus_source, lock_source, foreground)
         self._launch_lesson = launch_lesson  # starts external lessons; None: system launch
         self._single = single_instance
         self._tray_wanted = tray
         self._start_sync = start_sync
         self._launch_port = launch_port
-        self._open_browser = open_browser
+        self._open_browser: Callable[[str], object] = open_browser or _system_browser
         self._urls = list(urls)
-        self.launch: Any = None  # LaunchController
-        self.progress: Any = None  # ProgressSync
         self.report_error = report_error
-        self.runtime: Any = None
+        self.runtime: Runtime | None = None
         self.window: MainWindow | None = None
         self.services: Services | None = None
-        self.instance: Any = None
-        self.tray: Any = None
-        self.sync_bridge: Any = None
+        self.instance: SingleInstance | None = None
+        self.tray: Tray | None = None
+        self.sync_bridge: SyncStatusBridge | None = None
+        self.launch: LaunchController | None = None
+        self.progress: ProgressSync | None = None
+        self.setup: SetupLauncher | None = None
         self.boot_task: BackgroundTask | None = None
         self.open_task: BackgroundTask | None = None
-        self.setup: Any = None  # SetupLauncher
+        self.launch_task: BackgroundTask | None = None
+        self._controller: SessionController | None = None
 
     def start(self) -> int | None:
         """Show the sign-in window; None when running, else an exit status.
@@ -117,8 +136,8 @@ class Shell(QObject):
         Only the config file and a read-only look at the cached class list come before the
         window; the database, the lease and the rest open in background tasks after it.
         """
+        from companion.app.startup import ConfigError, quick_classes, read_start_config
         from companion.store.paths import database_path
-        from companion.ui.startup import ConfigError, quick_classes, read_start_config
 
         apply_style(self.app)
         try:
@@ -128,33 +147,27 @@ class Shell(QObject):
             return 1
         env_name = start.env_name
         if self._single:
-            from companion.ui.single_instance import SingleInstance, server_name
+            from companion.ui.single_instance import server_name
 
             self.instance = SingleInstance(server_name(env_name), self)
             if not self.instance.acquire(self._urls):
                 print("Timeback Companion is already running; brought it forward.")
                 return 0
-        qt_input = None
-        if self._input is None:
-            from companion.ui.sensing_qt import QtInputSource
-
-            self._input = qt_input = QtInputSource(self.clock)
         self.services = Services(
             env_name=env_name,
             demo=env_name == "sandbox",
             clock=self.clock,
-            signin=None,  # set once the store is open (on_opened)
-            input_source=self._input,
+            input_source=self.sensing.input_source(),
             demo_pins=(DEMO_STUDENT_PIN, DEMO_GUIDE_PIN),
         )
         self.window = MainWindow(self.services)
-        self._make_launch()
+        self.launch = LaunchController(self.window, parse_link, self._open_browser, self)
+        self.progress = ProgressSync(self.window, self)
+        self.setup = SetupLauncher(self.window, self)
         self._connect_signals()
         self.window.signin.set_classes(quick_classes(database_path(env_name), start.class_ids))
         self.window.show()
-        if qt_input is not None:
-            # after the first show: the filter then sees no start-up events (faster)
-            qt_input.install(self.app)
+        self.sensing.install(self.app)
         served = start.class_ids
         self.open_task = BackgroundTask(
             lambda: open_for_window(self.env, self.clock, served), "open", self)
@@ -163,12 +176,24 @@ class Shell(QObject):
         self.open_task.start()
         return None
 
-    def on_opened(self, opened: Any) -> None:
+    def _connect_signals(self) -> None:
+        assert self.window is not None and self.launch is not None
+        assert self.progress is not None and self.setup is not None
+        if self.instance is not None:
+            self.instance.activated.connect(self.window.bring_forward)
+            self.instance.url_received.connect(self.launch.on_url)
+        self.failed.connect(self.window.on_start_failed)
+        self.window.signin.timeback_requested.connect(self.launch.on_timeback_requested)
+        self.window.signed_in.connect(self.progress.on_signed_in)
+        self.setup.opened.connect(self.setup_opened)
+        self.setup.configured.connect(self.on_setup_done)
+
+    def on_opened(self, rt: Runtime) -> None:
         """The store is open: hand the sign-in service to the window, then boot the rest."""
         assert self.services is not None and self.window is not None
-        self.runtime, service = opened
-        self.services.signin = service
-        self.window.signin.service = service
+        self.runtime = rt
+        self.services.signin = rt.signin
+        self.window.signin.service = rt.signin
         if self.window.signin.stack.currentIndex() == 0:
             self.window.signin.reload()
         self._boot()
@@ -183,51 +208,33 @@ class Shell(QObject):
     def _boot(self) -> None:
         if self.boot_task is not None:
             self.boot_task.wait(30)
-        self.boot_task = BackgroundTask(boot_rest_for(self.runtime), "boot", self)
+        rt = self.runtime
+        assert rt is not None
+        self.boot_task = BackgroundTask(lambda: boot_rest(rt), "boot", self)
         self.boot_task.succeeded.connect(self.on_booted)
         self.boot_task.failed.connect(self.on_boot_failed)
         self.boot_task.start()
 
-    def _make_launch(self) -> None:
-        from companion.ui.launch_ui import LaunchController
-
-        assert self.window is not None
-        if self._open_browser is None:
-            self._open_browser = _system_browser
-        self.launch = LaunchController(self.window, self._open_browser, self)
-        from companion.ui.progress_bridge import ProgressSync
-
-        self.progress = ProgressSync(self.window, self)
-        from companion.ui.setup_dialog import SetupLauncher
-
-        self.setup = SetupLauncher(self.window, self)
-
-    def _connect_signals(self) -> None:
-        assert self.window is not None
-        if self.instance is not None:
-            self.instance.activated.connect(self.window.bring_forward)
-            self.instance.url_received.connect(self.launch.on_url)
-        self.failed.connect(self.window.on_start_failed)
-        self.window.signin.timeback_requested.connect(self.launch.on_timeback_requested)
-        self.window.signed_in.connect(self.progress.on_signed_in)
-        self.setup.opened.connect(self.setup_opened)
-        self.setup.configured.connect(self.on_setup_done)
-
     # --- deferred start-up ------------------------------------------------------------
 
-    def on_booted(self, rt: Any) -> None:
+    def on_booted(self, rt: Runtime) -> None:
+        """The lessons, the roster and the worker are there: give the windows the run,
+        the library, the guide's parts and the sync status."""
         from companion.content import bridge_script_path
         from companion.session.controller import SessionController
         from companion.system.sensing import NoLockSensing
 
         assert self.services is not None and self.window is not None
-        sensing = self._run_sensing()
+        assert rt.library is not None and rt.library_view is not None and rt.ctx is not None
+        sensing = self.sensing.for_runs(self.window)
         self.window.run_sensing = sensing
         self.window.launcher = self._launch_lesson
+        # the run reads its sources through ``sensing.observe``, chosen per run
         controller = SessionController(
-            rt.db, self.clock, rt.ctx, rt.library.catalogue, self._input,
+            rt.db, self.clock, rt.ctx, rt.library.catalogue, sensing.qt_input,
             sensing.window_focus, NoLockSensing(), observe=sensing.observe,
         )
+        self._controller = controller
         s = self.services
         s.content = rt.library
         s.library_view = rt.library_view
@@ -238,8 +245,6 @@ class Shell(QObject):
         s.add_lessons = lambda path, progress: self._add_lessons(rt, path, progress)
         s.on_lessons_added = lambda: self.on_lessons_added(rt)
         if rt.worker is not None:
-            from companion.ui.sync_bridge import SyncStatusBridge
-
             self.sync_bridge = SyncStatusBridge(rt.worker.status, self)
             self.sync_bridge.changed.connect(self.window.on_sync_status)
             self.window.on_sync_status(rt.worker.status.current)
@@ -248,59 +253,61 @@ class Shell(QObject):
             if self._start_sync:
                 rt.worker.start(start_delay=not rt.demo)
         if self._tray_wanted:
-            self._make_tray()
+            self._make_tray(rt)
+        assert self.progress is not None and self.launch is not None
         self.progress.runtime = rt
-        if self.launch.services is None and self._launch_port is not None:
-            self.launch.start_services(rt, self._launch_port)
+        if self.launch_task is None and self._launch_port is not None:
+            self._start_launches(rt, self._launch_port)
         for url in self._urls:
             self.launch.on_url(url)
         self._urls = []
         self.window.on_ready()
         self.ready.emit()
 
-    def _add_lessons(self, rt: Any, path: Any, progress: Any) -> Any:
+    def _start_launches(self, rt: Runtime, port: int) -> None:
+        """Bind and start the launch listener in a background task; the window's launch
+        controller is given it (``attach``) on success."""
+        assert self.launch is not None
+        bridge = LaunchBridge(self)
+        bridge.launched.connect(self.launch.on_launched)
+        bridge.signed_in.connect(self.launch.on_signed_in)
+        open_browser = self._open_browser
+        task = BackgroundTask(
+            lambda: start_launch_services(rt, bridge, port=port, open_browser=open_browser),
+            "launch-listener", self)
+        task.succeeded.connect(self.on_launches_started)
+        task.failed.connect(self.launch.on_services_failed)
+        self.launch_task = task
+        task.start()
+
+    def on_launches_started(self, services: LaunchServices | None) -> None:
+        assert self.launch is not None
+        self.launch.on_services_started(services)
+
+    def _add_lessons(self, rt: Runtime, path: Path,
+                     progress: Callable[[int, int], None]) -> Imported:
         """Import (in the dialog's worker thread), then read the library again there."""
         imported = add_lessons(path, progress)
         reload_lessons(rt)
         return imported
 
-    def on_lessons_added(self, rt: Any) -> None:
+    def on_lessons_added(self, rt: Runtime) -> None:
         """Lessons were added: the windows and the next run use the new library."""
         s = self.services
-        if s is None or self.window is None or s.controller is None:
+        controller = self._controller
+        if s is None or self.window is None or controller is None:
             return
-        if s.controller.run is not None:
+        if controller.run is not None:
             log.warning("lessons were added during a run; they appear at the next start")
             return
-        s.controller.replace_catalogue(rt.library.catalogue)
+        assert rt.library is not None
+        controller.replace_catalogue(rt.library.catalogue)
         s.content = rt.library
         s.library_view = rt.library_view
         self.window.on_ready()
 
-    def _run_sensing(self) -> Any:
-        """Per-run sensing: the injected sources (tests), else the OS's best ones."""
-        from companion.ui.run_sensing import Pickers, RunSensing, fixed_pickers
-
-        assert self.window is not None
-        injected = self._focus is not None or self._lock is not None
-        focus = self._focus
-        if focus is None:
-            from companion.ui.sensing_qt import WindowFocusSource
-
-            focus = WindowFocusSource(self.window)
-        if injected:
-            from companion.system.sensing import NoLockSensing
-
-            pickers = fixed_pickers(self._input, self._lock or NoLockSensing(), self._foreground)
-        else:
-            pickers = Pickers()
-            if self._foreground is not None:
-                reader = self._foreground
-                pickers.foreground = lambda: reader
-        return RunSensing(self.clock, self._input, focus, pickers)
-
     def on_boot_failed(self, exc: object) -> None:
-        from companion.ui.setup_flow import setup_reason
+        from companion.app.setup import setup_reason
 
         rt = self.runtime
         reason = None
@@ -317,32 +324,31 @@ class Shell(QObject):
 
     def open_setup(self, reason: str) -> None:
         """Show the set-up dialog with ``reason`` (start-up failed, or the tray asked)."""
-        assert self.runtime is not None and self.setup is not None
-        self.setup.open(self.runtime, self.clock, reason)
+        from companion.app.setup import SetupFlow
+
+        rt, clock = self.runtime, self.clock
+        assert rt is not None and self.setup is not None
+        self.setup.open(lambda: SetupFlow(rt.env_name, rt.environment, rt.db, clock), reason)
 
     def on_setup_done(self) -> None:
-        from companion.app import reload_computer
-
         assert self.runtime is not None and self.services is not None
-        assert self.window is not None
+        assert self.window is not None and self.runtime.signin is not None
         reload_computer(self.runtime)
-        self.services.signin.serve_classes(self.runtime.class_ids)
+        self.runtime.signin.serve_classes(self.runtime.class_ids)
         if self.services.lessons_ready:
             self.window.signin.reload()
         else:
             self.window.signin.class_status.setText("Loading the class list…")
             self._boot()
 
-    def _make_tray(self) -> None:
-        from companion.ui.tray import Tray
-
+    def _make_tray(self, rt: Runtime) -> None:
         assert self.window is not None
         self.tray = Tray.create(self)
         if self.tray is None:
             return
         self.tray.attach(self.window, self.app.quit)
         self.tray.setup_requested.connect(self.on_setup_requested)
-        self.tray.setup_action.setVisible(not self.runtime.demo)
+        self.tray.setup_action.setVisible(not rt.demo)
         if self.sync_bridge is not None:
             self.sync_bridge.changed.connect(self.tray.on_sync_status)
 
@@ -356,9 +362,14 @@ class Shell(QObject):
         if self.open_task is not None:
             self.open_task.wait(30)
             if self.runtime is None and self.open_task.result is not None:
-                self.runtime = self.open_task.result[0]
+                self.runtime = self.open_task.result
         if self.boot_task is not None:
             self.boot_task.wait(30)
+        if self.launch_task is not None:
+            self.launch_task.wait(15)
+            if self.launch is not None and self.launch.services is None \
+                    and isinstance(self.launch_task.result, LaunchServices):
+                self.launch_task.result.stop()  # started after the window stopped listening
         if self.launch is not None:
             self.launch.stop()
         if self.progress is not None:
@@ -376,8 +387,3 @@ def _system_browser(url: str) -> object:
     import webbrowser  # imported when first used: it is slow to import
 
     return webbrowser.open(url)
-
-
-def boot_rest_for(rt: Any) -> Callable[[], Any]:
-    """The deferred start-up of ``rt`` as a no-argument function."""
-    return lambda: boot_rest(rt)

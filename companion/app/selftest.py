@@ -75,10 +75,10 @@ def run_self_test(app: QApplication, env: str | None) -> int:
 
 
 def _run(app: QApplication) -> int:
+    from companion.app.shell import Shell
     from companion.core.clock import FakeClock
     from companion.store import runs
     from companion.system.fakes import FakeFocus, FakeInput
-    from companion.ui.shell import Shell
 
     clock = FakeClock(monotonic_ms=1_000_000)
     fake_input = FakeInput(clock)
@@ -93,13 +93,14 @@ def _run(app: QApplication) -> int:
         w = shell.window
         assert w is not None
         step = "sign in as a demo student"
-        w.signin.on_class_chosen(w.signin.class_list.item(0))
+        first = w.signin.class_list.item(0)
+        wait_for(w.signin.names_shown, lambda: w.signin.on_class_chosen(first))
         buttons = w.signin.name_buttons()
         if not buttons:
             raise SelfTestFailure("no students in the demo class")
         buttons[0].click()
         w.signin.pin_edit.setText("1234")
-        w.signin.on_pin_submitted()
+        wait_for(w.signin.pin_checked, w.signin.on_pin_submitted)
         if w.student is None:
             raise SelfTestFailure(w.signin.error_label.text() or "not signed in")
         _ok(step)
@@ -108,7 +109,9 @@ def _run(app: QApplication) -> int:
         loaded = wait_for(session.view.loadFinished, lambda: w.library.request(LESSON))
         if loaded != [True]:
             raise SelfTestFailure("the lesson page did not load")
-        run_id = runs.open_run_id(shell.runtime.db)
+        assert shell.runtime is not None
+        db = shell.runtime.db
+        run_id = runs.open_run_id(db)
         if run_id is None:
             raise SelfTestFailure("no run was opened")
         _ok(step)
@@ -129,7 +132,7 @@ def _run(app: QApplication) -> int:
             raise SelfTestFailure(f"unexpected summary: {summary.xp} XP; {explained}")
         _ok(f"{step} ({summary.xp} XP, mastered={summary.mastered})")
         step = "find the learning events in the outbox"
-        types = {e["type"] for e in runs.run_events(shell.runtime.db, run_id)}
+        types = {e["type"] for e in runs.run_events(db, run_id)}
         if not {"ActivityEvent", "TimeSpentEvent"} <= types:
             raise SelfTestFailure(f"events in the outbox: {sorted(types)}")
         _ok(step)

@@ -6,49 +6,31 @@
    returns the school's classes and guides from the cache.
 3. ``finish``: set the guide PINs and record the school and classes in the config file.
 
-Secrets go to the keyring only; nothing here logs them.
+The checked credentials get one token auth, used by both the school list and the roster
+pull. Secrets go to the keyring only; nothing here logs them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from companion.app.runtime import SetupNeeded
+from companion.core.signin_types import PulledRoster, School
 
 if TYPE_CHECKING:
     from companion.core.clock import Clock
-    from companion.session.signin import ClassInfo, GuideInfo
     from companion.store.db import Database
-    from companion.timeback import Credentials, Environment
+    from companion.timeback import ClientCredentialsAuth, Environment, OneRosterClient
 
-log = logging.getLogger("companion.ui.setup")
+log = logging.getLogger("companion.app.setup")
 
-
-class SetupNeeded(Exception):
-    """This computer has no school chosen for the environment yet; the message says so."""
+__all__ = ["PulledRoster", "School", "SetupFailed", "SetupFlow", "SetupNeeded", "setup_reason"]
 
 
 class SetupFailed(Exception):
     """A set-up step failed; the message is for the person at the computer."""
-
-
-@dataclass(frozen=True)
-class School:
-    """A school the credentials can see."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class PulledRoster:
-    """The outcome of the roster pull: what the next page offers."""
-
-    school_id: str
-    records: int
-    classes: list[ClassInfo]
-    guides: list[GuideInfo]
 
 
 def setup_reason(exc: BaseException, env_name: str) -> str | None:
@@ -72,7 +54,8 @@ def setup_reason(exc: BaseException, env_name: str) -> str | None:
 
 
 class SetupFlow:
-    """The steps of set-up for one environment on this computer's database."""
+    """The steps of set-up for one environment on this computer's database (the set-up
+    dialog's ``ui.ports.SetupSteps``)."""
 
     def __init__(self, env_name: str, environment: Environment, db: Database,
                  clock: Clock) -> None:
@@ -80,7 +63,7 @@ class SetupFlow:
         self.environment = environment
         self.db = db
         self.clock = clock
-        self.credentials: Credentials | None = None
+        self._auth: ClientCredentialsAuth | None = None
 
     def check_credentials(self, client_id: str, secret: str) -> list[School]:
         """Verify, store in the keyring, and list the visible schools (a worker thread)."""
@@ -104,11 +87,10 @@ class SetupFlow:
         except TimebackError as exc:
             raise SetupFailed(f"The credentials could not be checked: {exc}") from exc
         store_credentials(self.env_name, credentials)
-        self.credentials = credentials
+        self._auth = auth_for(self.environment, credentials)
         log.info("credentials for %s stored in the keyring", self.env_name)
         try:
-            with oneroster_client(self.environment,
-                                  auth_for(self.environment, credentials)) as client:
+            with oneroster_client(self.environment, self._auth) as client:
                 orgs = client.list_schools()
         except TimebackError as exc:
             raise SetupFailed(f"The list of schools could not be read: {exc}") from exc
@@ -118,13 +100,15 @@ class SetupFlow:
     def pull_roster(self, school_id: str) -> PulledRoster:
         """A full roster pull of ``school_id``; its classes and guides (a worker thread)."""
         from companion.session.signin import SignInService
+        from companion.store import roster
         from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError
-        from companion.timeback import OneRosterClient, auth_for, oneroster_client
+        from companion.timeback import auth_for, oneroster_client
 
-        environment, credentials = self.environment, self.credentials
+        environment = self.environment
+        auth = self._auth or auth_for(environment)  # the stored credentials, if not checked
 
         def client_factory() -> OneRosterClient:
-            return oneroster_client(environment, auth_for(environment, credentials))
+            return oneroster_client(environment, auth)
 
         refresher = RosterRefresher(self.db, client_factory, school_id, self.clock)
         try:
@@ -132,8 +116,6 @@ class SetupFlow:
         except RosterRefreshError as exc:
             raise SetupFailed(f"The roster could not be pulled: {exc}") from exc
         service = SignInService(self.db, self.clock)
-        from companion.store import roster
-
         classes = [c for c in service.classes()
                    if (row := roster.get_class(self.db, c.id)) is not None
                    and row.school_sourced_id == school_id]

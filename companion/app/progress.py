@@ -2,7 +2,8 @@
 results into this computer's progress in a background task, then show the library again
 (a lesson mastered on another computer shows as mastered, and the next one opens).
 
-Skipped while the sync worker says it is offline; offline the cached progress stands.
+Skipped while the sync worker says it is offline; offline the cached progress stands. The
+merge reads through the process's one gradebook client (``Runtime.timeback``).
 
 Signals:
     synced(str, object): the student id and the ``ProgressSyncResult``.
@@ -11,28 +12,27 @@ Signals:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from companion.core.signin_types import SignedIn
 from companion.ui.tasks import BackgroundTask
 
 if TYPE_CHECKING:
-    from companion.app import Runtime
+    from companion.app.runtime import Runtime
     from companion.sync.progress_sync import ProgressSyncResult
     from companion.ui.main_window import MainWindow
 
-log = logging.getLogger("companion.ui.progress")
+log = logging.getLogger("companion.app.progress")
 
 
 def merge_progress(rt: Runtime, student_id: str) -> ProgressSyncResult:
     """Read the student's results from the gradebook and merge them (a worker thread)."""
     from companion.sync.progress_sync import sync_progress
-    from companion.timeback import auth_for, gradebook_client, load_credentials
 
-    credentials = load_credentials(rt.env_name)
-    with gradebook_client(rt.environment, auth_for(rt.environment, credentials)) as client:
-        return sync_progress(rt.db, client, student_id)
+    assert rt.timeback is not None  # built by boot_rest before the lessons are there
+    return sync_progress(rt.db, rt.timeback.gradebook, student_id)
 
 
 class ProgressSync(QObject):
@@ -50,9 +50,9 @@ class ProgressSync(QObject):
         self.runtime: Runtime | None = None  # set once the deferred start-up finished
         self._tasks: list[BackgroundTask] = []
 
-    def on_signed_in(self, user: Any) -> None:
+    def on_signed_in(self, user: SignedIn) -> None:
         rt = self.runtime
-        if rt is None or rt.library is None:
+        if rt is None or rt.library is None or rt.timeback is None:
             return
         if rt.worker is not None and rt.worker.status.current.state == "offline":
             log.info("offline: progress of %s not merged", user.user_id)
