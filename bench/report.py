@@ -57,8 +57,8 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from companion.core import periods
+    from companion.session import closing
     from companion.session.report import build_report
-    from companion.store import summaries
     from companion.store.db import Database
     from companion.ui.charts import DayChart
     from companion.ui.guide_report import ReportPanel
@@ -80,7 +80,7 @@ def main() -> int:
                 count = month_of_study(db, args.students, args.days, args.per_day, first)
                 seed_s = time.perf_counter() - started
                 print(f"recorded {count} runs in {seed_s:.1f} s", file=sys.stderr)
-            summaries.backfill(db)
+            closing.backfill_summaries(db)
             month = periods.Period(first.date(), periods.parse_day("2026-03-31"))
             table = ReportPanel()
             table.build = lambda period, class_id: build_report(

@@ -73,6 +73,7 @@ def week_offline(db: Database, base_url: str) -> tuple[int, int]:
     from datetime import UTC, datetime, timedelta
 
     from companion.core.journal import Line
+    from companion.session import closing
     from companion.store import outbox, runs
     from companion.store.tables import RosterUser
 
@@ -95,7 +96,7 @@ def week_offline(db: Database, base_url: str) -> tuple[int, int]:
                 anchor = monday + timedelta(days=day, minutes=25 * slot, seconds=index)
                 run_id = runs.open_run(db, student, lesson, anchor=anchor)
                 runs.append_many(db, run_id, body)
-                runs.close_run(db, run_id, completed=True, at_ms=1_200_000, ctx=ctx)
+                closing.close_run(db, run_id, completed=True, at_ms=1_200_000, ctx=ctx)
     counts = {kind: len(outbox.list_items(db, "pending", kind=kind))
               for kind in ("caliper", "gradebook.result")}
     return counts["caliper"], counts["gradebook.result"]

@@ -7,9 +7,9 @@ Besides the arrows between the app's own packages, SQL (``sqlite3``, SQLAlchemy,
 may be imported only by ``store`` and the sandbox, and Qt only by ``ui`` and the composition
 root.
 
-Today's breaches are listed in ``KNOWN_TODAY`` (file -> imported module): the test lets them
-pass, and fails on any other breach and on any entry that no longer occurs, so an entry is
-deleted when the code that needed it is gone.
+Breaches tolerated for a while would be listed in ``KNOWN_TODAY`` (file -> imported
+module; empty now): the test lets them pass, and fails on any other breach and on any entry
+that no longer occurs, so an entry is deleted when the code that needed it is gone.
 """
 
 from __future__ import annotations
@@ -79,22 +79,9 @@ SQL_ALLOWED = frozenset({"store", "sandbox"})
 QT = frozenset({"PySide6", "shiboken6"})
 QT_ALLOWED = frozenset({"ui", "root"})
 
-# Breaches found today, each removed on its own branch: file -> imported module.
-KNOWN_TODAY: frozenset[tuple[str, str]] = frozenset(
-    {
-        # SQL outside the store
-        ("companion/commands/doctor.py", "sqlalchemy"),
-        ("companion/commands/doctor.py", "sqlmodel"),
-        ("companion/launch/identity.py", "sqlmodel"),
-        ("companion/launch/nonces.py", "sqlmodel"),
-        ("companion/session/library.py", "sqlmodel"),
-        ("companion/session/signin.py", "sqlmodel"),
-        ("companion/sync/delivery.py", "sqlmodel"),
-        ("companion/sync/roster_refresh.py", "sqlmodel"),
-        # the run use case reaches the OS sensing
-        ("companion/session/controller.py", "companion.system.sensing"),
-    }
-)
+# Breaches tolerated for now (file -> imported module): none. An entry may be added only with
+# the reason beside it; the test fails on one that no longer occurs.
+KNOWN_TODAY: frozenset[tuple[str, str]] = frozenset()
 
 # Arrows the table allows today that the machine service (``companion/service``, a later
 # issue) removes: the app in a student's OS session then talks to the service over its local

@@ -159,6 +159,8 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     with a plain message."""
     from companion.app.clients import TimebackClients
     from companion.content import demo_lessons_path, load_library
+    from companion.core.run_outcome import EventContext
+    from companion.session import closing
     from companion.session.library import LibraryView
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
@@ -184,8 +186,8 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
             raise SetupNeeded(f"This computer has not been set up for {rt.env_name} yet: "
                               "choose the school and the classes it serves.")
     if rt.ctx is None:
-        rt.ctx = runs.EventContext(oneroster_base=rt.environment.oneroster_base)
-        rt.recovered = runs.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
+        rt.ctx = EventContext(oneroster_base=rt.environment.oneroster_base)
+        rt.recovered = closing.recover_orphaned_runs(rt.db, rt.lease, rt.ctx)
         care_for_journals(rt)
     if rt.timeback is not None:  # a boot again after set-up: the credentials may be new
         rt.timeback.close()
@@ -194,7 +196,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
 
         def release_waiting_runs(_result: object, rt: Runtime = rt) -> None:
             # runs that waited for roster data (an email) get their events now
-            if rt.ctx is not None and runs.build_pending_events(rt.db, rt.ctx) and rt.worker:
+            if rt.ctx is not None and closing.build_pending_events(rt.db, rt.ctx) and rt.worker:
                 rt.worker.notify_run_closed()
 
         refresher = RosterRefresher(rt.db, clients.roster_client, rt.school_id, rt.clock,
@@ -278,13 +280,14 @@ def care_for_journals(rt: Runtime) -> list[str]:
     """Remove journals delivered more than ``[report] keep_journals_days`` ago (default 90);
     their runs keep summaries and per-question results. Returns the runs."""
     from companion.config import DEFAULT_KEEP_JOURNALS_DAYS, ConfigError, load_config
+    from companion.session import closing
     from companion.store import summaries
 
     try:
         days = load_config().keep_journals_days
     except ConfigError:
         days = DEFAULT_KEEP_JOURNALS_DAYS
-    summaries.backfill(rt.db)
+    closing.backfill_summaries(rt.db)
     return summaries.remove_delivered_journals(rt.db, days, rt.clock.utc_now())
 
 

@@ -27,16 +27,15 @@ from typing import Any, TextIO
 
 import httpx
 import truststore
-from sqlalchemy import func
-from sqlmodel import select
 
 from companion.commands._sandbox import SANDBOX_URL_VAR, given_sandbox_url
 from companion.config import Config, ConfigError, load_config
 from companion.core.clock import Clock, SystemClock
-from companion.store import outbox, paths, runs
+from companion.store import outbox, paths, roster, runs
 from companion.store.db import Database, StoreError
+from companion.store.meta import get_meta
 from companion.store.results import RESULT_KIND
-from companion.store.tables import DeliveryState, OutboxItem, RosterClass, RosterUser, StoreMeta
+from companion.store.tables import DeliveryState
 from companion.sync.roster_refresh import roster_status
 from companion.system import webengine
 from companion.timeback import (
@@ -419,11 +418,7 @@ def check_roster(ctx: DoctorContext) -> CheckResult:
         return CheckResult(name, False, detail,
                            "set the computer up for a school and start the app while online; "
                            "the roster is pulled then and refreshed every 15 minutes")
-    with ctx.db.read() as session:
-        users = session.exec(select(func.count()).select_from(RosterUser)
-                             .where(RosterUser.status != "tobedeleted")).one()
-        classes = session.exec(select(func.count()).select_from(RosterClass)
-                               .where(RosterClass.status != "tobedeleted")).one()
+    users, classes = roster.live_counts(ctx.db)
     detail = (f"school {status.school_id}: {users} users, {classes} classes; "
               f"last refreshed {_ago(age)}")
     if status.failing and status.last_error:
@@ -490,16 +485,10 @@ def check_outbox(ctx: DoctorContext) -> CheckResult:
 
 def last_sync_success(db: Database) -> datetime | None:
     """When a delivery last succeeded: the sync worker's record, else the newest ack."""
-    with db.read() as session:
-        row = session.get(StoreMeta, SYNC_SUCCESS_KEY)
-        newest = session.exec(select(func.max(OutboxItem.acked_at))).one()
-    if row is not None:
-        return datetime.fromisoformat(row.value)
-    if newest is None:
-        return None
-    if isinstance(newest, str):  # func.max bypasses the column type
-        return datetime.fromisoformat(newest)
-    return newest
+    recorded = get_meta(db, SYNC_SUCCESS_KEY)
+    if recorded is not None:
+        return datetime.fromisoformat(recorded)
+    return outbox.newest_ack(db)
 
 
 def check_last_sync(ctx: DoctorContext) -> CheckResult:

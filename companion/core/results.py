@@ -12,11 +12,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
 from companion.core import rules
+from companion.core.caliper import format_timestamp
 from companion.core.catalogue import Lesson
 from companion.core.rules import Score
 
@@ -148,6 +150,30 @@ def result_envelope(payload: Mapping[str, Any]) -> dict[str, Any]:
     """How a result waits in the outbox: typed, with the PUT body under its key."""
     return {"type": RESULT_TYPE, "sourcedId": payload["sourcedId"],
             "assessmentResult": dict(payload)}
+
+
+def run_result_envelope(
+    app_id: str,
+    student_id: str,
+    lesson_id: str,
+    run_id: str,
+    anchor: datetime,
+    score: Score,
+    end_ms: int,
+) -> dict[str, Any] | None:
+    """The outbox envelope of the result of a run that closed at run time ``end_ms``
+    (``anchor`` is its wall-clock start); None for a run in which no question was answered,
+    which yields no result."""
+    if score.questions == 0:
+        return None
+    info = RunResult(
+        app_id=app_id,
+        student_id=student_id,
+        lesson_id=lesson_id,
+        run_id=run_id,
+        score_date=format_timestamp(anchor, end_ms),
+    )
+    return result_envelope(result_payload(info, score))
 
 
 # ---------------------------------------------------------------- reading results back

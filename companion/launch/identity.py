@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from sqlmodel import col, func, select
-
 from companion.launch.reasons import LaunchRefused, Refusal
 from companion.store.db import Database
-from companion.store.roster import get_user, user_can_sign_in
+from companion.store.roster import get_user, user_by_email, user_can_sign_in
 from companion.store.tables import RosterUser
 
 log = logging.getLogger("companion.launch")
@@ -27,9 +25,7 @@ def _by_ids(db: Database, ids: Iterable[str]) -> RosterUser | None:
 
 
 def _by_email(db: Database, email: str) -> RosterUser | None:
-    statement = select(RosterUser).where(func.lower(col(RosterUser.email)) == email.lower())
-    with db.read() as session:
-        return session.exec(statement).first()
+    return user_by_email(db, email)
 
 
 def _resolve(lookup: Callable[[], RosterUser | None], refresh: RefreshRoster | None,

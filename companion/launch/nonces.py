@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, col, delete, func, select, update
-
 from companion.core.clock import Clock
 from companion.launch.reasons import LaunchRefused, Refusal
+from companion.store import nonces as store
 from companion.store.db import Database
 from companion.store.launch_tables import LaunchNonce
 
@@ -51,32 +50,22 @@ class NonceStore:
         now = self._clock.utc_now()
         attempt = Attempt(state=secrets.token_urlsafe(32), nonce=secrets.token_urlsafe(32),
                           purpose=purpose, data=dict(data or {}))
-
-        def run(session: Session) -> None:
-            # Unused attempts go once expired; used ones stay a day to recognise a replay.
-            session.exec(delete(LaunchNonce).where(col(LaunchNonce.used_at).is_(None))
-                         .where(col(LaunchNonce.expires_at) <= now))
-            session.exec(delete(LaunchNonce).where(
-                col(LaunchNonce.expires_at) < now - _PURGE_AFTER))
-            pending = session.exec(select(func.count()).select_from(LaunchNonce)
-                                   .where(col(LaunchNonce.used_at).is_(None))).one()
-            recent = session.exec(select(func.count()).select_from(LaunchNonce)
-                                  .where(col(LaunchNonce.created_at) > now - RATE_WINDOW)).one()
-            if pending >= MAX_PENDING or recent >= MAX_PER_WINDOW:
-                raise LaunchRefused(Refusal.TOO_MANY_LOGINS,
-                                    "too many sign-ins were started at once; wait a minute "
-                                    "and start again")
-            session.add(LaunchNonce(state=attempt.state, nonce=attempt.nonce, purpose=purpose,
-                                    created_at=now, expires_at=now + self._ttl,
-                                    data_json=json.dumps(attempt.data)))
-
-        self._db.write(run)
+        row = LaunchNonce(state=attempt.state, nonce=attempt.nonce, purpose=purpose,
+                          created_at=now, expires_at=now + self._ttl,
+                          data_json=json.dumps(attempt.data))
+        try:
+            # used attempts stay a day, to recognise a replay
+            store.add_attempt(self._db, row, purge_after=_PURGE_AFTER, max_pending=MAX_PENDING,
+                              max_per_window=MAX_PER_WINDOW, rate_window=RATE_WINDOW)
+        except store.TooManyAttempts as exc:
+            raise LaunchRefused(Refusal.TOO_MANY_LOGINS,
+                                "too many sign-ins were started at once; wait a minute "
+                                "and start again") from exc
         return attempt
 
     def find(self, state: str, purpose: str) -> Attempt:
         """The unused, unexpired attempt with ``state``; refused otherwise."""
-        with self._db.read() as session:
-            row = session.get(LaunchNonce, state)
+        row = store.get_attempt(self._db, state)
         if row is None or row.purpose != purpose:
             raise LaunchRefused(Refusal.UNKNOWN_STATE,
                                 "this sign-in was not started on this computer (unknown state)")
@@ -93,24 +82,11 @@ class NonceStore:
         """Use ``attempt`` once, if ``token_nonce`` is its nonce; refused otherwise."""
         now = self._clock.utc_now()
         if token_nonce != attempt.nonce:
-            if isinstance(token_nonce, str) and self._was_used(token_nonce):
+            if isinstance(token_nonce, str) and store.nonce_was_used(self._db, token_nonce):
                 raise LaunchRefused(Refusal.NONCE_REUSED,
                                     "the token's nonce was already used (a replayed token)")
             raise LaunchRefused(Refusal.NONCE_MISMATCH,
                                 "the token's nonce does not match this sign-in")
-
-        def run(session: Session) -> int:
-            result = session.exec(update(LaunchNonce)
-                                  .where(col(LaunchNonce.state) == attempt.state)
-                                  .where(col(LaunchNonce.used_at).is_(None))
-                                  .values(used_at=now))
-            return int(result.rowcount)
-
-        if self._db.write(run) != 1:
+        if not store.use_attempt(self._db, attempt.state, now):
             raise LaunchRefused(Refusal.NONCE_REUSED,
                                 "this launch was already used; start it again from Timeback")
-
-    def _was_used(self, nonce: str) -> bool:
-        with self._db.read() as session:
-            row = session.exec(select(LaunchNonce).where(LaunchNonce.nonce == nonce)).first()
-        return row is not None and row.used_at is not None

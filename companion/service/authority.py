@@ -22,6 +22,7 @@ from companion.core.catalogue import Catalogue, lesson_state
 from companion.core.clock import Clock
 from companion.core.journal import Line
 from companion.core.periods import Period
+from companion.session import closing
 from companion.session import report as report_mod
 from companion.session.library import mastered_lessons
 from companion.session.signin import SignInResult, SignInService
@@ -252,7 +253,9 @@ class StoreAuthority:
         return self._keys.get(lesson_id)
 
     def close_run(self, run_id: str, completed: bool, at_ms: int) -> Closed:
-        result = runs.close_run(self._db, run_id, completed=completed, at_ms=at_ms, ctx=self._ctx)
+        result = closing.close_run(
+            self._db, run_id, completed=completed, at_ms=at_ms, ctx=self._ctx
+        )
         if self._sync_now is not None:
             self._sync_now()
         return Closed(
@@ -267,10 +270,10 @@ class StoreAuthority:
         )
 
     def check_abandoned(self, run_id: str, now_ms: int) -> bool:
-        return runs.check_abandoned(self._db, run_id, now_ms, self._ctx)
+        return closing.check_abandoned(self._db, run_id, now_ms, self._ctx)
 
     def report_time(self, run_id: str, now_ms: int) -> int:
-        return runs.report_time_spent(self._db, run_id, now_ms, self._ctx)
+        return closing.report_time_spent(self._db, run_id, now_ms, self._ctx)
 
     # ------------------------------------------------------------ the guide's
 

@@ -13,8 +13,8 @@ from companion.core.session_types import (
     SessionSummary,
     TickResult,
 )
-from companion.session.controller import SessionController
 from companion.session.library import CourseRow, LessonRow, LibraryView, TodayStats
+from companion.session.run import SessionController
 from companion.session.signin import (
     ClassInfo,
     GuideInfo,

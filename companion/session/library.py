@@ -9,15 +9,12 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlmodel import select
-
 from companion.core import rules
 from companion.core.catalogue import Catalogue, lesson_state, required_for
 from companion.core.clock import Clock
 from companion.core.library_types import CourseRow, LessonRow, TodayStats
 from companion.store import notices, runs
 from companion.store.db import Database
-from companion.store.run_tables import ProgressRow, RunRow
 
 DEFAULT_DAILY_GOAL_XP = Decimal(20)
 
@@ -27,13 +24,7 @@ __all__ = ["CourseRow", "LessonRow", "LibraryView", "TodayStats", "mastered_less
 
 def mastered_lessons(db: Database, student_id: str) -> set[str]:
     """Ids of the lessons this student has mastered (on this computer)."""
-    with db.read() as session:
-        rows = session.exec(
-            select(ProgressRow.lesson_id).where(
-                ProgressRow.student_id == student_id, ProgressRow.mastered == True  # noqa: E712
-            )
-        ).all()
-        return set(rows)
+    return runs.mastered_lessons(db, student_id)
 
 
 class LibraryView:
@@ -58,13 +49,7 @@ class LibraryView:
 
     def lessons_for(self, student_id: str) -> list[CourseRow]:
         """The catalogue's courses with each lesson's state for this student."""
-        with self._db.read() as session:
-            progress = {
-                p.lesson_id: ProgressRow.model_validate(p.model_dump())
-                for p in session.exec(
-                    select(ProgressRow).where(ProgressRow.student_id == student_id)
-                ).all()
-            }
+        progress = runs.progress_of(self._db, student_id)
         mastered = {lesson_id for lesson_id, p in progress.items() if p.mastered}
         out: list[CourseRow] = []
         for course in self._catalogue.courses:
@@ -92,15 +77,11 @@ class LibraryView:
     def today(self, student_id: str) -> TodayStats:
         """Focused minutes and XP of this student's runs closed today (local date)."""
         today = self._local_date(self._clock.utc_now())
-        with self._db.read() as session:
-            closed = session.exec(
-                select(RunRow).where(RunRow.student_id == student_id, RunRow.state == "closed")
-            ).all()
-            todays = [
-                (r.run_id, r.xp)
-                for r in closed
-                if r.closed_at and self._local_date(datetime.fromisoformat(r.closed_at)) == today
-            ]
+        todays = [
+            (run_id, xp)
+            for run_id, xp, closed_at in runs.closed_runs_of(self._db, student_id)
+            if closed_at and self._local_date(datetime.fromisoformat(closed_at)) == today
+        ]
         active_ms = 0
         xp = Decimal(0)
         attempts = 0

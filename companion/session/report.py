@@ -34,6 +34,7 @@ from companion.core.report import (
     no_minutes,
 )
 from companion.core.words import TIME_KINDS, TimeKind
+from companion.session.closing import backfill_summaries
 from companion.session.library import DEFAULT_DAILY_GOAL_XP
 from companion.session.signin import full_name
 from companion.store import outbox, roster, summaries
@@ -90,7 +91,7 @@ def build_report(
     With ``class_id`` every student of the class is listed (those who did not study too);
     without, the students who studied in the period (or ``student_ids``).
     """
-    summaries.backfill(db)
+    backfill_summaries(db)
     start, end = period.utc_bounds(tz)
     users: dict[str, RosterUser] = {}
     wanted: list[str] | None = None

@@ -13,8 +13,6 @@ import math
 from collections import Counter
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from companion.core import pins as core_pins
 from companion.core.clock import Clock
 from companion.core.signin_types import (
@@ -114,14 +112,7 @@ class SignInService:
 
     def guides(self) -> list[GuideInfo]:
         """Roster guides (teachers) who may sign in, by name."""
-        with self._db.read() as session:
-            users = list(
-                session.exec(
-                    select(RosterUser)
-                    .where(RosterUser.status != roster.TO_BE_DELETED)
-                    .order_by(col(RosterUser.given_name), col(RosterUser.sourced_id))
-                ).all()
-            )
+        users = roster.live_users(self._db)
         guides = [u for u in users if is_guide(u) and roster.user_can_sign_in(u)]
         names = display_names(guides)
         with_pin = self._with_pin([u.sourced_id for u in guides])
@@ -302,10 +293,7 @@ def seed_demo_pins(
     from datetime import UTC
 
     when = now or datetime.now(UTC)
-    with db.read() as session:
-        users = list(
-            session.exec(select(RosterUser).where(RosterUser.status != roster.TO_BE_DELETED)).all()
-        )
+    users = roster.live_users(db)
     student_hash = core_pins.hash_pin(student_pin)
     guide_hash = core_pins.hash_pin(guide_pin)
     hashes: dict[str, core_pins.PinHash] = {}

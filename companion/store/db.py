@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
@@ -64,6 +64,32 @@ class CorruptDatabaseError(StoreError):
 
 class EnvironmentMismatchError(StoreError):
     """The database belongs to another Timeback environment."""
+
+
+class PendingWrite(Generic[T]):
+    """A queued write: ``done()`` without waiting, ``result()`` waits for its commit."""
+
+    def __init__(self, future: Future[T], path: Path) -> None:
+        self._future = future
+        self._path = path
+
+    def done(self) -> bool:
+        """Whether the write has committed or failed."""
+        return self._future.done()
+
+    def result(self) -> T:
+        """What the write returned, once committed; raises what it raised (a full disk as
+        ``DiskFullError``), after rolling it back."""
+        try:
+            return self._future.result()
+        except OperationalError as exc:
+            if _is_full(exc):
+                raise DiskFullError(
+                    f"The disk holding {self._path} is full, so nothing more can be saved. "
+                    "Everything saved until now is kept. Free some space (or ask your "
+                    "guide), then go on."
+                ) from exc
+            raise
 
 
 def latest_version(migrations: Sequence[Migration]) -> int:
@@ -135,16 +161,14 @@ class Database:
         Returns what ``fn`` returns; if ``fn`` raises, the transaction is rolled back and
         the exception is raised here. Objects returned stay usable (no expiry on commit).
         """
-        try:
-            return self.submit(fn).result()
-        except OperationalError as exc:
-            if _is_full(exc):
-                raise DiskFullError(
-                    f"The disk holding {self.path} is full, so nothing more can be saved. "
-                    "Everything saved until now is kept. Free some space (or ask your "
-                    "guide), then go on."
-                ) from exc
-            raise
+        return self.write_soon(fn).result()
+
+    def write_soon(self, fn: Callable[[Session], T]) -> PendingWrite[T]:
+        """Queue the write ``fn(session)`` (as ``write`` runs it) without waiting for it.
+
+        Writes run in the order they were queued, so a later ``write`` sees this one done.
+        """
+        return PendingWrite(self.submit(fn), self.path)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

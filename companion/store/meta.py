@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from companion.store.db import Database
 from companion.store.tables import StoreMeta
@@ -35,3 +35,16 @@ def put_meta(session: Session, values: Mapping[str, str | None]) -> None:
 def set_meta(db: Database, key: str, value: str | None) -> None:
     """Store ``value`` under ``key``; None removes the key."""
     db.write(lambda session: put_meta(session, {key: value}))
+
+
+def get_many(db: Database, keys: Iterable[str]) -> dict[str, str]:
+    """The values stored under ``keys`` (keys without a value are left out)."""
+    wanted = list(keys)
+    with db.read() as session:
+        rows = session.exec(select(StoreMeta).where(col(StoreMeta.key).in_(wanted))).all()
+    return {row.key: row.value for row in rows}
+
+
+def put_many(db: Database, values: Mapping[str, str | None]) -> None:
+    """Store every value in one write; None removes its key."""
+    db.write(lambda session: put_meta(session, values))

@@ -73,7 +73,8 @@ CREATE TABLE run_answers (
 )
 """
 """Step 3: per-run summaries and per-question results. Runs closed before this step get
-their summary from ``summaries.backfill`` (it needs the rules, which a step must not)."""
+their summary from ``session.closing.backfill_summaries`` (it needs the rules, which a
+step must not)."""
 
 # Step 4: what a SCORM package keeps between attempts (suspend_data and location, per
 # student and lesson: ``content_resume``) and the package's own session_time, kept with the

@@ -10,7 +10,7 @@ names the states it may start from, so that a row another process has moved on i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -213,6 +213,33 @@ def ack_in(session: Session, ids: Sequence[int], job_id: str | None, now: dateti
         (S.DELIVERED.value, job_id, stamp, stamp, *ids, *(s.value for s in UNDONE)),
     )
     return int(result.rowcount)
+
+
+def ack_delivered(
+    db: Database,
+    ids: Sequence[int],
+    job_id: str | None,
+    now: datetime,
+    reopen_until: datetime | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> int:
+    """Mark rows delivered in one write; returns how many changed.
+
+    ``reopen_until``: held Caliper rows are read back again in the same write (settling
+    until then). ``before_commit`` runs inside the write after everything is recorded (a
+    crash point for the tests: what it raises rolls the write back).
+    """
+
+    def record(session: Session) -> int:
+        changed = ack_in(session, ids, job_id, now)
+        if reopen_until is not None:
+            reopen_held_in(session, reopen_until, now, now=now)
+        if before_commit is not None:
+            before_commit()
+        return changed
+
+    acked: int = db.write(record)
+    return acked
 
 
 def _set(
@@ -621,3 +648,14 @@ def undelivered_by_run(db: Database, run_ids: Sequence[str]) -> dict[str, int]:
             for run_id, number in rows:
                 out[str(run_id)] = int(number)
     return out
+
+
+def newest_ack(db: Database) -> datetime | None:
+    """When the newest delivered row was acknowledged, or None."""
+    with db.read() as session:
+        newest = session.exec(select(func.max(OutboxItem.acked_at))).one()
+    if newest is None:
+        return None
+    if isinstance(newest, str):  # func.max bypasses the column type
+        return datetime.fromisoformat(newest)
+    return newest

@@ -19,11 +19,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from companion.core import results
-from companion.core.caliper import format_timestamp
-from companion.core.rules import Score
 from companion.store import outbox
 from companion.store.db import Database
-from companion.store.run_tables import RunRow
 from companion.store.tables import DeliveryState, OutboxItem
 
 RESULT_KIND = "gradebook.result"
@@ -43,23 +40,13 @@ def queue_result(
                            run_id=run_id, now=now)
 
 
-def queue_run_result(
-    session: Session, run: RunRow, score: Score, app_id: str, end_ms: int
-) -> int:
-    """Queue the result of a run closing at run time ``end_ms`` (in the write that closes
-    it); returns 0 or 1. A run in which no question was answered yields no result.
-    """
-    if score.questions == 0:
-        return 0
-    anchor = datetime.fromisoformat(run.anchor)
-    info = results.RunResult(
-        app_id=app_id,
-        student_id=run.student_id,
-        lesson_id=run.lesson_id,
-        run_id=run.run_id,
-        score_date=format_timestamp(anchor, end_ms),
-    )
-    return int(queue_result(session, results.result_payload(info, score), run_id=run.run_id))
+def queue_envelope(
+    session: Session, envelope: Mapping[str, Any], *, run_id: str | None = None
+) -> bool:
+    """Queue a result already in its outbox envelope (``results.run_result_envelope``)
+    inside the caller's write; False if already queued."""
+    return outbox.add_item(session, RESULT_KIND, envelope["sourcedId"], envelope,
+                           run_id=run_id)
 
 
 def body_of(row: OutboxItem) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from companion.store.db import Database
 from companion.store.tables import (
@@ -164,6 +164,11 @@ _KINDS: tuple[tuple[str, type[RosterRow], Callable[[Record], dict[str, Any]]], .
     ("users", RosterUser, user_fields),
     ("enrollments", RosterEnrollment, enrollment_fields),
 )
+# The kinds in the order they are applied, each with the function that turns a record
+# into column values.
+KIND_FIELDS: tuple[tuple[str, Callable[[Record], dict[str, Any]]], ...] = tuple(
+    (kind, to_fields) for kind, _, to_fields in _KINDS
+)
 
 
 def _upsert(
@@ -302,3 +307,42 @@ def users_in_class(db: Database, class_id: str, role: str | None = None) -> list
     ).distinct()
     with db.read() as session:
         return list(session.exec(statement).all())
+
+
+def live_users(db: Database) -> list[RosterUser]:
+    """Every cached user not marked tobedeleted, by given name then sourcedId."""
+    statement = (
+        select(RosterUser)
+        .where(RosterUser.status != TO_BE_DELETED)
+        .order_by(col(RosterUser.given_name), col(RosterUser.sourced_id))
+    )
+    with db.read() as session:
+        return list(session.exec(statement).all())
+
+
+def user_by_email(db: Database, email: str) -> RosterUser | None:
+    """A cached user whose email is ``email``, compared without case (whatever its status)."""
+    statement = select(RosterUser).where(func.lower(col(RosterUser.email)) == email.lower())
+    with db.read() as session:
+        return session.exec(statement).first()
+
+
+def live_counts(db: Database) -> tuple[int, int]:
+    """(users, classes) in the cache not marked tobedeleted."""
+    with db.read() as session:
+        users = session.exec(select(func.count()).select_from(RosterUser)
+                             .where(RosterUser.status != TO_BE_DELETED)).one()
+        classes = session.exec(select(func.count()).select_from(RosterClass)
+                               .where(RosterClass.status != TO_BE_DELETED)).one()
+    return int(users), int(classes)
+
+
+def snapshot(db: Database) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per kind (orgs, courses, classes, users, enrollments), sourcedId -> (status,
+    raw_json) of every cached row."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    with db.read() as session:
+        for kind, table, _ in _KINDS:
+            rows = session.exec(select(table.sourced_id, table.status, table.raw_json)).all()
+            out[kind] = {sid: (status, raw) for sid, status, raw in rows}
+    return out

@@ -1,12 +1,16 @@
-"""Runs in the offline store: open, journal, report settled time, close, recover.
+"""Runs in the offline store: open, journal, and write what a closed run produced.
 
 Every function takes the `Database` and does its work in one write (one transaction), so a
 run is never half-closed: the `end` line, the final TimeSpentEvents, the ActivityEvent, the
-progress update and the closed state are written together or not at all.
+gradebook result, the progress update, the summary and the closed state are written
+together or not at all. What they are is computed by the run use case
+(``companion.session``) with ``companion.core.run_outcome``; nothing here classifies a
+journal or decides what a run earned.
 
 Run time is integer milliseconds from the run's start (the `start` line is at t = 0); the
 wall clock appears only as the run's anchor, passed in by the caller, so nothing here reads
-a clock of its own.
+a clock of its own. ``EventContext``, ``NO_EMAIL`` and ``NOT_IN_ROSTER`` live in
+``companion.core.run_outcome`` and can still be imported from here.
 """
 
 from __future__ import annotations
@@ -15,29 +19,35 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from companion.core import caliper, rules, session_types, timespent
-from companion.core.caliper import ActivityInfo, Actor, AppInfo, MissingEmail, RunInfo
+from companion.core import session_types
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
+from companion.core.results import ProgressFacts
+from companion.core.run_outcome import (
+    NO_EMAIL,
+    NOT_IN_ROSTER,
+    CloseOutcome,
+    Delivery,
+    LessonFacts,
+    RosterPerson,
+    RunFacts,
+    TimeReport,
+    progress_after,
+)
+from companion.core.run_outcome import EventContext as EventContext  # its old place: here
 from companion.store import notices, outbox, results, summaries
-from companion.store.db import Database
-from companion.store.lease import Lease
+from companion.store.db import Database, PendingWrite
 from companion.store.run_tables import JournalLineRow, LessonRow, ProgressRow, RunRow
 from companion.store.tables import OutboxItem, RosterUser
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WINDOW_MS = 300_000
-NO_EMAIL = "no email in roster"
-NOT_IN_ROSTER = "student not in roster"
-
 
 class RunError(Exception):
     """A run operation that cannot be done."""
@@ -67,13 +77,9 @@ class UnknownLesson(RunError):
     """The lesson is not in the lessons table (call `save_lessons` first)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EventContext:
-    """What events need besides the store: this app and the OneRoster base URL."""
-
-    oneroster_base: str
-    app: AppInfo = field(default=caliper.DEFAULT_APP)
-    window_ms: int = DEFAULT_WINDOW_MS
+class JournalOutOfStep(RunError):
+    """The journal in the database is not the one the writer expected (a line before these
+    was not saved); nothing of this write was kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,30 +188,40 @@ def open_run(
     return result
 
 
-def append(db: Database, run_id: str, line: Line) -> None:
+def append(db: Database, run_id: str, line: Line, first_seq: int | None = None) -> None:
     """Append one line to an open run's journal."""
-    append_many(db, run_id, [line])
+    append_many(db, run_id, [line], first_seq)
 
 
-def append_many(db: Database, run_id: str, lines: Sequence[Line]) -> None:
+def append_many(
+    db: Database, run_id: str, lines: Sequence[Line], first_seq: int | None = None
+) -> None:
     """Append lines to an open run's journal in one write.
 
     ``t`` must not go backwards; `start` and `end` lines are refused (`open_run` and
-    `close_run` write them).
+    `save_close` write them). With ``first_seq``, the journal must have exactly that many
+    lines (else JournalOutOfStep, and nothing is written).
     """
-    batch = list(lines)
+    batch = _checked_body(lines)
     if not batch:
         return
-    for line in batch:
-        if line.kind in ("start", "end"):
-            raise ValueError(f"{line.kind!r} lines are written by open_run/close_run")
 
     def work(session: Session) -> None:
         _open_run_row(session, run_id)
         seq, last_t = _journal_tail(session, run_id)
+        if first_seq is not None and seq != first_seq:
+            raise JournalOutOfStep(f"run {run_id} has {seq} journal lines, not {first_seq}")
         _add_lines(session, run_id, batch, next_seq=seq, last_t=last_t)
 
     db.write(work)
+
+
+def _checked_body(lines: Sequence[Line]) -> list[Line]:
+    batch = list(lines)
+    for line in batch:
+        if line.kind in ("start", "end"):
+            raise ValueError(f"{line.kind!r} lines are written by open_run/save_close")
+    return batch
 
 
 def journal(db: Database, run_id: str) -> list[Line]:
@@ -239,155 +255,77 @@ def get_progress(db: Database, student_id: str, lesson_id: str) -> ProgressRow |
         return ProgressRow.model_validate(row.model_dump())
 
 
-# ---------------------------------------------------------------- reporting and closing
+# ---------------------------------------------------------------- what a run's events need
 
 
-def report_time_spent(
-    db: Database, run_id: str, now_ms: int, ctx: EventContext, window_ms: int | None = None
-) -> int:
-    """Write TimeSpentEvents for newly settled time of an open run; returns how many.
-
-    The events and the new ``reported_until_ms`` are written in the same transaction.
-    Without an email in the roster nothing is built (the close builds it later).
-    """
-    size = window_ms or ctx.window_ms
-
-    def work(session: Session) -> int:
-        run = _open_run_row(session, run_id)
-        actor, _ = _actor(session, run.student_id, ctx)
-        if actor is None:
-            return 0
-        lines = _journal(session, run_id)
-        now = max(now_ms, lines[-1].t)
-        classification = rules.classify(lines, now)
-        windows = timespent.due_windows(classification, run.reported_until_ms, size, final=False)
-        if not windows:
-            return 0
-        info = _run_info(session, run, actor, ctx)
-        events = [
-            caliper.time_spent_event(info, s, e, timespent.window_totals(classification, s, e))
-            for s, e in windows
-        ]
-        outbox.add_events(session, events, kind="caliper", run_id=run_id)
-        run.reported_until_ms = windows[-1][1]
-        session.add(run)
-        return len(events)
-
-    count: int = db.write(work)
-    return count
+def run_facts(row: RunRow) -> RunFacts:
+    """The facts of a stored run that its events and result carry."""
+    return RunFacts(
+        run_id=row.run_id,
+        student_id=row.student_id,
+        lesson_id=row.lesson_id,
+        attempt=row.attempt,
+        anchor=datetime.fromisoformat(row.anchor),
+    )
 
 
-def close_run(
-    db: Database,
-    run_id: str,
-    completed: bool,
-    at_ms: int,
-    ctx: EventContext,
-    window_ms: int | None = None,
-) -> CloseResult:
-    """Close an open run at run time ``at_ms``, all in one transaction.
-
-    Appends `end`, classifies and scores the journal, writes the remaining TimeSpentEvents
-    and the ActivityEvent to the outbox (or records why they are pending), updates the
-    student's progress and marks the run closed.
-    """
-    size = window_ms or ctx.window_ms
-
-    def work(session: Session) -> CloseResult:
-        return _close(session, run_id, completed, at_ms, ctx, size)
-
-    result: CloseResult = db.write(work)
-    return result
+def lesson_facts(db: Database, lesson_id: str) -> LessonFacts:
+    """The stored lesson as its events name it. Raises UnknownLesson."""
+    with db.read() as session:
+        row = session.get(LessonRow, lesson_id)
+    if row is None:
+        raise UnknownLesson(f"lesson {lesson_id!r} is not in the lessons table")
+    return LessonFacts(row.id, row.title, row.course_id, row.course_title, row.subject)
 
 
-def _close(
-    session: Session,
-    run_id: str,
-    completed: bool,
-    at_ms: int | None,
-    ctx: EventContext,
-    size: int,
-) -> CloseResult:
-    """Inside a write: append `end` at ``at_ms`` (None: at the last line) and finish."""
-    run = _open_run_row(session, run_id)
-    seq, last_t = _journal_tail(session, run_id)
-    at = last_t if at_ms is None else at_ms
-    if at < last_t:
-        raise ValueError(f"cannot close at {at} ms, before the last line ({last_t} ms)")
-    _add_lines(session, run_id, [Line(at, "end", completed=completed)], seq, last_t)
-    return _finish(session, run, ctx, size)
+def roster_person(db: Database, sourced_id: str) -> RosterPerson | None:
+    """The cached roster user as events need them, or None when the roster lacks them."""
+    with db.read() as session:
+        user = session.get(RosterUser, sourced_id)
+    if user is None:
+        return None
+    return RosterPerson(user.sourced_id, user.email, user.given_name, user.family_name,
+                        user.role)
 
 
-def check_abandoned(db: Database, run_id: str, now_ms: int, ctx: EventContext) -> bool:
-    """Close an open run that the rules find abandoned by ``now_ms``; True when closed.
-
-    The `end` line goes at the abandonment instant (or at the last line, if that is later,
-    so that ``t`` never goes backwards); the classification ends at the abandonment instant
-    either way.
-    """
-    lines = journal(db, run_id)
-    classification = rules.classify(lines, max(now_ms, lines[-1].t))
-    if classification.abandoned_at is None:
-        return False
-    at = max(classification.abandoned_at, lines[-1].t)
-    try:
-        close_run(db, run_id, completed=False, at_ms=at, ctx=ctx)
-    except RunClosed:
-        return False
-    return True
-
-
-def recover_orphaned_runs(db: Database, lease: Lease, ctx: EventContext) -> list[str]:
-    """Close runs left open by a process that is gone; returns their ids.
-
-    The caller must hold the lease (so the previous owner's lease has expired or its
-    process is gone) and must not have opened a run of its own yet. Each run is closed
-    with ``completed: false`` at the ``t`` of its last journal line, through the same path
-    as `close_run`, and leaves a notice for its student (``notices``) in the same write.
-    """
-    if not lease.held:
-        raise RunError("recovery needs the lease; another process may own the open run")
-
-    def open_ids(session: Session) -> list[str]:
-        rows = session.exec(select(RunRow.run_id).where(RunRow.state == "open")).all()
-        return list(rows)
-
-    recovered: list[str] = []
-    ids: list[str] = db.write(open_ids)
-    for run_id in ids:
-
-        def work(session: Session, run_id: str = run_id) -> CloseResult:
-            closed = _close(session, run_id, False, None, ctx, ctx.window_ms)
-            run = _open_or_closed_row(session, run_id)
-            notices.leave_recovered(
-                session,
-                notices.RecoveredRun(
-                    run_id=run_id,
-                    student_id=run.student_id,
-                    lesson_id=run.lesson_id,
-                    active_ms=closed.active_ms,
-                    attempt_counted=rules.counts_as_attempt(closed.questions, closed.completed),
-                    ended_at=run.closed_at or run.anchor,
-                ),
+def mastered_lessons(db: Database, student_id: str) -> set[str]:
+    """Ids of the lessons this student has mastered (on this computer)."""
+    with db.read() as session:
+        rows = session.exec(
+            select(ProgressRow.lesson_id).where(
+                ProgressRow.student_id == student_id, ProgressRow.mastered == True  # noqa: E712
             )
-            return closed
-
-        try:
-            closed: CloseResult = db.write(work)
-        except RunClosed:
-            continue
-        log.info("recovered run %s, closed at %d ms", run_id, closed.end_ms)
-        recovered.append(run_id)
-    return recovered
+        ).all()
+        return set(rows)
 
 
-def build_pending_events(
-    db: Database, ctx: EventContext, window_ms: int | None = None
-) -> list[str]:
-    """Build the events of closed runs that were waiting for an email; returns their ids."""
-    size = window_ms or ctx.window_ms
+def progress_of(db: Database, student_id: str) -> dict[str, ProgressRow]:
+    """The student's progress rows (detached copies), by lesson id."""
+    with db.read() as session:
+        rows = session.exec(select(ProgressRow).where(ProgressRow.student_id == student_id))
+        return {p.lesson_id: ProgressRow.model_validate(p.model_dump()) for p in rows.all()}
 
-    def pending(session: Session) -> list[str]:
+
+def closed_runs_of(db: Database, student_id: str) -> list[tuple[str, str | None, str | None]]:
+    """(run id, XP text, closed at) of the student's closed runs."""
+    with db.read() as session:
+        rows = session.exec(
+            select(RunRow.run_id, RunRow.xp, RunRow.closed_at).where(
+                RunRow.student_id == student_id, RunRow.state == "closed"
+            )
+        ).all()
+    return [(run_id, xp, closed_at) for run_id, xp, closed_at in rows]
+
+
+def open_run_ids(db: Database) -> list[str]:
+    """The ids of every run open in this database (one, unless a crash left more)."""
+    with db.read() as session:
+        return list(session.exec(select(RunRow.run_id).where(RunRow.state == "open")).all())
+
+
+def pending_run_ids(db: Database) -> list[str]:
+    """Closed runs whose events wait for roster data (an email, the student)."""
+    with db.read() as session:
         rows = session.exec(
             select(RunRow.run_id).where(
                 RunRow.state == "closed", col(RunRow.events_pending_reason).is_not(None)
@@ -395,168 +333,160 @@ def build_pending_events(
         ).all()
         return list(rows)
 
-    built: list[str] = []
-    for run_id in db.write(pending):
 
-        def work(session: Session, run_id: str = run_id) -> bool:
-            run = session.get(RunRow, run_id)
-            if run is None or run.events_pending_reason is None:
-                return False
-            actor, reason = _actor(session, run.student_id, ctx)
-            if actor is None:
-                run.events_pending_reason = reason
-                session.add(run)
-                return False
-            lines = _journal(session, run_id)
-            classification = rules.classify(lines)
-            result = rules.score(lines, classification)
-            _write_final_events(session, run, actor, ctx, size, classification, result)
-            run.events_pending_reason = None
-            session.add(run)
-            return True
-
-        if db.write(work):
-            built.append(run_id)
-    return built
+# ---------------------------------------------------------------- writing what a run produced
 
 
-def _finish(session: Session, run: RunRow, ctx: EventContext, size: int) -> CloseResult:
-    lines = _journal(session, run.run_id)
-    classification = rules.classify(lines)
-    result = rules.score(lines, classification)
-    events = 0
-    actor, reason = _actor(session, run.student_id, ctx)
-    if actor is not None:
-        try:
-            events = _write_final_events(session, run, actor, ctx, size, classification, result)
-        except MissingEmail:
-            reason = NO_EMAIL
-    anchor = datetime.fromisoformat(run.anchor)
-    closed_at = (anchor + timedelta(milliseconds=classification.end)).isoformat()
-    _update_progress(session, run, result, closed_at)
-    summaries.add_summary(session, run, lines, classification, result, closed_at)
-    run.state = "closed"
-    run.completed = result.completed
-    run.abandoned = result.abandoned
-    run.xp = str(result.xp)
-    run.end_ms = classification.end
-    run.events_pending_reason = reason
-    run.closed_at = closed_at
-    session.add(run)
-    return CloseResult(
-        run_id=run.run_id,
-        end_ms=classification.end,
-        completed=result.completed,
-        abandoned=result.abandoned,
-        xp=result.xp,
-        mastered=result.mastered,
-        events=events,
-        pending_reason=reason,
-        active_ms=classification.total("active"),
-        questions=result.questions,
-    )
+def record_soon(
+    db: Database,
+    run_id: str,
+    lines: Sequence[Line],
+    first_seq: int | None,
+    report: TimeReport | None = None,
+    reported_from_ms: int = 0,
+) -> PendingWrite[int]:
+    """Queue one write of an open run's new journal lines and the TimeSpentEvents due with
+    them (``report``), without waiting for it; its result is the events written.
+
+    The write checks that the journal has exactly ``first_seq`` lines (unless None) and
+    that the run is reported up to ``reported_from_ms``, else it raises JournalOutOfStep
+    and keeps nothing;
+    so after a write that failed, every later one fails too until the writer starts again
+    from what was saved.
+    """
+    batch = _checked_body(lines)
+
+    def work(session: Session) -> int:
+        run = _open_run_row(session, run_id)
+        seq, last_t = _journal_tail(session, run_id)
+        if first_seq is not None and seq != first_seq:
+            raise JournalOutOfStep(f"run {run_id} has {seq} journal lines, not {first_seq}")
+        _add_lines(session, run_id, batch, next_seq=seq, last_t=last_t)
+        if report is None or not report.events:
+            return 0
+        if run.reported_until_ms != reported_from_ms:
+            raise JournalOutOfStep(
+                f"run {run_id} is reported until {run.reported_until_ms} ms, "
+                f"not {reported_from_ms} ms"
+            )
+        outbox.add_events(session, list(report.events), kind="caliper", run_id=run_id)
+        run.reported_until_ms = report.reported_until_ms
+        session.add(run)
+        return len(report.events)
+
+    return db.write_soon(work)
 
 
-def _write_final_events(
-    session: Session,
-    run: RunRow,
-    actor: Actor,
-    ctx: EventContext,
-    size: int,
-    classification: rules.Classification,
-    result: rules.Score,
-) -> int:
-    info = _run_info(session, run, actor, ctx)
-    windows = timespent.due_windows(classification, run.reported_until_ms, size, final=True)
-    events = [
-        caliper.time_spent_event(info, s, e, timespent.window_totals(classification, s, e))
-        for s, e in windows
-    ]
-    events.append(
-        caliper.activity_completed_event(
-            info,
-            classification.end,
-            result.questions,
-            result.correct,
-            result.xp,
-            result.mastered,
-            result.app_scored,
-            result.content_scored,
+def save_time_spent(db: Database, run_id: str, report: TimeReport, reported_from_ms: int) -> int:
+    """Write an open run's due TimeSpentEvents and how far it is now reported, in one
+    write; returns how many events."""
+    return record_soon(db, run_id, (), None, report, reported_from_ms).result()
+
+
+def save_close(
+    db: Database,
+    outcome: CloseOutcome,
+    notice: notices.RecoveredRun | None = None,
+) -> CloseResult:
+    """Close the run with what ``outcome`` says, all in one transaction: the `end` line,
+    the final events and gradebook result (or why they wait), the progress, the summary
+    and the closed state; with ``notice``, the notice for its student too.
+
+    Raises RunClosed, UnknownRun, and JournalOutOfStep when the journal does not have the
+    lines the outcome was computed from.
+    """
+
+    def work(session: Session) -> CloseResult:
+        run = _open_run_row(session, outcome.run.run_id)
+        seq, last_t = _journal_tail(session, run.run_id)
+        if seq != outcome.lines:
+            raise JournalOutOfStep(
+                f"run {run.run_id} has {seq} journal lines, not {outcome.lines}"
+            )
+        if outcome.end.t < last_t:
+            raise ValueError(
+                f"cannot close at {outcome.end.t} ms, before the last line ({last_t} ms)"
+            )
+        _add_lines(session, run.run_id, [outcome.end], seq, last_t)
+        written = _write_delivery(session, run, outcome.delivery)
+        _add_progress(session, run, outcome)
+        summaries.add_summary(session, run, outcome.summary, outcome.closed_at)
+        score = outcome.score
+        run.state = "closed"
+        run.completed = score.completed
+        run.abandoned = score.abandoned
+        run.xp = str(score.xp)
+        run.end_ms = outcome.classification.end
+        run.events_pending_reason = outcome.delivery.pending_reason
+        run.closed_at = outcome.closed_at
+        session.add(run)
+        if notice is not None:
+            notices.leave_recovered(session, notice)
+        return CloseResult(
+            run_id=run.run_id,
+            end_ms=outcome.classification.end,
+            completed=score.completed,
+            abandoned=score.abandoned,
+            xp=score.xp,
+            mastered=score.mastered,
+            events=written,
+            pending_reason=outcome.delivery.pending_reason,
+            active_ms=outcome.classification.total("active"),
+            questions=score.questions,
         )
-    )
-    outbox.add_events(session, events, kind="caliper", run_id=run.run_id)
-    if windows:
-        run.reported_until_ms = windows[-1][1]
+
+    result: CloseResult = db.write(work)
+    return result
+
+
+def save_pending_events(db: Database, run_id: str, delivery: Delivery) -> bool:
+    """Write the events of a closed run that waited for roster data (or, when there still
+    are none, the new reason); True when written. A run no longer waiting is left alone."""
+
+    def work(session: Session) -> bool:
+        run = session.get(RunRow, run_id)
+        if run is None or run.state != "closed" or run.events_pending_reason is None:
+            return False
+        run.events_pending_reason = delivery.pending_reason
+        _write_delivery(session, run, delivery)
+        session.add(run)
+        return delivery.pending_reason is None
+
+    done: bool = db.write(work)
+    return done
+
+
+def _write_delivery(session: Session, run: RunRow, delivery: Delivery) -> int:
+    """Inside a write: a closed run's events and result into the outbox; how many rows."""
+    if delivery.pending_reason is not None:
+        return 0
+    outbox.add_events(session, list(delivery.events), kind="caliper", run_id=run.run_id)
+    run.reported_until_ms = delivery.reported_until_ms
     # The gradebook result goes in the same write as the events (issue 7).
-    queued = results.queue_run_result(session, run, result, ctx.app.app_id, classification.end)
-    return len(events) + queued
+    queued = 0
+    if delivery.result is not None:
+        queued = int(results.queue_envelope(session, delivery.result, run_id=run.run_id))
+    return len(delivery.events) + queued
 
 
-def _update_progress(session: Session, run: RunRow, result: rules.Score, when: str) -> None:
-    progress = session.get(ProgressRow, (run.student_id, run.lesson_id))
-    if progress is None:
-        progress = ProgressRow(student_id=run.student_id, lesson_id=run.lesson_id)
-    if rules.counts_as_attempt(result.questions, result.completed):
-        progress.attempts = max(progress.attempts, run.attempt)
-    progress.total_xp = str(Decimal(progress.total_xp) + result.xp)
-    if result.accuracy is not None:
-        accuracy = float(result.accuracy)
-        if progress.best_accuracy is None or accuracy > progress.best_accuracy:
-            progress.best_accuracy = accuracy
-    if result.mastered and not progress.mastered:
-        progress.mastered = True
-        progress.mastered_at = when
-    session.add(progress)
-
-
-# ---------------------------------------------------------------- events: who and what
-
-
-def _actor(session: Session, student_id: str, ctx: EventContext) -> tuple[Actor | None, str | None]:
-    """The roster user as an event actor, or (None, why not) when events cannot name them."""
-    user = session.get(RosterUser, student_id)
-    if user is None:
-        return None, NOT_IN_ROSTER
-    if not user.email or not user.email.strip():
-        return None, NO_EMAIL
-    name = " ".join(p for p in (user.given_name, user.family_name) if p) or None
-    actor = Actor(
-        user_url=caliper.user_url(ctx.oneroster_base, student_id),
-        email=user.email.strip(),
-        role=_role(user.role),
-        name=name,
+def _add_progress(session: Session, run: RunRow, outcome: CloseOutcome) -> None:
+    row = session.get(ProgressRow, (run.student_id, run.lesson_id))
+    if row is None:
+        row = ProgressRow(student_id=run.student_id, lesson_id=run.lesson_id)
+    before = ProgressFacts(
+        mastered=row.mastered,
+        attempts=row.attempts,
+        best_accuracy=row.best_accuracy,
+        total_xp=Decimal(row.total_xp),
+        mastered_at=row.mastered_at,
     )
-    return actor, None
-
-
-def _role(raw: str | None) -> str:
-    """A OneRoster role as one of the Caliper profile's roles (student when unsure)."""
-    role = (raw or "student").strip()
-    if role == "administrator":
-        return "admin"
-    return role if role in caliper.ROLES else "student"
-
-
-def _run_info(session: Session, run: RunRow, actor: Actor, ctx: EventContext) -> RunInfo:
-    lesson = session.get(LessonRow, run.lesson_id)
-    if lesson is None:
-        raise UnknownLesson(f"lesson {run.lesson_id!r} is not in the lessons table")
-    subject = lesson.subject if lesson.subject in caliper.SUBJECTS else "None"
-    activity = ActivityInfo(
-        subject=subject,
-        course_id_url=caliper.course_url(ctx.oneroster_base, lesson.course_id or lesson.id),
-        course_name=lesson.course_title or lesson.course_id,
-        activity_id_url=caliper.component_url(ctx.oneroster_base, lesson.id),
-        activity_name=lesson.title or lesson.id,
-    )
-    return RunInfo(
-        run_id=run.run_id,
-        anchor=datetime.fromisoformat(run.anchor),
-        attempt=run.attempt,
-        actor=actor,
-        activity=activity,
-        app=ctx.app,
-    )
+    after = progress_after(before, outcome.progress)
+    row.mastered = after.mastered
+    row.attempts = after.attempts
+    row.best_accuracy = after.best_accuracy
+    row.total_xp = str(after.total_xp)
+    row.mastered_at = after.mastered_at
+    session.add(row)
 
 
 # ---------------------------------------------------------------- journal rows

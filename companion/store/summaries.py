@@ -1,8 +1,9 @@
 """Run summaries: what each closed run produced, so reports never classify journals again.
 
-``add_summary`` runs inside the write that closes a run; ``backfill`` fills summaries for
-runs closed before summaries existed (a version-1 database), from their journals.
-Per-question results keep the item id and right or wrong only, never an answer's text.
+``add_summary`` runs inside the write that closes a run; for runs closed before summaries
+existed (a version-1 database) ``unsummarised`` and ``save_summaries`` read their journals
+and write the summaries the session computes from them. Per-question results keep the item
+id and right or wrong only, never an answer's text.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from companion.core import rules
 from companion.core.journal import Line, parse_line
 from companion.core.report import Answer
-from companion.core.words import kind_of
+from companion.core.run_outcome import RunSummary
 from companion.store.db import Database
 from companion.store.run_tables import (
     JournalLineRow,
@@ -32,86 +32,44 @@ from companion.store.tables import OutboxState
 
 log = logging.getLogger(__name__)
 
-BACKFILL_BATCH = 200
 
-
-def first_answers(lines: Sequence[Line], classification: rules.Classification) -> list[Answer]:
-    """The answers that count, in order: the first per item, before any abandonment
-    (the same ones ``rules.score`` counts)."""
-    cutoff = classification.abandoned_at
-    seen: set[str] = set()
-    out: list[Answer] = []
-    for line in lines:
-        if line.kind != "answer":
-            continue
-        if cutoff is not None and line.t >= cutoff:
-            break
-        item = line.item or ""
-        if item in seen:
-            continue
-        seen.add(item)
-        out.append(Answer(item, bool(line.correct)))
-    return out
-
-
-def make_summary(
-    run: RunRow,
-    lines: Sequence[Line],
-    classification: rules.Classification,
-    score: rules.Score,
-    closed_at: str,
+def summary_rows(
+    run: RunRow, summary: RunSummary, closed_at: str
 ) -> tuple[RunSummaryRow, list[RunAnswerRow]]:
     """The summary row and answer rows of a closed run (not yet added to a session)."""
-    ms = {"focused": 0, "idle": 0, "away": 0, "off-task": 0, "not seen": 0}
-    for segment in classification.segments:
-        ms[kind_of(segment)] += segment.length
-    summary = RunSummaryRow(
+    row = RunSummaryRow(
         run_id=run.run_id,
         student_id=run.student_id,
         lesson_id=run.lesson_id,
         attempt=run.attempt,
         started_at=run.anchor,
         closed_at=closed_at,
-        focused_ms=ms["focused"],
-        idle_ms=ms["idle"],
-        away_ms=ms["away"],
-        off_task_ms=ms["off-task"],
-        not_seen_ms=ms["not seen"],
-        questions=score.questions,
-        correct=score.correct,
-        xp=str(score.xp),
-        completed=score.completed,
-        abandoned=score.abandoned,
-        mastered=score.mastered,
-        explanation=json.dumps(rules.explain(score), ensure_ascii=False),
+        focused_ms=summary.focused_ms,
+        idle_ms=summary.idle_ms,
+        away_ms=summary.away_ms,
+        off_task_ms=summary.off_task_ms,
+        not_seen_ms=summary.not_seen_ms,
+        questions=summary.questions,
+        correct=summary.correct,
+        xp=str(summary.xp),
+        completed=summary.completed,
+        abandoned=summary.abandoned,
+        mastered=summary.mastered,
+        explanation=json.dumps(list(summary.explanation), ensure_ascii=False),
     )
     answers = [
         RunAnswerRow(run_id=run.run_id, item=a.item, position=i, correct=a.correct)
-        for i, a in enumerate(first_answers(lines, classification))
+        for i, a in enumerate(summary.answers)
     ]
-    return summary, answers
+    return row, answers
 
 
-def add_summary(
-    session: Session,
-    run: RunRow,
-    lines: Sequence[Line],
-    classification: rules.Classification,
-    score: rules.Score,
-    closed_at: str,
-) -> None:
+def add_summary(session: Session, run: RunRow, summary: RunSummary, closed_at: str) -> None:
     """Write a closed run's summary and answers inside the caller's write."""
-    summary, answers = make_summary(run, lines, classification, score, closed_at)
-    session.merge(summary)
+    row, answers = summary_rows(run, summary, closed_at)
+    session.merge(row)
     for answer in answers:
         session.merge(answer)
-
-
-def _closed_at(run: RunRow, classification: rules.Classification) -> str:
-    if run.closed_at:
-        return run.closed_at
-    anchor = datetime.fromisoformat(run.anchor)
-    return (anchor + timedelta(milliseconds=classification.end)).isoformat()
 
 
 def missing(db: Database) -> list[str]:
@@ -126,41 +84,53 @@ def missing(db: Database) -> list[str]:
     return list(rows)
 
 
-def backfill(db: Database) -> int:
-    """Summarise closed runs that have none, from their journals; returns how many.
+@dataclass(frozen=True, slots=True)
+class Unsummarised:
+    """A closed run without a summary, with its journal (to summarise it from)."""
 
-    Cheap when nothing is missing (one query), so reports call it before reading.
-    """
-    ids = missing(db)
-    done = 0
-    for start in range(0, len(ids), BACKFILL_BATCH):
-        batch = ids[start:start + BACKFILL_BATCH]
+    run_id: str
+    anchor: str  # UTC ISO text
+    closed_at: str | None
+    lines: list[Line]
 
-        def work(session: Session, batch: list[str] = batch) -> int:
-            n = 0
-            for run_id in batch:
-                run = session.get(RunRow, run_id)
-                if run is None or session.get(RunSummaryRow, run_id) is not None:
-                    continue
-                rows = session.exec(
-                    select(JournalLineRow)
-                    .where(JournalLineRow.run_id == run_id)
-                    .order_by(col(JournalLineRow.seq))
-                ).all()
-                if not rows:
-                    continue
-                lines = [parse_line(json.loads(r.data), r.seq + 1) for r in rows]
-                classification = rules.classify(lines)
-                score = rules.score(lines, classification)
-                add_summary(session, run, lines, classification, score,
-                            _closed_at(run, classification))
-                n += 1
-            return n
 
-        done += db.write(work)
-    if done:
-        log.info("summarised %d runs closed before summaries existed", done)
-    return done
+def unsummarised(db: Database, run_ids: Sequence[str]) -> list[Unsummarised]:
+    """These closed runs, with their journals, if they still have no summary (runs with
+    no journal lines are left out)."""
+    out: list[Unsummarised] = []
+    with db.read() as session:
+        for run_id in run_ids:
+            run = session.get(RunRow, run_id)
+            if run is None or session.get(RunSummaryRow, run_id) is not None:
+                continue
+            rows = session.exec(
+                select(JournalLineRow)
+                .where(JournalLineRow.run_id == run_id)
+                .order_by(col(JournalLineRow.seq))
+            ).all()
+            if not rows:
+                continue
+            lines = [parse_line(json.loads(r.data), r.seq + 1) for r in rows]
+            out.append(Unsummarised(run_id, run.anchor, run.closed_at, lines))
+    return out
+
+
+def save_summaries(db: Database, made: Sequence[tuple[str, RunSummary, str]]) -> int:
+    """Write (run id, summary, closed at) for runs that still have none, in one write;
+    returns how many were written."""
+
+    def work(session: Session) -> int:
+        n = 0
+        for run_id, summary, closed_at in made:
+            run = session.get(RunRow, run_id)
+            if run is None or session.get(RunSummaryRow, run_id) is not None:
+                continue
+            add_summary(session, run, summary, closed_at)
+            n += 1
+        return n
+
+    written: int = db.write(work)
+    return written
 
 
 SUMMARY_COLUMNS = (

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from companion.store import outbox
 from companion.store.db import Database
 from companion.store.outbox import Claimed
@@ -52,15 +50,8 @@ def ack_rows(db: Database, ids: list[int], job_id: str | None, now: datetime,
     ``reopen_until``: held Caliper rows are read back again in the same write (settling
     until then), since this delivery can vouch for the read-back once it shows up.
     """
-
-    def record(session: Session) -> int:
-        changed = outbox.ack_in(session, ids, job_id, now)
-        if reopen_until is not None:
-            outbox.reopen_held_in(session, reopen_until, now, now=now)
-        crash_point(AFTER_RECORD)
-        return changed
-
-    return db.write(record)
+    return outbox.ack_delivered(db, ids, job_id, now, reopen_until,
+                                before_commit=lambda: crash_point(AFTER_RECORD))
 
 
 class Sender:

@@ -26,20 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlmodel import col, select
-
 from companion.core.clock import Clock
 from companion.store import roster
 from companion.store.db import Database
-from companion.store.meta import put_meta
-from companion.store.tables import (
-    RosterClass,
-    RosterCourse,
-    RosterEnrollment,
-    RosterOrg,
-    RosterUser,
-    StoreMeta,
-)
+from companion.store.meta import get_many, put_many
 from companion.timeback import (
     OneRosterClient,
     Query,
@@ -73,16 +63,8 @@ ClientFactory = Callable[[], OneRosterClient]
 Waiter = Callable[[threading.Event, float], bool]
 """Wait up to ``seconds`` for the event; True if it was set (stop), False on timeout."""
 
-# The roster kinds in the order ``companion.store.roster`` applies them, with their tables
-# and the functions that turn a record into column values.
-_KINDS: tuple[tuple[str, type[Any], Callable[[Record], dict[str, Any]]], ...] = (
-    ("orgs", RosterOrg, roster.org_fields),
-    ("courses", RosterCourse, roster.course_fields),
-    ("classes", RosterClass, roster.class_fields),
-    ("users", RosterUser, roster.user_fields),
-    ("enrollments", RosterEnrollment, roster.enrollment_fields),
-)
-KINDS: tuple[str, ...] = tuple(kind for kind, _, _ in _KINDS)
+# The roster kinds in the order ``companion.store.roster`` applies them.
+KINDS: tuple[str, ...] = tuple(kind for kind, _ in roster.KIND_FIELDS)
 
 
 class RosterRefreshError(Exception):
@@ -145,9 +127,7 @@ class _Pull:
 
 
 def _read_meta(db: Database) -> dict[str, str]:
-    with db.read() as session:
-        rows = session.exec(select(StoreMeta).where(col(StoreMeta.key).in_(ROSTER_KEYS))).all()
-    return {row.key: row.value for row in rows}
+    return get_many(db, ROSTER_KEYS)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -174,12 +154,7 @@ def roster_status(db: Database) -> RosterStatus:
 
 def _snapshot(db: Database) -> dict[str, dict[str, tuple[str, str]]]:
     """Per kind, sourcedId -> (status, raw_json) of every cached row."""
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    with db.read() as session:
-        for kind, table, _ in _KINDS:
-            rows = session.exec(select(table.sourced_id, table.status, table.raw_json)).all()
-            out[kind] = {sid: (status, raw) for sid, status, raw in rows}
-    return out
+    return roster.snapshot(db)
 
 
 def _diff(
@@ -187,7 +162,7 @@ def _diff(
 ) -> tuple[int, int, int]:
     """(added, changed, removed) that applying ``pull`` to ``before`` makes."""
     added = changed = removed = 0
-    for kind, _, to_fields in _KINDS:
+    for kind, to_fields in roster.KIND_FIELDS:
         cached = before.get(kind, {})
         seen: set[str] = set()
         for record in pull.batches[kind]:
@@ -437,7 +412,7 @@ class RosterRefresher:
         }
         if full:
             values[KEY_LAST_FULL] = stamp
-        self.db.write(lambda session: put_meta(session, values))
+        put_many(self.db, values)
         result = RefreshResult(full, added, changed, removed, pull.total, watermark, finished)
         log.info(
             "roster %s pull of %s: %d added, %d changed, %d removed (%d records)",
@@ -451,7 +426,7 @@ class RosterRefresher:
         message = f"{type(exc).__name__}: {exc}"
         values = {KEY_LAST_ATTEMPT: stamp, KEY_LAST_ERROR: message, KEY_LAST_ERROR_AT: stamp}
         try:
-            self.db.write(lambda session: put_meta(session, values))
+            put_many(self.db, values)
         except Exception:
             log.exception("could not record the roster refresh failure")
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from companion import cli
 from companion.core import rules
 from companion.core.journal import Line, parse_jsonl
+from companion.session import closing
 from companion.store import paths, runs
 from companion.store.db import Database
 from companion.store.tables import OutboxItem
@@ -35,11 +36,11 @@ def stored_runs() -> list[str]:
         seed(db)
         first = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
         runs.append_many(db, first, journal_body())
-        runs.report_time_spent(db, first, 300_000, CTX, window_ms=60_000)
-        runs.close_run(db, first, completed=True, at_ms=481_500, ctx=CTX, window_ms=60_000)
+        closing.report_time_spent(db, first, 300_000, CTX, window_ms=60_000)
+        closing.close_run(db, first, completed=True, at_ms=481_500, ctx=CTX, window_ms=60_000)
         second = runs.open_run(db, "stu-9", NEXT_LESSON, anchor=ANCHOR)  # not in the roster
         runs.append(db, second, Line(10_000, "input"))
-        runs.close_run(db, second, completed=True, at_ms=30_000, ctx=CTX)
+        closing.close_run(db, second, completed=True, at_ms=30_000, ctx=CTX)
     return [first, second]
 
 

@@ -14,6 +14,7 @@ from companion.commands import doctor
 from companion.core.clock import FakeClock, SystemClock
 from companion.sandbox.seed import DEMO_SCHOOL_ID
 from companion.sandbox.server import SandboxHandle, start_in_thread
+from companion.session import closing
 from companion.store import outbox, paths
 from companion.store.db import Database
 from companion.store.tables import StoreMeta
@@ -291,7 +292,7 @@ def test_a_student_without_email_fails_the_outbox_line_with_the_name(
                                anchor=datetime(2026, 1, 5, 9, tzinfo=UTC))
         runs.append_many(db, run_id, [Line(30_000, "input")])
         ctx = runs.EventContext(oneroster_base=sandbox.base_url)
-        runs.close_run(db, run_id, completed=True, at_ms=60_000, ctx=ctx)
+        closing.close_run(db, run_id, completed=True, at_ms=60_000, ctx=ctx)
     assert cli.main(["doctor", "--url", sandbox.base_url]) == 1
     verdict, detail, hint = report(capsys)["outbox"]
     assert verdict == "FAIL"

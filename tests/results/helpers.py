@@ -16,6 +16,7 @@ from companion.core.caliper import DEFAULT_APP
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.journal import LessonSettings, Line
 from companion.core.rules import Score
+from companion.session import closing
 from companion.store import runs
 from companion.store.db import Database
 from companion.store.results import queue_result
@@ -63,7 +64,7 @@ def study(db: Database, lesson_id: str, correct: int, answers: int = 5,
     lines += [Line(1_000 + i * 10_000, "answer", item=f"q{i}", correct=i < correct)
               for i in range(answers)]
     runs.append_many(db, run_id, sorted(lines, key=lambda line: line.t))
-    return runs.close_run(db, run_id, completed=True, at_ms=minutes * 60_000, ctx=CTX)
+    return closing.close_run(db, run_id, completed=True, at_ms=minutes * 60_000, ctx=CTX)
 
 
 def client_for(url: str, timeout_s: float = 5.0) -> GradebookClient:

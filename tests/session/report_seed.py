@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.journal import LessonSettings, Line
+from companion.session import closing
 from companion.store import runs
 from companion.store.db import Database
 from companion.store.tables import RosterClass, RosterEnrollment, RosterUser
@@ -97,7 +98,7 @@ def record(db: Database, study: Study) -> str:
     lines = journal_for(study)
     runs.append_many(db, run_id, lines)
     end = max(study.minutes * 60_000, lines[-1].t if lines else 0)
-    runs.close_run(db, run_id, completed=study.completed, at_ms=end, ctx=CTX)
+    closing.close_run(db, run_id, completed=study.completed, at_ms=end, ctx=CTX)
     return run_id
 
 

@@ -13,13 +13,14 @@ from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.clock import FakeClock
 from companion.core.journal import LessonSettings, Line
 from companion.core.sampler import Observation
-from companion.session.controller import (
+from companion.core.session_types import (
     LessonLocked,
     NoOpenRun,
-    SessionController,
+    RunAlreadyOpen,
     SessionSummary,
     TickResult,
 )
+from companion.session.run import SessionController
 from companion.store import outbox, roster, runs
 from companion.store.db import Database
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
@@ -249,9 +250,9 @@ def test_quitting_mid_lesson_ends_the_run_not_completed(world: World) -> None:
 def test_one_run_at_a_time_per_computer(world: World) -> None:
     first = world.controller()
     first.start(ADA, L1.id)
-    with pytest.raises(runs.RunAlreadyOpen):
+    with pytest.raises(RunAlreadyOpen):
         first.start(ADA, L1.id)
-    with pytest.raises(runs.RunAlreadyOpen):
+    with pytest.raises(RunAlreadyOpen):
         world.controller().start(BEN, L1.id)
     first.quit()
     assert world.controller().start(BEN, L1.id).student_id == BEN

@@ -9,7 +9,7 @@ import pytest
 
 from companion.core import rules
 from companion.core.journal import parse_jsonl
-from companion.session.controller import not_counted
+from companion.core.session_types import not_counted
 from companion.ui.summary import not_counted_text
 
 

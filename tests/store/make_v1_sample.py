@@ -16,6 +16,7 @@ from pathlib import Path
 
 from companion.core import pins as core_pins
 from companion.core.journal import Line
+from companion.session import closing
 from companion.store import outbox, pins, runs
 from companion.store.db import Database
 from companion.store.lease import Lease
@@ -32,10 +33,10 @@ def main(path: str) -> int:
     body = sorted(work + answers, key=lambda line: line.t)
     first = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, first, body)
-    runs.close_run(db, first, completed=True, at_ms=600_000, ctx=CTX)
+    closing.close_run(db, first, completed=True, at_ms=600_000, ctx=CTX)
     second = runs.open_run(db, STUDENT, NEXT_LESSON, anchor=ANCHOR.replace(hour=10))
     runs.append_many(db, second, body[:12])
-    runs.close_run(db, second, completed=False, at_ms=200_000, ctx=CTX)
+    closing.close_run(db, second, completed=False, at_ms=200_000, ctx=CTX)
     # the first run's events were delivered, one of the second's refused
     items = outbox.list_items(db)
     first_ids = [i.id for i in items if i.run_id == first and i.id is not None]

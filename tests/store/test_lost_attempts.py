@@ -13,10 +13,11 @@ from typing import Any
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.clock import FakeClock
 from companion.core.periods import today
-from companion.session.controller import SessionController
+from companion.session import closing
 from companion.session.library import LibraryView
 from companion.session.report import build_report
-from companion.store import outbox, runs, summaries
+from companion.session.run import SessionController
+from companion.store import outbox, runs
 from companion.store.db import Database
 from companion.store.lease import Lease
 from companion.store.results import RESULT_KIND
@@ -47,7 +48,7 @@ def recover(db: Database) -> list[str]:
     later = time.time() + 120  # past the dead recorder's lease
     lease = Lease(db, ttl_s=30, clock=lambda: later)
     assert lease.try_acquire()
-    return runs.recover_orphaned_runs(db, lease, CTX)
+    return closing.recover_orphaned_runs(db, lease, CTX)
 
 
 def results_of(db: Database) -> list[dict[str, Any]]:
@@ -97,7 +98,7 @@ def test_a_run_killed_before_any_answer_is_not_an_attempt(tmp_path: Path) -> Non
         [course] = view.lessons_for(STUDENT)
         assert course.lessons[0].attempts == 1  # "Tried 1 time", not 2
         # The guide's report counts one attempt, and the time of both runs.
-        summaries.backfill(db)
+        closing.backfill_summaries(db)
         period = today(datetime(2026, 1, 5, 9, 30, tzinfo=UTC), UTC)
         [row] = build_report(db, period, tz=UTC, student_ids=[STUDENT]).students
         assert (row.attempts, row.minutes["focused"]) == (1, 11.5)

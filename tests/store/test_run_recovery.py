@@ -14,6 +14,7 @@ import pytest
 
 from companion.core import rules
 from companion.core.journal import Line
+from companion.session import closing
 from companion.store import outbox, runs
 from companion.store.db import Database
 from companion.store.lease import Lease
@@ -61,7 +62,7 @@ def test_run_left_open_by_a_killed_process_is_closed_once(tmp_path: Path) -> Non
         lease = Lease(db, ttl_s=30, clock=lambda: later)
         assert lease.try_acquire()
 
-        assert runs.recover_orphaned_runs(db, lease, CTX) == [run_id]
+        assert closing.recover_orphaned_runs(db, lease, CTX) == [run_id]
 
         lines = runs.journal(db, run_id)
         assert lines[1:-1] == list(CHILD_LINES)
@@ -82,7 +83,7 @@ def test_run_left_open_by_a_killed_process_is_closed_once(tmp_path: Path) -> Non
         assert progress is not None and progress.attempts == 1 and not progress.mastered
 
         rows = len(outbox.list_items(db))
-        assert runs.recover_orphaned_runs(db, lease, CTX) == []
+        assert closing.recover_orphaned_runs(db, lease, CTX) == []
         assert len(outbox.list_items(db)) == rows
         assert runs.journal(db, run_id) == lines
 
@@ -92,5 +93,5 @@ def test_recovery_needs_the_lease(tmp_path: Path) -> None:
         seed(db)
         run_id = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
         with pytest.raises(runs.RunError, match="lease"):
-            runs.recover_orphaned_runs(db, Lease(db, ttl_s=30), CTX)
+            closing.recover_orphaned_runs(db, Lease(db, ttl_s=30), CTX)
         assert runs.open_run_id(db) == run_id

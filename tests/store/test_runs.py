@@ -14,6 +14,7 @@ from companion.core import rules
 from companion.core.catalogue import Catalogue, Course, Lesson
 from companion.core.journal import LessonSettings, Line
 from companion.core.rules import Category
+from companion.session import closing
 from companion.store import outbox, runs
 from companion.store.db import Database
 from companion.store.run_tables import JournalLineRow, LessonRow
@@ -87,7 +88,7 @@ def test_open_append_close_writes_journal_events_and_progress(db: Database) -> N
     for line in body[5:]:
         runs.append(db, run_id, line)
 
-    result = runs.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
+    result = closing.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
 
     lines = runs.journal(db, run_id)
     assert lines[0].kind == "start" and lines[0].lesson == LESSON and lines[0].attempt == 1
@@ -126,7 +127,7 @@ def test_one_run_open_at_a_time(db: Database) -> None:
     assert excinfo.value.run_id == first
     assert runs.open_run_id(db) == first
 
-    runs.close_run(db, first, completed=True, at_ms=1_000, ctx=CTX)
+    closing.close_run(db, first, completed=True, at_ms=1_000, ctx=CTX)
     second = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     assert second != first
     assert runs.journal(db, second)[0].attempt == 2  # progress.attempts + 1
@@ -141,12 +142,12 @@ def test_append_refuses_time_going_back_closed_runs_and_unknown_ids(db: Database
     with pytest.raises(ValueError, match="end"):
         runs.append(db, run_id, Line(20_000, "end"))
     with pytest.raises(ValueError, match="before the last line"):
-        runs.close_run(db, run_id, completed=True, at_ms=5_000, ctx=CTX)
-    runs.close_run(db, run_id, completed=True, at_ms=20_000, ctx=CTX)
+        closing.close_run(db, run_id, completed=True, at_ms=5_000, ctx=CTX)
+    closing.close_run(db, run_id, completed=True, at_ms=20_000, ctx=CTX)
     with pytest.raises(runs.RunClosed):
         runs.append(db, run_id, Line(30_000, "input"))
     with pytest.raises(runs.RunClosed):
-        runs.close_run(db, run_id, completed=True, at_ms=30_000, ctx=CTX)
+        closing.close_run(db, run_id, completed=True, at_ms=30_000, ctx=CTX)
     with pytest.raises(runs.UnknownRun):
         runs.journal(db, "no-such-run")
 
@@ -167,7 +168,7 @@ def test_settled_time_reports_then_close_sum_to_totals(db: Database, window_ms: 
         runs.append_many(db, run_id, body[written:cut])
         written = cut
         now = body[cut - 1].t + 30_000
-        runs.report_time_spent(db, run_id, now, CTX, window_ms=window_ms)
+        closing.report_time_spent(db, run_id, now, CTX, window_ms=window_ms)
         run = runs.get_run(db, run_id)
         assert run is not None
         settled = rules.classify(runs.journal(db, run_id), now).settled_until
@@ -177,7 +178,7 @@ def test_settled_time_reports_then_close_sum_to_totals(db: Database, window_ms: 
         assert sum(reported_ms(spent).values()) == reported_until
     assert reported_until > 0  # something settled was reported while open
 
-    runs.close_run(db, run_id, completed=True, at_ms=1_010_000, ctx=CTX)
+    closing.close_run(db, run_id, completed=True, at_ms=1_010_000, ctx=CTX)
 
     lines = runs.journal(db, run_id)
     classification = rules.classify(lines)
@@ -191,8 +192,8 @@ def test_settled_time_reports_then_close_sum_to_totals(db: Database, window_ms: 
 def test_reporting_twice_at_the_same_time_adds_nothing(db: Database) -> None:
     run_id = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, run_id, practice(0, 0, minutes=12))
-    first = runs.report_time_spent(db, run_id, 720_000, CTX, window_ms=60_000)
-    again = runs.report_time_spent(db, run_id, 720_000, CTX, window_ms=60_000)
+    first = closing.report_time_spent(db, run_id, 720_000, CTX, window_ms=60_000)
+    again = closing.report_time_spent(db, run_id, 720_000, CTX, window_ms=60_000)
     assert first > 0 and again == 0
     assert outbox_rows(db) == first
 
@@ -206,7 +207,7 @@ def test_close_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(outbox, "add_events", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        runs.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
+        closing.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
 
     run = runs.get_run(db, run_id)
     assert run is not None and run.state == "open" and run.xp is None
@@ -215,14 +216,14 @@ def test_close_is_one_transaction(db: Database, monkeypatch: pytest.MonkeyPatch)
     assert outbox_rows(db) == 0
 
     monkeypatch.undo()
-    result = runs.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
+    result = closing.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
     assert result.mastered and outbox_rows(db) == result.events
 
 
 def test_mastery_only_on_mastery_and_attempts_count(db: Database) -> None:
     first = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, first, practice(answers=10, correct=7))
-    low = runs.close_run(db, first, completed=True, at_ms=600_000, ctx=CTX)
+    low = closing.close_run(db, first, completed=True, at_ms=600_000, ctx=CTX)
     assert (low.xp, low.mastered) == (Decimal(0), False)  # 70 % < 80 % gate
     progress = runs.get_progress(db, STUDENT, LESSON)
     assert progress is not None
@@ -232,7 +233,7 @@ def test_mastery_only_on_mastery_and_attempts_count(db: Database) -> None:
 
     second = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, second, practice(answers=10, correct=9))
-    good = runs.close_run(db, second, completed=True, at_ms=600_000, ctx=CTX)
+    good = closing.close_run(db, second, completed=True, at_ms=600_000, ctx=CTX)
     # attempt 2, 90 %: 10 minutes x 0.5
     assert (good.xp, good.mastered) == (Decimal(5), True)
     progress = runs.get_progress(db, STUDENT, LESSON)
@@ -243,7 +244,7 @@ def test_mastery_only_on_mastery_and_attempts_count(db: Database) -> None:
 
     third = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, third, practice(answers=10, correct=10))
-    quit_early = runs.close_run(db, third, completed=False, at_ms=600_000, ctx=CTX)
+    quit_early = closing.close_run(db, third, completed=False, at_ms=600_000, ctx=CTX)
     assert (quit_early.xp, quit_early.mastered) == (Decimal(0), False)
     progress = runs.get_progress(db, STUDENT, LESSON)
     assert progress is not None and progress.mastered and progress.attempts == 3
@@ -254,11 +255,11 @@ def test_check_abandoned_closes_the_run_at_the_abandonment_instant(db: Database)
     runs.append(db, run_id, Line(10_000, "input"))
     runs.append(db, run_id, Line(12_000, "answer", item="q1", correct=True))
     runs.append_many(db, run_id, [Line(t, "heartbeat") for t in range(15_000, 600_001, 15_000)])
-    assert runs.check_abandoned(db, run_id, 605_000, CTX) is False
+    assert closing.check_abandoned(db, run_id, 605_000, CTX) is False
     assert runs.open_run_id(db) == run_id
     runs.append_many(db, run_id, [Line(t, "heartbeat") for t in range(615_000, 700_001, 15_000)])
     # last signal at 10 s; idle from there (60 s timeout); 600 s later: 610 s
-    assert runs.check_abandoned(db, run_id, 700_000, CTX) is True
+    assert closing.check_abandoned(db, run_id, 700_000, CTX) is True
 
     run = runs.get_run(db, run_id)
     assert run is not None and run.state == "closed"
@@ -270,7 +271,7 @@ def test_check_abandoned_closes_the_run_at_the_abandonment_instant(db: Database)
     assert activity[0]["eventTime"] == "2026-01-05T09:10:10.000Z"
     spent = reported_ms(events_of(db, run_id, "TimeSpentEvent"))
     assert spent == {"active": 10_000, "inactive": 600_000, "waste": 0, "unknown": 0}
-    assert runs.check_abandoned(db, run_id, 800_000, CTX) is False  # already closed
+    assert closing.check_abandoned(db, run_id, 800_000, CTX) is False  # already closed
 
 
 def test_missing_email_closes_now_and_builds_events_later(db: Database) -> None:
@@ -283,8 +284,8 @@ def test_missing_email_closes_now_and_builds_events_later(db: Database) -> None:
     db.write(drop_email)
     run_id = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
     runs.append_many(db, run_id, practice(answers=10, correct=10))
-    assert runs.report_time_spent(db, run_id, 600_000, CTX, window_ms=60_000) == 0
-    result = runs.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
+    assert closing.report_time_spent(db, run_id, 600_000, CTX, window_ms=60_000) == 0
+    result = closing.close_run(db, run_id, completed=True, at_ms=600_000, ctx=CTX)
 
     assert result.pending_reason == runs.NO_EMAIL and result.events == 0
     run = runs.get_run(db, run_id)
@@ -293,7 +294,7 @@ def test_missing_email_closes_now_and_builds_events_later(db: Database) -> None:
     progress = runs.get_progress(db, STUDENT, LESSON)
     assert progress is not None and progress.mastered and progress.total_xp == "12.5"
     assert outbox_rows(db) == 0
-    assert runs.build_pending_events(db, CTX) == []  # still no email
+    assert closing.build_pending_events(db, CTX) == []  # still no email
 
     def add_email(session: Session) -> None:
         user = session.get(RosterUser, STUDENT)
@@ -302,7 +303,7 @@ def test_missing_email_closes_now_and_builds_events_later(db: Database) -> None:
         session.add(user)
 
     db.write(add_email)
-    assert runs.build_pending_events(db, CTX, window_ms=60_000) == [run_id]
+    assert closing.build_pending_events(db, CTX, window_ms=60_000) == [run_id]
     run = runs.get_run(db, run_id)
     assert run is not None and run.events_pending_reason is None
     activity = events_of(db, run_id, "ActivityEvent")
@@ -311,7 +312,7 @@ def test_missing_email_closes_now_and_builds_events_later(db: Database) -> None:
     assert len(spent) == 10
     assert reported_ms(spent)["active"] == 600_000
     count = outbox_rows(db)
-    assert runs.build_pending_events(db, CTX) == [] and outbox_rows(db) == count
+    assert closing.build_pending_events(db, CTX) == [] and outbox_rows(db) == count
 
 
 def test_journal_rows_keep_t_and_kind_columns(db: Database) -> None:
@@ -349,6 +350,6 @@ def test_save_lessons_fills_the_lessons_table_from_the_catalogue(tmp_path: Path)
 
 def test_a_run_with_only_its_start_closes_with_just_an_activity_event(db: Database) -> None:
     run_id = runs.open_run(db, STUDENT, LESSON, anchor=ANCHOR)
-    result = runs.close_run(db, run_id, completed=False, at_ms=0, ctx=CTX)
+    result = closing.close_run(db, run_id, completed=False, at_ms=0, ctx=CTX)
     assert (result.end_ms, result.events, result.xp) == (0, 1, Decimal(0))
     assert [e["type"] for e in runs.run_events(db, run_id)] == ["ActivityEvent"]

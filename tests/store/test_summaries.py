@@ -12,6 +12,7 @@ import pytest
 from companion.core import rules
 from companion.core.journal import Line
 from companion.core.report import Answer
+from companion.session import closing
 from companion.store import runs, summaries
 from companion.store.db import Database
 from tests.store.run_child import ANCHOR, CTX, LESSON, STUDENT, seed
@@ -39,7 +40,7 @@ def test_closing_a_run_writes_its_summary_and_first_answers(db: Database) -> Non
         Line(100_000, "input"),
         Line(200_000, "input"),  # 100 s without input: idle after the 60 s timeout
     ])
-    runs.close_run(db, run_id, completed=True, at_ms=201_000, ctx=CTX)
+    closing.close_run(db, run_id, completed=True, at_ms=201_000, ctx=CTX)
 
     row = summaries.get(db, run_id)
     assert row is not None
@@ -69,8 +70,8 @@ def test_version_one_runs_are_summarised_from_their_journals(tmp_path: Path) -> 
     with Database.open(path, "sandbox") as db:
         closed = runs.closed_run_ids(db)
         assert sorted(summaries.missing(db)) == sorted(closed) and len(closed) == 2
-        assert summaries.backfill(db) == 2
-        assert summaries.backfill(db) == 0  # once only
+        assert closing.backfill_summaries(db) == 2
+        assert closing.backfill_summaries(db) == 0  # once only
         for run_id in closed:
             row = summaries.get(db, run_id)
             run = runs.get_run(db, run_id)

@@ -16,6 +16,7 @@ from companion.core.clock import FakeClock
 from companion.sandbox.faults import Fault
 from companion.sandbox.seed import DEMO_SCHOOL_ID
 from companion.sandbox.server import SandboxHandle, start_in_thread
+from companion.session import closing
 from companion.store import roster
 from companion.store.db import Database
 from companion.sync.roster_refresh import (
@@ -395,7 +396,7 @@ def test_a_refresh_that_brings_the_email_releases_the_waiting_runs(
     built: list[str] = []
     refresher = RosterRefresher(
         db, factory(sandbox, transport), DEMO_SCHOOL_ID, FakeClock(),
-        after_refresh=lambda _: built.extend(runs.build_pending_events(db, ctx)))
+        after_refresh=lambda _: built.extend(closing.build_pending_events(db, ctx)))
     refresher.refresh_now(full=True)
     noah = "demo-student-07"  # no email in the demo roster
     db.write(lambda s: s.add(LessonRow(id="lesson-1", title="Fractions", course_id="math",
@@ -404,7 +405,7 @@ def test_a_refresh_that_brings_the_email_releases_the_waiting_runs(
                                            LessonSettings().to_json()))))
     run_id = runs.open_run(db, noah, "lesson-1", anchor=datetime(2026, 1, 5, 9, tzinfo=UTC))
     runs.append_many(db, run_id, [Line(t, "input") for t in range(30_000, 300_001, 30_000)])
-    closed = runs.close_run(db, run_id, completed=True, at_ms=300_000, ctx=ctx)
+    closed = closing.close_run(db, run_id, completed=True, at_ms=300_000, ctx=ctx)
     assert closed.pending_reason == runs.NO_EMAIL
     (group,) = waiting_groups(db)
     assert group.text() == "1 run held: no email in the roster for Noah Smith"

@@ -14,8 +14,8 @@ from companion.content import bridge_script_path
 from companion.content.package import load_package
 from companion.core.catalogue import Catalogue
 from companion.core.clock import FakeClock
+from companion.core.run_outcome import EventContext
 from companion.store.db import Database
-from companion.store.runs import EventContext
 from companion.system.fakes import FakeFocus, FakeInput, FakeLock
 
 STUDENT = "student-1"
@@ -68,7 +68,7 @@ def make_player(qapp: Any, qtbot: Any, tmp_path: Path) -> Iterator[Callable[...,
                               tuple(b.lesson for b in bundles.values()))
         db = Database.open(tmp_path / f"db{len(made)}.sqlite3", "sandbox")
         clock = FakeClock(monotonic_ms=1_000_000)
-        from companion.session.controller import SessionController
+        from companion.session.run import SessionController
 
         controller = SessionController(db, clock, EventContext("http://oneroster.invalid"),
                                        catalogue, FakeInput(clock), FakeFocus(), FakeLock())

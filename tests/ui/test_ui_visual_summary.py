@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from companion.core.catalogue import Lesson
-from companion.session.controller import SessionSummary
+from companion.core.session_types import SessionSummary
 from companion.ui.summary import SummaryWidget
 
 LESSON = Lesson("l1", "Adding to 20", "c1", "Math", "03", 1)
