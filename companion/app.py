@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from companion.content import Library
     from companion.core.catalogue import Catalogue
     from companion.core.clock import Clock
+    from companion.core.elsewhere import Fetch
     from companion.core.periods import Period
     from companion.core.report import Report
     from companion.sandbox.server import SandboxHandle
@@ -306,6 +307,28 @@ def report_builder(rt: Runtime) -> tuple[Callable[[Period, str | None], Report],
                             goal_minutes=goal)
 
     return build, tz
+
+
+def report_others(rt: Runtime) -> Callable[[Sequence[str]], Fetch]:
+    """``fetch(student_ids)`` for the guide's report (a worker thread): read the students'
+    results from their other computers, unless the sync worker says this computer is
+    offline; the answer says whether they were read, or why not."""
+    from companion.core.elsewhere import OFFLINE_REASON, Fetch
+    from companion.sync.other_computers import fetch_other_computers
+    from companion.timeback import TimebackError, auth_for, gradebook_client, load_credentials
+
+    def fetch(student_ids: Sequence[str]) -> Fetch:
+        if rt.worker is not None and rt.worker.status.current.state == "offline":
+            return Fetch(False, OFFLINE_REASON)
+        try:
+            credentials = load_credentials(rt.env_name)
+        except TimebackError as exc:
+            return Fetch(False, str(exc))
+        auth = auth_for(rt.environment, credentials)
+        with gradebook_client(rt.environment, auth) as client:
+            return fetch_other_computers(rt.db, client, student_ids, now=rt.clock.utc_now())
+
+    return fetch
 
 
 def has_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> bool:

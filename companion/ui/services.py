@@ -6,12 +6,13 @@ shown (``MainWindow.on_ready``), because loading them is deferred start-up work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
 from companion.core.clock import Clock
+from companion.core.elsewhere import Fetch
 from companion.core.periods import Period
 from companion.core.report import Report
 
@@ -35,6 +36,8 @@ class Services:
     sync_now: Callable[[], None] | None = None
     report: Callable[[Period, str | None], Report] | None = None  # built off the UI thread
     report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
+    # report_others(student_ids): read their results from other computers (off the UI thread)
+    report_others: Callable[[Sequence[str]], Fetch] | None = None
     student_data: Any = None  # companion.session.student_care.StudentCare
     on_run_closed: Callable[[], None] | None = None
     # add_lessons(path, progress(done, total)): import into this computer's library
