@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from companion.core import elsewhere
 from companion.core.elsewhere import OTHER_COMPUTER, THIS_COMPUTER
 from companion.core.report import Attempt, Report, StudentLine
 from companion.core.words import TIME_KINDS
@@ -73,6 +74,19 @@ def _journal_text(a: Attempt) -> str:
     if a.elsewhere:
         return "on the other computer"
     return f"removed on {a.journal_removed_at[:10]}" if a.journal_removed_at else "kept"
+
+
+def others_text(report: Report, *, fetching: bool = False) -> str:
+    """Whether the report includes the other computers' results (or why not; or that they
+    are being read), and the legend of the "elsewhere" mark when any figure has them."""
+    parts = []
+    if fetching:
+        parts.append(elsewhere.FETCHING_TEXT)
+    elif report.others is not None:
+        parts.append(report.others.text())
+    if report.has_elsewhere:
+        parts.append(elsewhere.LEGEND)
+    return ". ".join(parts)
 
 
 def student_cells(line: StudentLine) -> list[str]:

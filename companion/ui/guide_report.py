@@ -48,7 +48,13 @@ from PySide6.QtWidgets import (
 from companion.core import elsewhere, periods
 from companion.core.elsewhere import Fetch
 from companion.core.report import LessonLine, Report, StudentLine
-from companion.core.report_rows import STUDENT_COLUMNS, percent, student_cells, xp_text
+from companion.core.report_rows import (
+    STUDENT_COLUMNS,
+    others_text,
+    percent,
+    student_cells,
+    xp_text,
+)
 from companion.ui.charts import DayChart
 from companion.ui.styles import set_role
 from companion.ui.tasks import BackgroundTask
@@ -197,7 +203,7 @@ class ReportPanel(QWidget):
         self.others_label = QLabel("")
         self.others_label.setObjectName("subtitle")
         self.others_label.setWordWrap(True)
-        self.others_label.setAccessibleName("Other computers")
+        self.others_label.setAccessibleDescription("Other computers")
         self.report = _table(STUDENT_COLUMNS, "Students in the report", stretch_first=False)
         self.report.setObjectName("report")
         self.lessons = _table(LESSON_COLUMNS, "The student's lessons")
@@ -485,18 +491,6 @@ def _select(table: QTableWidget, key: str) -> None:
         if item is not None and item.data(Qt.ItemDataRole.UserRole) == key:
             table.selectRow(row)
             return
-
-
-def others_text(report: Report, *, fetching: bool = False) -> str:
-    """Whether the report includes the other computers' results, and the legend."""
-    parts = []
-    if fetching:
-        parts.append(elsewhere.FETCHING_TEXT)
-    elif report.others is not None:
-        parts.append(report.others.text())
-    if report.has_elsewhere:
-        parts.append(elsewhere.LEGEND)
-    return " ".join(parts)
 
 
 def totals_text(report: Report) -> str:

@@ -22,6 +22,7 @@ from companion.core.report_rows import (
     STUDENT_COLUMNS,
     STUDENT_DAY_COLUMNS,
     attempt_rows,
+    others_text,
     student_cells,
     student_day_rows,
 )
@@ -118,6 +119,7 @@ def test_another_computers_result_is_in_the_report_marked_and_ours_counts_once(
     assert [a.elsewhere for a in own.attempts] == [False]
     assert report.others is not None
     assert report.others.text() == "Including results from other computers"
+    assert others_text(report) == f"{elsewhere.INCLUDED_TEXT}. {elsewhere.LEGEND}"
     cells = dict(zip(STUDENT_COLUMNS, student_cells(line), strict=True))
     assert cells["other computers"] == "1 attempt · 12.5 XP"
     assert cells["xp"] == "22.5" and cells["attempts"] == "2"
