@@ -76,14 +76,17 @@ def _journal_text(a: Attempt) -> str:
     return f"removed on {a.journal_removed_at[:10]}" if a.journal_removed_at else "kept"
 
 
-def others_text(report: Report, *, fetching: bool = False) -> str:
-    """Whether the report includes the other computers' results (or why not; or that they
-    are being read), and the legend of the "elsewhere" mark when any figure has them."""
-    parts = []
+def others_status(report: Report, *, fetching: bool = False) -> str:
+    """Whether the report includes the other computers' results, why not, or that they are
+    being read ("" when nobody asked the gradebook)."""
     if fetching:
-        parts.append(elsewhere.FETCHING_TEXT)
-    elif report.others is not None:
-        parts.append(report.others.text())
+        return elsewhere.FETCHING_TEXT
+    return report.others.text() if report.others is not None else ""
+
+
+def others_text(report: Report) -> str:
+    """``others_status`` and the legend of the "elsewhere" mark when any figure has one."""
+    parts = [others_status(report)] if others_status(report) else []
     if report.has_elsewhere:
         parts.append(elsewhere.LEGEND)
     return ". ".join(parts)

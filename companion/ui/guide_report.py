@@ -50,7 +50,7 @@ from companion.core.elsewhere import Fetch
 from companion.core.report import LessonLine, Report, StudentLine
 from companion.core.report_rows import (
     STUDENT_COLUMNS,
-    others_text,
+    others_status,
     percent,
     student_cells,
     xp_text,
@@ -153,6 +153,8 @@ def attempts_html(lesson: LessonLine) -> str:
         if a.journal_removed_at:
             parts.append(f"<p><i>Journal removed on {html.escape(a.journal_removed_at[:10])}; "
                          "this is its stored summary.</i></p>")
+    if lesson.attempts_elsewhere:
+        parts.append(f"<p><i>{html.escape(elsewhere.LEGEND)}</i></p>")
     return "".join(parts)
 
 
@@ -199,13 +201,12 @@ class ReportPanel(QWidget):
         self.totals_label = QLabel("")
         self.totals_label.setObjectName("subtitle")
         self.totals_label.setWordWrap(True)
-        self.totals_label.setAccessibleName("Totals")
-        self.others_label = QLabel("")
-        self.others_label.setObjectName("subtitle")
-        self.others_label.setWordWrap(True)
-        self.others_label.setAccessibleDescription("Other computers")
+        self.totals_label.setAccessibleDescription("Totals")  # its name is its text
         self.report = _table(STUDENT_COLUMNS, "Students in the report", stretch_first=False)
         self.report.setObjectName("report")
+        others_header = self.report.horizontalHeaderItem(STUDENT_COLUMNS.index("other computers"))
+        if others_header is not None:
+            others_header.setToolTip(elsewhere.LEGEND)
         self.lessons = _table(LESSON_COLUMNS, "The student's lessons")
         self.attempts = QTextBrowser()
         self.attempts.setAccessibleName("The lesson's attempts")
@@ -248,7 +249,6 @@ class ReportPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.totals_label)
-        left_layout.addWidget(self.others_label)
         left_layout.addWidget(self.report, 3)
         left_layout.addWidget(self.chart, 2)
         right = QWidget()
@@ -366,7 +366,7 @@ class ReportPanel(QWidget):
         task.succeeded.connect(self.on_others_built)
         task.failed.connect(self.on_others_failed)
         task.finished.connect(self.on_task_finished)
-        self.others_label.setText(others_text(report, fetching=True))
+        self._show_totals(report, others_status(report, fetching=True))
         task.start()
 
     @Slot(object)
@@ -386,7 +386,8 @@ class ReportPanel(QWidget):
     @Slot(object)
     def on_others_failed(self, error: object) -> None:
         if self.sender() is self._latest:
-            self.others_label.setText(elsewhere.NOT_FETCHED_TEXT.format(reason=error))
+            if self.current is not None:
+                self._show_totals(self.current, elsewhere.NOT_FETCHED_TEXT.format(reason=error))
             self.others_shown.emit()
 
     @Slot(object)
@@ -403,8 +404,7 @@ class ReportPanel(QWidget):
         """Fill the table, totals, class chart and most-missed questions."""
         self.current = report
         self.student = None
-        self.totals_label.setText(totals_text(report))
-        self.others_label.setText(others_text(report))
+        self._show_totals(report, others_status(report))
         tips = [disabled_text(s) if not s.can_sign_in else s.delivery.todo
                 for s in report.students]
         rows = []
@@ -422,6 +422,11 @@ class ReportPanel(QWidget):
         self.detail_label.setText("")
         self.chart.set_days(report.days, report.goal_minutes, "Everyone: minutes and XP per day")
         self.missed_label.setText(missed_text(report))
+
+    def _show_totals(self, report: Report, others: str) -> None:
+        """The totals line, with whether other computers' results are in (when asked)."""
+        self.totals_label.setText(f"{totals_text(report)} · {others}" if others
+                                  else totals_text(report))
 
     def show_student(self, student_id: str) -> None:
         """A student's lessons, chart and (when turned off) why and where to change it."""
