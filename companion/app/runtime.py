@@ -10,7 +10,7 @@ module stays cheap; the types below are for the type checker only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from companion.app.clients import TimebackClients
     from companion.content import Library
     from companion.content.importer import Imported
+    from companion.core.elsewhere import Fetch
     from companion.core.periods import Period
     from companion.core.report import Report
     from companion.sandbox.server import SandboxHandle
@@ -319,3 +320,23 @@ def report_builder(rt: Runtime) -> tuple[Callable[[Period, str | None], Report],
                             goal_minutes=goal)
 
     return build, tz
+
+
+def report_others(rt: Runtime) -> Callable[[Sequence[str]], Fetch]:
+    """``fetch(student_ids)`` for the guide's report (a worker thread): read the students'
+    results from their other computers on the process's one gradebook client, unless the
+    sync worker says this computer is offline; the answer says whether they were read, or
+    why not."""
+    from companion.core.elsewhere import OFFLINE_REASON, Fetch
+    from companion.sync.other_computers import fetch_other_computers
+
+    def fetch(student_ids: Sequence[str]) -> Fetch:
+        if rt.worker is not None and rt.worker.status.current.state == "offline":
+            return Fetch(False, OFFLINE_REASON)
+        if rt.timeback is None:
+            return Fetch(False, "This computer is not connected to Timeback yet.")
+        return fetch_other_computers(
+            rt.db, rt.timeback.gradebook, student_ids, now=rt.clock.utc_now()
+        )
+
+    return fetch

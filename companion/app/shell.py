@@ -33,6 +33,7 @@ from companion.app.runtime import (
     reload_computer,
     reload_lessons,
     report_builder,
+    report_others,
     student_care,
 )
 from companion.app.sensing import SensingChoice
@@ -241,6 +242,7 @@ class Shell(QObject):
         s.controller = controller
         s.bridge_script = bridge_script_path().read_text(encoding="utf-8")
         s.report, s.report_tz = report_builder(rt)
+        s.report_others = report_others(rt)
         s.student_data = student_care(rt)
         s.add_lessons = lambda path, progress: self._add_lessons(rt, path, progress)
         s.on_lessons_added = lambda: self.on_lessons_added(rt)

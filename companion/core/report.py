@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
+from companion.core.elsewhere import Fetch
 from companion.core.periods import Period
 from companion.core.words import TIME_KINDS, TimeKind
 
@@ -53,6 +54,9 @@ class Attempt:
     explanation_json: str  # the stored JSON list of lines (read when shown)
     answers: tuple[Answer, ...]
     journal_removed_at: str | None
+    elsewhere: bool = False  # recorded on another computer (``core.elsewhere``)
+    source: str | None = None  # that computer, when its result names it
+    score: float | None = None  # accuracy (0..1) a result gave without question counts
 
     @property
     def explanation(self) -> tuple[str, ...]:
@@ -63,7 +67,7 @@ class Attempt:
     @property
     def accuracy(self) -> float | None:
         """Right answers over questions answered."""
-        return self.correct / self.questions if self.questions else None
+        return self.correct / self.questions if self.questions else self.score
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,11 @@ class LessonLine:
         """XP of all its attempts."""
         return sum((a.xp for a in self.attempts), Decimal(0))
 
+    @property
+    def attempts_elsewhere(self) -> int:
+        """Attempts recorded on the student's other computers."""
+        return sum(1 for a in self.attempts if a.elsewhere)
+
 
 @dataclass(frozen=True, slots=True)
 class Day:
@@ -98,9 +107,11 @@ class Day:
 
     day: date
     minutes: dict[TimeKind, float]
-    xp: Decimal
-    attempts: int
+    xp: Decimal  # with the XP of other computers' results of the day
+    attempts: int  # with other computers' attempts
     lessons: int
+    xp_elsewhere: Decimal = Decimal(0)  # the part of ``xp`` from other computers
+    attempts_elsewhere: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +152,8 @@ class StudentLine:
     disabled_why: str | None
     where_to_change: str | None
     minutes: dict[TimeKind, float]
-    xp: Decimal
-    attempts: int
+    xp: Decimal  # with other computers' results (``xp_elsewhere``)
+    attempts: int  # with other computers' attempts (``attempts_elsewhere``)
     best_accuracy: float | None
     last_accuracy: float | None
     lessons: tuple[LessonLine, ...]
@@ -150,6 +161,13 @@ class StudentLine:
     next_lessons: tuple[NextLesson, ...]
     delivery: Delivery
     goal_minutes: float
+    xp_elsewhere: Decimal = Decimal(0)  # the part of ``xp`` from other computers
+    attempts_elsewhere: int = 0  # the part of ``attempts`` from other computers
+
+    @property
+    def lessons_elsewhere(self) -> int:
+        """Lessons with an attempt on another computer in the period."""
+        return sum(1 for lesson in self.lessons if lesson.attempts_elsewhere)
 
     @property
     def lessons_studied(self) -> int:
@@ -195,6 +213,12 @@ class Report:
     goal_minutes: float
     time_zone: str = ""
     notes: tuple[str, ...] = field(default=())
+    others: Fetch | None = None  # whether other computers' results were fetched just now
+
+    @property
+    def has_elsewhere(self) -> bool:
+        """Whether any student's figures include other computers' results."""
+        return any(s.attempts_elsewhere or s.xp_elsewhere for s in self.students)
 
     def student(self, student_id: str) -> StudentLine | None:
         """One student's line."""

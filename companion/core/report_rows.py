@@ -2,32 +2,36 @@
 
 ``student_day_rows``: one row per student and day of the period; ``attempt_rows``: one row
 per attempt. Minutes have one decimal, accuracy is a whole percentage, empty when nothing
-was answered.
+was answered. Results of the students' other computers are included and marked: the
+``xp elsewhere`` part of a day's XP, an attempt's ``source``, the guide's "other computers"
+column; their minutes are not known here (empty).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from companion.core.report import Report, StudentLine
+from companion.core import elsewhere
+from companion.core.elsewhere import OTHER_COMPUTER, THIS_COMPUTER
+from companion.core.report import Attempt, Report, StudentLine
 from companion.core.words import TIME_KINDS
 
 MINUTE_COLUMNS = tuple(f"{kind} minutes" for kind in TIME_KINDS)
 
 STUDENT_DAY_COLUMNS: tuple[str, ...] = (
     "date", "student id", "student", *MINUTE_COLUMNS, "daily goal minutes", "goal met",
-    "xp", "attempts", "lessons", "delivery",
+    "xp", "xp elsewhere", "attempts", "lessons", "delivery",
 )
 
 ATTEMPT_COLUMNS: tuple[str, ...] = (
     "date", "started", "student id", "student", "course", "lesson id", "lesson", "attempt",
-    *MINUTE_COLUMNS, "xp", "questions", "correct", "accuracy", "completed", "mastered",
+    "source", *MINUTE_COLUMNS, "xp", "questions", "correct", "accuracy", "completed", "mastered",
     "right", "wrong", "xp explanation", "journal",
 )
 
 STUDENT_COLUMNS: tuple[str, ...] = (
     "student", "lessons", "mastered", "focused minutes", "goal days", "idle", "away",
-    "off-task", "not seen", "xp", "best", "last", "attempts", "delivery",
+    "off-task", "not seen", "xp", "best", "last", "attempts", "other computers", "delivery",
 )
 """The columns of the table the guide sees (and the printed page)."""
 
@@ -52,6 +56,42 @@ def yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def elsewhere_text(line: StudentLine) -> str:
+    """The part of a student's figures from other computers, e.g. "2 attempts · 12.0 XP"."""
+    if not line.attempts_elsewhere and not line.xp_elsewhere:
+        return ""
+    n = line.attempts_elsewhere
+    attempts = "1 attempt" if n == 1 else f"{n} attempts"
+    return f"{attempts} · {xp_text(line.xp_elsewhere)} XP"
+
+
+def source_text(attempt: Attempt) -> str:
+    """"this computer" or "other computer"."""
+    return OTHER_COMPUTER if attempt.elsewhere else THIS_COMPUTER
+
+
+def _journal_text(a: Attempt) -> str:
+    if a.elsewhere:
+        return "on the other computer"
+    return f"removed on {a.journal_removed_at[:10]}" if a.journal_removed_at else "kept"
+
+
+def others_status(report: Report, *, fetching: bool = False) -> str:
+    """Whether the report includes the other computers' results, why not, or that they are
+    being read ("" when nobody asked the gradebook)."""
+    if fetching:
+        return elsewhere.FETCHING_TEXT
+    return report.others.text() if report.others is not None else ""
+
+
+def others_text(report: Report) -> str:
+    """``others_status`` and the legend of the "elsewhere" mark when any figure has one."""
+    parts = [others_status(report)] if others_status(report) else []
+    if report.has_elsewhere:
+        parts.append(elsewhere.LEGEND)
+    return ". ".join(parts)
+
+
 def student_cells(line: StudentLine) -> list[str]:
     """One student's row of the guide's table (STUDENT_COLUMNS)."""
     m = line.minutes
@@ -70,6 +110,7 @@ def student_cells(line: StudentLine) -> list[str]:
         percent(line.best_accuracy) or "–",
         percent(line.last_accuracy) or "–",
         str(line.attempts),
+        elsewhere_text(line) or "–",
         line.delivery.text(),
     ]
 
@@ -87,6 +128,7 @@ def student_day_rows(report: Report) -> list[list[str]]:
                 minutes(report.goal_minutes),
                 yes_no(day.minutes["focused"] >= report.goal_minutes),
                 xp_text(day.xp),
+                xp_text(day.xp_elsewhere),
                 str(day.attempts),
                 str(day.lessons),
                 line.delivery.text(),
@@ -112,7 +154,8 @@ def attempt_rows(report: Report) -> list[list[str]]:
                 lesson.lesson_id,
                 lesson.title,
                 str(a.attempt),
-                *(minutes(a.minutes[kind]) for kind in TIME_KINDS),
+                source_text(a),
+                *("" if a.elsewhere else minutes(a.minutes[kind]) for kind in TIME_KINDS),
                 xp_text(a.xp),
                 str(a.questions),
                 str(a.correct),
@@ -122,6 +165,6 @@ def attempt_rows(report: Report) -> list[list[str]]:
                 " ".join(x.item for x in a.answers if x.correct),
                 " ".join(x.item for x in a.answers if not x.correct),
                 " | ".join(a.explanation),
-                f"removed on {a.journal_removed_at[:10]}" if a.journal_removed_at else "kept",
+                _journal_text(a),
             ])
     return rows

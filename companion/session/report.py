@@ -5,6 +5,8 @@ again. Minutes are per kind of time (``core.words``); a run counts on the day it
 the report's time zone. An *attempt* is a run with at least one answer, or one that
 completed: a run that ended (by a crash, say) before any answer still counts its minutes
 but is not an attempt. Delivery state comes from the outbox (``store.outbox.by_student``).
+Results of the students' other computers, as last read from the gradebook
+(``store.remote_results``), count as attempts marked ``elsewhere`` (``report_elsewhere``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from typing import Final
 
 from companion.core.catalogue import Catalogue, lesson_state
+from companion.core.elsewhere import Fetch
 from companion.core.periods import Period, local_day
 from companion.core.report import (
     DELIVERED,
@@ -36,8 +39,9 @@ from companion.core.report import (
 from companion.core.words import TIME_KINDS, TimeKind
 from companion.session.closing import backfill_summaries
 from companion.session.library import DEFAULT_DAILY_GOAL_XP
+from companion.session.report_elsewhere import remote_attempt
 from companion.session.signin import full_name
-from companion.store import outbox, roster, summaries
+from companion.store import outbox, remote_results, roster, summaries
 from companion.store.db import Database
 from companion.store.tables import RosterUser
 
@@ -85,11 +89,13 @@ def build_report(
     catalogue: Catalogue | None = None,
     goal_minutes: float = float(DEFAULT_DAILY_GOAL_XP),
     student_ids: Sequence[str] | None = None,
+    others: Fetch | None = None,
 ) -> Report:
     """The report of ``period`` (days in ``tz``; None: this computer's zone).
 
     With ``class_id`` every student of the class is listed (those who did not study too);
-    without, the students who studied in the period (or ``student_ids``).
+    without, the students who studied in the period, here or on another computer (or
+    ``student_ids``). ``others`` says whether the other computers' results were just read.
     """
     backfill_summaries(db)
     start, end = period.utc_bounds(tz)
@@ -102,7 +108,9 @@ def build_report(
     elif student_ids is not None:
         wanted = list(student_ids)
     rows = summaries.in_range(db, start.isoformat(), end.isoformat(), wanted)
-    ids = wanted if wanted is not None else sorted({r.student_id for r in rows})
+    remote = remote_results.in_range(db, start.isoformat(), end.isoformat(), wanted)
+    ids = wanted if wanted is not None else sorted(
+        {r.student_id for r in rows} | {r.student_id for r in remote})
     for student_id in ids:
         if student_id not in users:
             found = roster.get_user(db, student_id)
@@ -115,11 +123,16 @@ def build_report(
     per_student: dict[str, list[summaries.Summary]] = defaultdict(list)
     for row in rows:
         per_student[row.student_id].append(row)
+    elsewhere: dict[str, list[Attempt]] = defaultdict(list)
+    for result in remote:
+        attempt = remote_attempt(result, tz)
+        if attempt is not None:
+            elsewhere[result.student_id].append(attempt)
     lines = [
         _student_line(
             student_id, users.get(student_id), per_student.get(student_id, []), answers,
             titles, deliveries.get(student_id), period, tz, catalogue, goal_minutes,
-            mastered.get(student_id, set()),
+            mastered.get(student_id, set()), elsewhere.get(student_id, []),
         )
         for student_id in ids
     ]
@@ -132,6 +145,7 @@ def build_report(
         days=tuple(_class_days(lines, period)),
         goal_minutes=goal_minutes,
         time_zone=str(tz) if tz is not None else "this computer's time zone",
+        others=others,
     )
 
 
@@ -181,6 +195,7 @@ def _student_line(
     catalogue: Catalogue | None,
     goal_minutes: float,
     mastered: set[str],
+    elsewhere: Sequence[Attempt] = (),
 ) -> StudentLine:
     minutes = no_minutes()
     by_day: dict[date, list[summaries.Summary]] = defaultdict(list)
@@ -193,6 +208,16 @@ def _student_line(
             attempt = _attempt(row, answers, tz)
             attempts.append(attempt)
             by_lesson[row.lesson_id].append(attempt)
+    elsewhere_by_day: dict[date, list[Attempt]] = defaultdict(list)
+    for attempt in elsewhere:
+        elsewhere_by_day[attempt.day].append(attempt)
+        attempts.append(attempt)
+        by_lesson[attempt.lesson_id].append(attempt)
+    if elsewhere:  # in time order, this computer's and the others' together
+        attempts.sort(key=lambda a: a.started)
+        for items in by_lesson.values():
+            items.sort(key=lambda a: a.started)
+    xp_elsewhere = sum((a.xp for a in elsewhere), Decimal(0))
     lessons = tuple(
         LessonLine(lesson_id, *titles.get(lesson_id, (lesson_id, "")), tuple(items))
         for lesson_id, items in sorted(
@@ -212,19 +237,22 @@ def _student_line(
         disabled_why=why,
         where_to_change=None if can_sign_in else WHERE_TO_CHANGE,
         minutes=minutes,
-        xp=sum((Decimal(r.xp) for r in rows), Decimal(0)),
+        xp=sum((Decimal(r.xp) for r in rows), Decimal(0)) + xp_elsewhere,
         attempts=len(attempts),
         best_accuracy=max(scored) if scored else None,
         last_accuracy=scored[-1] if scored else None,
         lessons=lessons,
-        days=tuple(_day(d, by_day.get(d, [])) for d in period.days()),
+        days=tuple(_day(d, by_day.get(d, []), elsewhere_by_day.get(d, []))
+                   for d in period.days()),
         next_lessons=tuple(_next_lessons(mastered, catalogue)),
         delivery=delivery_of(deliveries),
         goal_minutes=goal_minutes,
+        xp_elsewhere=xp_elsewhere,
+        attempts_elsewhere=len(elsewhere),
     )
 
 
-def _day(day: date, rows: Iterable[summaries.Summary]) -> Day:
+def _day(day: date, rows: Iterable[summaries.Summary], elsewhere: Sequence[Attempt] = ()) -> Day:
     minutes = no_minutes()
     xp = Decimal(0)
     attempts = 0
@@ -235,22 +263,27 @@ def _day(day: date, rows: Iterable[summaries.Summary]) -> Day:
         if is_attempt(row):
             attempts += 1
             lessons.add(row.lesson_id)
-    return Day(day, minutes, xp, attempts, len(lessons))
+    xp_elsewhere = sum((a.xp for a in elsewhere), Decimal(0))
+    lessons.update(a.lesson_id for a in elsewhere)
+    return Day(day, minutes, xp + xp_elsewhere, attempts + len(elsewhere), len(lessons),
+               xp_elsewhere, len(elsewhere))
 
 
 def _class_days(lines: list[StudentLine], period: Period) -> list[Day]:
     out = []
     for i, day in enumerate(period.days()):
         minutes = no_minutes()
-        xp = Decimal(0)
-        attempts = lessons = 0
+        xp = xp_elsewhere = Decimal(0)
+        attempts = lessons = attempts_elsewhere = 0
         for line in lines:
             d = line.days[i]
             _add(minutes, d.minutes)
             xp += d.xp
             attempts += d.attempts
             lessons += d.lessons
-        out.append(Day(day, minutes, xp, attempts, lessons))
+            xp_elsewhere += d.xp_elsewhere
+            attempts_elsewhere += d.attempts_elsewhere
+        out.append(Day(day, minutes, xp, attempts, lessons, xp_elsewhere, attempts_elsewhere))
     return out
 
 

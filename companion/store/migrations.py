@@ -5,8 +5,8 @@ plain SQL (or a small function) that moves a database from version N-1 to N, run
 own ``BEGIN IMMEDIATE`` transaction, and has a test that upgrades a version-1 database
 made from the frozen DDL and keeps every run and pending event
 (``tests/store/test_migrations.py``). A step is never edited once released; the models in
-``tables``/``run_tables``/``pins``/``launch_tables`` must describe the schema the last step
-leaves (a test compares them).
+``tables``/``run_tables``/``pins``/``launch_tables``/``remote_tables`` must describe the
+schema the last step leaves (a test compares them).
 """
 
 from __future__ import annotations
@@ -143,6 +143,31 @@ CREATE INDEX ix_outbox_next_attempt_at ON outbox (next_attempt_at)
 their own, not in_flight with a deadline or pending with a fixed error text; acked is
 delivered, dead is refused), and a readable ``hold_reason`` for held rows."""
 
+REMOTE_RESULTS_DDL = """
+CREATE TABLE remote_results (
+    sourced_id VARCHAR NOT NULL,
+    student_id VARCHAR NOT NULL,
+    lesson_id VARCHAR NOT NULL,
+    run_id VARCHAR,
+    attempt INTEGER NOT NULL,
+    score FLOAT,
+    questions INTEGER,
+    correct INTEGER,
+    xp VARCHAR,
+    mastered BOOLEAN NOT NULL,
+    completed BOOLEAN NOT NULL,
+    is_attempt BOOLEAN NOT NULL,
+    score_date VARCHAR,
+    source VARCHAR,
+    fetched_at VARCHAR NOT NULL,
+    PRIMARY KEY (sourced_id)
+);
+CREATE INDEX ix_remote_results_student_id ON remote_results (student_id);
+CREATE INDEX ix_remote_results_score_date ON remote_results (score_date)
+"""
+"""Step 6: the results of the students' other computers, as last read from the gradebook
+(``remote_tables.RemoteResultRow``), so the guide's report includes them, marked."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     (1, sql_step(V1_DDL)),
     # The lease holder's process start token, so that a lease held by a process that is
@@ -151,4 +176,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     (3, sql_step(RUN_SUMMARIES)),
     (4, sql_step(CONTENT_RESUME_DDL)),
     (5, sql_step(OUTBOX_STATES_V2)),
+    (6, sql_step(REMOTE_RESULTS_DDL)),
 )

@@ -132,9 +132,10 @@ def export(db: Database, student_id: str) -> dict[str, Any]:
 
 
 def erase(db: Database, student_id: str, *, discard_waiting: bool = False) -> int:
-    """Remove the student's runs, journals, summaries, answers, deliveries, progress and
-    PIN from this computer; returns the runs removed. Raises StillWaiting when something
-    is not delivered and ``discard_waiting`` is False (then nothing is removed)."""
+    """Remove the student's runs, journals, summaries, answers, deliveries, progress, the
+    results read from their other computers and PIN from this computer; returns the runs
+    removed. Raises StillWaiting when something is not delivered and ``discard_waiting``
+    is False (then nothing is removed)."""
 
     def work(session: Session) -> int:
         waiting = _waiting(session, student_id)
@@ -149,6 +150,7 @@ def erase(db: Database, student_id: str, *, discard_waiting: bool = False) -> in
                                      tuple(ids))
             conn.exec_driver_sql(f"DELETE FROM runs WHERE run_id IN ({marks})", tuple(ids))
         conn.exec_driver_sql("DELETE FROM progress WHERE student_id = ?", (student_id,))
+        conn.exec_driver_sql("DELETE FROM remote_results WHERE student_id = ?", (student_id,))
         conn.exec_driver_sql("DELETE FROM pins WHERE user_id = ?", (student_id,))
         return len(ids)
 

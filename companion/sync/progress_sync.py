@@ -3,7 +3,8 @@
 When online, the student's AssessmentResults for this app's line items are read and merged
 into the local progress (mastered anywhere is mastered here; attempts continue from the
 highest seen; XP never goes down). Offline, the cached progress stays as it is and the
-merge happens at the next sign-in that reaches Timeback.
+merge happens at the next sign-in that reaches Timeback. The results other computers wrote
+are kept for the guide's report too (``store.remote_results``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from companion.core import results
 from companion.core.caliper import DEFAULT_APP
+from companion.store import remote_results
 from companion.store.db import Database
 from companion.store.progress_merge import apply_remote_results, lessons_by_line_item
 from companion.timeback import GradebookClient, TimebackError
@@ -56,4 +58,5 @@ def sync_progress(
         and parsed.line_item_id in line_items
     ]
     changed = apply_remote_results(db, student_id, seen, line_items)
+    remote_results.keep_for_student(db, student_id, raw, line_items)
     return ProgressSyncResult(fetched=len(seen), changed_lessons=tuple(changed))

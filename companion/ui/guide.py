@@ -258,6 +258,7 @@ class GuideWidget(QWidget):
         for cls in classes:
             self.class_combo.addItem(cls.title, cls.id)
         self.panel.build = getattr(self.services, "report", None)
+        self.panel.fetch_others = getattr(self.services, "report_others", None)
         self.panel.tz = getattr(self.services, "report_tz", None)
         self.panel.now = self.services.clock.utc_now
         self.panel.set_classes([(cls.id, cls.title) for cls in classes])

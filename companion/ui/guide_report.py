@@ -7,17 +7,24 @@ clicking a lesson shows its attempts, each with the explanation of its XP and, p
 question, right or wrong.
 
 The report is built off the UI thread (``BackgroundTask``); only the newest request is
-shown when several overlap.
+shown when several overlap. When the panel is given ``fetch_others(student_ids) -> Fetch``,
+the report is shown first with what this computer knows, then the students' results from
+their other computers are read (another background task) and the report is built and shown
+again, keeping the chosen student and lesson; a line says whether they are included or why
+they could not be fetched.
 
 Signals:
     export_requested(str): "csv", "attempts" or "pdf" (the view asks where to save).
     report_shown(): a newly built report is on screen.
+    others_shown(): the report with the other computers' results (or why they are missing)
+        is on screen.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, tzinfo
 
 from PySide6.QtCore import QDate, Qt, Signal, Slot
@@ -38,9 +45,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from companion.core import periods
+from companion.core import elsewhere, periods
+from companion.core.elsewhere import Fetch
 from companion.core.report import LessonLine, Report, StudentLine
-from companion.core.report_rows import STUDENT_COLUMNS, percent, student_cells, xp_text
+from companion.core.report_rows import (
+    STUDENT_COLUMNS,
+    others_status,
+    percent,
+    student_cells,
+    xp_text,
+)
 from companion.ui.charts import DayChart
 from companion.ui.styles import set_role
 from companion.ui.tasks import BackgroundTask
@@ -53,6 +67,7 @@ LESSON_COLUMNS = ("Lesson", "Attempts", "Best", "Mastered", "XP")
 TURNED_OFF_MARK = " (turned off)"
 
 Build = Callable[[periods.Period, "str | None"], Report]
+FetchOthers = Callable[[Sequence[str]], Fetch]
 
 
 def _table(columns: Sequence[str], name: str, stretch_first: bool = True) -> QTableWidget:
@@ -100,8 +115,11 @@ def disabled_text(line: StudentLine) -> str:
 
 
 def lesson_cells(lesson: LessonLine) -> list[str]:
-    """One lesson's row in the student's lessons table."""
-    return [lesson.title, str(len(lesson.attempts)),
+    """One lesson's row in the student's lessons table (attempts elsewhere marked)."""
+    attempts = str(len(lesson.attempts))
+    if lesson.attempts_elsewhere:
+        attempts += f" ({lesson.attempts_elsewhere} {elsewhere.ELSEWHERE})"
+    return [lesson.title, attempts,
             percent(lesson.best_accuracy) or "–", "yes" if lesson.mastered else "no",
             xp_text(lesson.xp)]
 
@@ -111,11 +129,19 @@ def attempts_html(lesson: LessonLine) -> str:
     parts = [f"<h3>{html.escape(lesson.title)}</h3>"]
     for a in lesson.attempts:
         when = a.started.strftime("%a %d %b %H:%M")
-        parts.append(
-            f"<p><b>Attempt {a.attempt}</b> · {html.escape(when)} · "
-            f"{a.minutes['focused']:.1f} focused minutes · {xp_text(a.xp)} XP"
-            f"{' · mastered' if a.mastered else ''}</p>"
-        )
+        if a.elsewhere:
+            where = f" ({html.escape(a.source)})" if a.source else ""
+            parts.append(
+                f"<p><b>Attempt {a.attempt}</b> · <i>{elsewhere.ELSEWHERE}</i>{where} · "
+                f"{html.escape(when)} · {xp_text(a.xp)} XP"
+                f"{' · mastered' if a.mastered else ''}</p>"
+            )
+        else:
+            parts.append(
+                f"<p><b>Attempt {a.attempt}</b> · {html.escape(when)} · "
+                f"{a.minutes['focused']:.1f} focused minutes · {xp_text(a.xp)} XP"
+                f"{' · mastered' if a.mastered else ''}</p>"
+            )
         parts.append("<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in a.explanation)
                      + "</ul>")
         if a.answers:
@@ -127,6 +153,8 @@ def attempts_html(lesson: LessonLine) -> str:
         if a.journal_removed_at:
             parts.append(f"<p><i>Journal removed on {html.escape(a.journal_removed_at[:10])}; "
                          "this is its stored summary.</i></p>")
+    if lesson.attempts_elsewhere:
+        parts.append(f"<p><i>{html.escape(elsewhere.LEGEND)}</i></p>")
     return "".join(parts)
 
 
@@ -136,14 +164,17 @@ class ReportPanel(QWidget):
     Signals:
         export_requested(str): "csv", "attempts" or "pdf".
         report_shown(): a newly built report is on screen.
+        others_shown(): the other computers' results (or why they are missing) are shown.
     """
 
     export_requested = Signal(str)
     report_shown = Signal()
+    others_shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.build: Build | None = None
+        self.fetch_others: FetchOthers | None = None
         self.tz: tzinfo | None = None
         self.now: Callable[[], datetime] = datetime.now
         self.current: Report | None = None
@@ -170,9 +201,12 @@ class ReportPanel(QWidget):
         self.totals_label = QLabel("")
         self.totals_label.setObjectName("subtitle")
         self.totals_label.setWordWrap(True)
-        self.totals_label.setAccessibleName("Totals")
+        self.totals_label.setAccessibleDescription("Totals")  # its name is its text
         self.report = _table(STUDENT_COLUMNS, "Students in the report", stretch_first=False)
         self.report.setObjectName("report")
+        others_header = self.report.horizontalHeaderItem(STUDENT_COLUMNS.index("other computers"))
+        if others_header is not None:
+            others_header.setToolTip(elsewhere.LEGEND)
         self.lessons = _table(LESSON_COLUMNS, "The student's lessons")
         self.attempts = QTextBrowser()
         self.attempts.setAccessibleName("The lesson's attempts")
@@ -312,6 +346,49 @@ class ReportPanel(QWidget):
         if self.sender() is self._latest:
             self.show_report(report)
             self.report_shown.emit()
+            self._fetch_others(report)
+
+    def _fetch_others(self, report: Report) -> None:
+        """Read the report's students' results from other computers, then show it again."""
+        fetch, build = self.fetch_others, self.build
+        if fetch is None or build is None or not report.students:
+            return
+        ids = [s.student_id for s in report.students]
+        period, class_id = report.period, report.class_id
+
+        def work() -> Report:
+            status = fetch(ids)
+            return replace(build(period, class_id), others=status)
+
+        task = BackgroundTask(work, "guide-report-others")
+        self._latest = task
+        self._tasks.add(task)
+        task.succeeded.connect(self.on_others_built)
+        task.failed.connect(self.on_others_failed)
+        task.finished.connect(self.on_task_finished)
+        self._show_totals(report, others_status(report, fetching=True))
+        task.start()
+
+    @Slot(object)
+    def on_others_built(self, report: Report) -> None:
+        if self.sender() is not self._latest:
+            return
+        student = self.student.student_id if self.student is not None else None
+        lessons = self.lessons.selectedItems()
+        lesson = str(lessons[0].data(Qt.ItemDataRole.UserRole)) if lessons else None
+        self.show_report(report)
+        if student is not None:
+            _select(self.report, student)
+            if lesson is not None:
+                _select(self.lessons, lesson)
+        self.others_shown.emit()
+
+    @Slot(object)
+    def on_others_failed(self, error: object) -> None:
+        if self.sender() is self._latest:
+            if self.current is not None:
+                self._show_totals(self.current, elsewhere.NOT_FETCHED_TEXT.format(reason=error))
+            self.others_shown.emit()
 
     @Slot(object)
     def on_report_failed(self, error: object) -> None:
@@ -327,7 +404,7 @@ class ReportPanel(QWidget):
         """Fill the table, totals, class chart and most-missed questions."""
         self.current = report
         self.student = None
-        self.totals_label.setText(totals_text(report))
+        self._show_totals(report, others_status(report))
         tips = [disabled_text(s) if not s.can_sign_in else s.delivery.todo
                 for s in report.students]
         rows = []
@@ -345,6 +422,11 @@ class ReportPanel(QWidget):
         self.detail_label.setText("")
         self.chart.set_days(report.days, report.goal_minutes, "Everyone: minutes and XP per day")
         self.missed_label.setText(missed_text(report))
+
+    def _show_totals(self, report: Report, others: str) -> None:
+        """The totals line, with whether other computers' results are in (when asked)."""
+        self.totals_label.setText(f"{totals_text(report)} · {others}" if others
+                                  else totals_text(report))
 
     def show_student(self, student_id: str) -> None:
         """A student's lessons, chart and (when turned off) why and where to change it."""
@@ -404,6 +486,16 @@ class ReportPanel(QWidget):
         items = self.lessons.selectedItems()
         if items:
             self.show_lesson(str(items[0].data(Qt.ItemDataRole.UserRole)))
+
+
+def _select(table: QTableWidget, key: str) -> None:
+    """Select the row whose key is ``key`` (its selection slot then shows it)."""
+    table.clearSelection()
+    for row in range(table.rowCount()):
+        item = table.item(row, 0)
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) == key:
+            table.selectRow(row)
+            return
 
 
 def totals_text(report: Report) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QMarginsF, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from companion.core.report import Report
-from companion.core.report_rows import STUDENT_COLUMNS, student_cells
+from companion.core.report_rows import STUDENT_COLUMNS, others_text, student_cells
 
 STYLE = """
 body { font-family: sans-serif; font-size: 9pt; color: #1c2530; }
@@ -54,6 +54,8 @@ def report_html(report: Report, title: str, charts: Sequence[str] = ()) -> str:
         _table(STUDENT_COLUMNS, [student_cells(s) for s in report.students],
                numeric_from=1),
     ]
+    if others_text(report):
+        parts.insert(2, f'<p class="note">{html.escape(others_text(report))}</p>')
     off = [s for s in report.students if not s.can_sign_in]
     if off:
         parts.append("<h2>Students who cannot sign in</h2><ul>")

@@ -9,12 +9,13 @@ deferred start-up work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from companion.content import Library
 from companion.core.clock import Clock
+from companion.core.elsewhere import Fetch
 from companion.system.sensing import InputSource
 from companion.ui.ports import (
     AddLessons,
@@ -45,6 +46,8 @@ class Services:
     sync_now: Callable[[], None] | None = None
     report: BuildReport | None = None  # built off the UI thread
     report_tz: tzinfo | None = None  # the report's days; None: this computer's zone
+    # report_others(student_ids): read their results from other computers (off the UI thread)
+    report_others: Callable[[Sequence[str]], Fetch] | None = None
     student_data: StudentCare | None = None
     on_run_closed: Callable[[], None] | None = None
     add_lessons: AddLessons | None = None  # import into this computer's library

@@ -103,3 +103,30 @@ def test_bad_dates_and_classes_say_why(
     assert run_report(monkeypatch, GUIDE_PIN, "--class", "nope", "--csv",
                       str(tmp_path / "x.csv")) == 2
     assert "no class 'nope'" in capsys.readouterr().err
+
+
+def test_attempts_from_other_computers_are_marked_in_both_files(
+    class_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.core import results
+    from companion.core.caliper import DEFAULT_APP
+    from companion.store import remote_results
+    from companion.store.progress_merge import lessons_by_line_item
+    from tests.results.helpers import PERFECT
+
+    with Database.open(paths.database_path("sandbox"), "sandbox") as db:
+        info = results.RunResult(DEFAULT_APP.app_id, student_id(0), "add-3", "run-on-pc-3",
+                                 "2026-03-04T08:00:00.000Z")
+        record = results.result_payload(info, PERFECT)  # 10 XP, as read at a sign-in
+        lessons = lessons_by_line_item(db, DEFAULT_APP.app_id)
+        assert remote_results.keep_for_student(db, student_id(0), [record], lessons) == 1
+    attempts_csv, days_csv = tmp_path / "attempts.csv", tmp_path / "days.csv"
+    assert run_report(monkeypatch, GUIDE_PIN, "--attempts-csv", str(attempts_csv)) == 0
+    assert run_report(monkeypatch, GUIDE_PIN, "--csv", str(days_csv)) == 0
+    rows = read_csv(attempts_csv)
+    assert [(r["lesson id"], r["source"]) for r in rows] == [
+        ("add-1", "this computer"), ("add-2", "this computer"), ("add-3", "other computer")]
+    assert rows[2]["xp"] == "10.0" and rows[2]["focused minutes"] == ""
+    day = next(r for r in read_csv(days_csv)
+               if r["student id"] == student_id(0) and r["date"] == "2026-03-04")
+    assert (day["xp"], day["xp elsewhere"], day["attempts"]) == ("10.0", "10.0", "1")

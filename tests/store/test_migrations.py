@@ -17,8 +17,9 @@ from sqlmodel import SQLModel
 
 import companion.store.launch_tables
 import companion.store.pins
+import companion.store.remote_tables
 import companion.store.run_tables
-import companion.store.tables  # noqa: F401  (all four register their tables)
+import companion.store.tables  # noqa: F401  (all five register their tables)
 from companion.commands.audit import audit_run
 from companion.store import outbox, runs
 from companion.store.db import Database, latest_version
@@ -171,3 +172,42 @@ def test_step_five_names_every_outbox_state_and_keeps_every_row(tmp_path: Path) 
     assert all(rows[e].state in ("pending", "held") for e in pending_ids)
     with sqlite3.connect(path) as con, pytest.raises(sqlite3.IntegrityError):
         con.execute("UPDATE outbox SET state = 'acked'")  # the column takes only the names
+
+
+def test_step_six_adds_other_computers_results_and_keeps_everything(tmp_path: Path) -> None:
+    from companion.store import remote_results
+    from companion.store.results import RESULT_KIND, body_of
+
+    path = tmp_path / "companion-sandbox.sqlite3"
+    shutil.copyfile(SAMPLE, path)
+    before = _snapshot(path)
+    Database.open(path, "sandbox", migrations=MIGRATIONS[:5]).close()
+    with sqlite3.connect(path) as con:
+        assert "remote_results" not in _tables(con)
+
+    with Database.open(path, "sandbox") as db:
+        assert db.schema_version() == 6 == latest_version(MIGRATIONS)
+        own = [body_of(row) for row in outbox.list_items(db) if row.kind == RESULT_KIND]
+        assert own, "the sample holds a result this computer wrote"
+        mine = own[0]
+        student = mine["student"]["sourcedId"]
+        line_item = mine["assessmentLineItem"]["sourcedId"]
+        other = {
+            **mine,
+            "sourcedId": "result-from-another-computer",
+            "scoreDate": "2026-01-05T09:10:00.000Z",
+            "metadata": {**mine["metadata"], "runId": "run-elsewhere", "xp": 7,
+                         "computer": "Room 12 / PC 3"},
+        }
+        lessons = {line_item: mine["metadata"]["lessonId"]}
+        kept = remote_results.keep_for_student(db, student, [mine, other], lessons)
+        assert kept == 1  # this computer's own result is not kept again
+        found = remote_results.for_student(db, student)
+        assert [(r.sourced_id, r.xp, r.source, r.score_date) for r in found] == [
+            ("result-from-another-computer", 7, "Room 12 / PC 3", "2026-01-05T09:10:00+00:00")
+        ]
+    with sqlite3.connect(path) as con:
+        assert _columns(con, "remote_results") == {
+            c.name for c in SQLModel.metadata.tables["remote_results"].columns
+        }
+    assert _snapshot(path) == before
