@@ -53,7 +53,7 @@ from companion.ui.tasks import BackgroundTask
 from companion.ui.tray import Tray
 
 if TYPE_CHECKING:
-    from companion.session.controller import SessionController
+    from companion.session.run import SessionController
 
 log = logging.getLogger("companion.app")
 
@@ -222,7 +222,7 @@ class Shell(QObject):
         """The lessons, the roster and the worker are there: give the windows the run,
         the library, the guide's parts and the sync status."""
         from companion.content import bridge_script_path
-        from companion.session.controller import SessionController
+        from companion.session.run import SessionController
         from companion.system.sensing import NoLockSensing
 
         assert self.services is not None and self.window is not None

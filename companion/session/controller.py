@@ -1,7 +1,7 @@
-"""The session controller, under the name the windows and tests know it by.
+"""The session controller, under the name the tests know it by.
 
 The run use case lives in ``companion.session.run``; this module keeps its old import
-path (``companion.ui.shell`` imports ``SessionController`` from here).
+path, which the tests use.
 """
 
 from __future__ import annotations
