@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 URL_SCHEME = "timeback-companion"
 
@@ -33,6 +34,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print ``companion <version> (build <hash>)``, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from companion.about import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="companion",
@@ -43,6 +58,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         choices=["sandbox", "staging", "production"],
         default=None,
         help="Timeback environment (default: sandbox, or the configured one)",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version and build and exit",
     )
     parser.add_argument(
         "--self-test",
