@@ -125,7 +125,21 @@ def entry() -> int:
         logfiles.setup()
     except OSError as exc:  # a log folder we cannot write is no reason not to run
         print(f"warning: no log file ({exc})", file=sys.stderr)
+    _use_machine_proxy()
     return main()
+
+
+def _use_machine_proxy() -> None:
+    """The machine-wide file's proxy, for every HTTP client and the web engine."""
+    import os
+
+    from companion.config import ConfigError
+    from companion.machine_config import apply_proxy, load_machine_config, machine_config_path
+
+    try:
+        apply_proxy(load_machine_config(machine_config_path()), os.environ)
+    except ConfigError:
+        pass  # said where the configuration is read (the app, doctor)
 
 
 if __name__ == "__main__":
