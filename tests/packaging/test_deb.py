@@ -138,6 +138,8 @@ def _check_sandbox_schemas(env: dict[str, str], cwd: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 @pytest.mark.timeout(900)
