@@ -40,8 +40,13 @@ class _VersionAction(argparse.Action):
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         from companion.about import version_line
 
         print(version_line())
@@ -107,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if sys.stderr is not None:
             faulthandler.enable()  # a native crash prints every thread's Python stack
+        if not args.self_test:
+            _ensure_install_id()
 
         app_status: int = run_app(args.env, self_test=args.self_test)
         return app_status
@@ -115,6 +122,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown command {args.command!r}")
     status: int = func(args)
     return status
+
+
+def _ensure_install_id() -> None:
+    """Make this computer's install id on its first start (``companion.install_identity``)."""
+    from companion.install_identity import install_id
+    from companion.store.paths import data_dir
+
+    try:
+        install_id(data_dir())
+    except OSError as exc:  # a data folder we cannot write is said when the app opens it
+        print(f"warning: no install id ({exc})", file=sys.stderr)
 
 
 def entry() -> int:
@@ -131,15 +149,15 @@ def entry() -> int:
 
 def _use_machine_proxy() -> None:
     """The machine-wide file's proxy, for every HTTP client and the web engine."""
+    import contextlib
     import os
 
     from companion.config import ConfigError
     from companion.machine_config import apply_proxy, load_machine_config, machine_config_path
 
-    try:
+    # a malformed file is said where the configuration is read (the app, doctor)
+    with contextlib.suppress(ConfigError):
         apply_proxy(load_machine_config(machine_config_path()), os.environ)
-    except ConfigError:
-        pass  # said where the configuration is read (the app, doctor)
 
 
 if __name__ == "__main__":

@@ -133,16 +133,23 @@ def _classes(user: ComputerSetup | None, machine: ComputerSetup, env: str) -> Co
     if user is None:
         return machine
     if user.school_id != machine.school_id:
-        log.warning("per-user [computer.%s] school %r left out: this computer serves %r",
-                    env, user.school_id, machine.school_id)
+        log.warning(
+            "per-user [computer.%s] school %r left out: this computer serves %r",
+            env,
+            user.school_id,
+            machine.school_id,
+        )
         return machine
     if not machine.class_ids:  # the machine serves every class of the school
         return user
     allowed = [c for c in user.class_ids if c in machine.class_ids]
     dropped = [c for c in user.class_ids if c not in machine.class_ids]
     if dropped:
-        log.warning("per-user [computer.%s] classes %s left out: this computer does not "
-                    "serve them", env, ", ".join(dropped))
+        log.warning(
+            "per-user [computer.%s] classes %s left out: this computer does not serve them",
+            env,
+            ", ".join(dropped),
+        )
     if not allowed:  # no classes means all of the school's: that would widen
         return machine
     return ComputerSetup(machine.school_id, tuple(allowed))
@@ -159,14 +166,20 @@ def narrow(user: Config, machine: MachineConfig | None) -> Config:
     environment = user.environment
     if machine.sets_environment and user.environment != mine.environment:
         if user.path is not None and user.path.exists():
-            log.warning("per-user environment %r left out: this computer uses %r",
-                        user.environment, mine.environment)
+            log.warning(
+                "per-user environment %r left out: this computer uses %r",
+                user.environment,
+                mine.environment,
+            )
         environment = mine.environment
     # URLs: the machine's, never the user's (unless the user's say exactly the same)
     for env, fields in user.url_overrides.items():
         if dict(fields) != dict(machine.url_overrides.get(env, {})):
-            log.warning("per-user [environments.%s] URLs left out: only the machine-wide "
-                        "configuration may set URLs", env)
+            log.warning(
+                "per-user [environments.%s] URLs left out: only the machine-wide "
+                "configuration may set URLs",
+                env,
+            )
     computers = dict(user.computers)
     for env, setup in mine.computers.items():
         computers[env] = _classes(user.computers.get(env), setup, env)
@@ -180,8 +193,9 @@ def narrow(user: Config, machine: MachineConfig | None) -> Config:
         computers=computers,
         courses=courses,
         time_zone=mine.time_zone if machine.sets_time_zone else user.time_zone,
-        keep_journals_days=(mine.keep_journals_days if machine.sets_keep_journals_days
-                            else user.keep_journals_days),
+        keep_journals_days=(
+            mine.keep_journals_days if machine.sets_keep_journals_days else user.keep_journals_days
+        ),
     )
 
 

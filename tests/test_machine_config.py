@@ -60,16 +60,19 @@ def write_user(text: str) -> Path:
 def test_the_system_places_for_the_file() -> None:
     assert system_path("linux") == Path("/etc/timeback-companion/config.toml")
     assert system_path("darwin") == Path(
-        "/Library/Application Support/Timeback Companion/config.toml")
+        "/Library/Application Support/Timeback Companion/config.toml"
+    )
     assert system_path("win32", {"ProgramData": r"D:\ProgramData"}) == (
-        Path(r"D:\ProgramData") / "Timeback Companion" / "config.toml")
+        Path(r"D:\ProgramData") / "Timeback Companion" / "config.toml"
+    )
 
 
 def test_a_config_folder_override_reads_no_machine_file_unless_one_is_named() -> None:
     assert machine_config_path({}) == system_path()
     assert machine_config_path({"COMPANION_CONFIG_DIR": "/tmp/copy"}) is None
-    assert machine_config_path({"COMPANION_CONFIG_DIR": "/tmp/copy",
-                                "COMPANION_MACHINE_CONFIG": "/tmp/m.toml"}) == Path("/tmp/m.toml")
+    assert machine_config_path(
+        {"COMPANION_CONFIG_DIR": "/tmp/copy", "COMPANION_MACHINE_CONFIG": "/tmp/m.toml"}
+    ) == Path("/tmp/m.toml")
 
 
 def test_with_no_machine_file_the_user_file_alone_decides() -> None:
@@ -116,18 +119,22 @@ def test_a_user_file_cannot_choose_another_school(machine_file: Path) -> None:
 
 
 def test_a_machine_serving_every_class_lets_the_user_pick_any_of_the_school(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     where = tmp_path / "m.toml"
     where.write_text('[computer.sandbox]\nschool_id = "demo-school-1"\n', encoding="utf-8")
     monkeypatch.setenv("COMPANION_MACHINE_CONFIG", str(where))
-    write_user('environment = "sandbox"\n[computer.sandbox]\nschool_id = "demo-school-1"\n'
-               'class_ids = ["demo-class-1"]\n')
+    write_user(
+        'environment = "sandbox"\n[computer.sandbox]\nschool_id = "demo-school-1"\n'
+        'class_ids = ["demo-class-1"]\n'
+    )
     assert load_config().computer() == ComputerSetup("demo-school-1", ("demo-class-1",))
 
 
 def test_settings_the_machine_leaves_unset_stay_the_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     where = tmp_path / "m.toml"
     where.write_text("[report]\nkeep_journals_days = 30\n", encoding="utf-8")
@@ -135,7 +142,10 @@ def test_settings_the_machine_leaves_unset_stay_the_users(
     write_user('environment = "production"\n[report]\ntime_zone = "Asia/Tokyo"\n')
     config = load_config()
     assert (config.environment, config.time_zone, config.keep_journals_days) == (
-        "production", "Asia/Tokyo", 30)
+        "production",
+        "Asia/Tokyo",
+        30,
+    )
 
 
 def test_recording_a_choice_writes_only_the_users_own_settings(machine_file: Path) -> None:
@@ -147,15 +157,16 @@ def test_recording_a_choice_writes_only_the_users_own_settings(machine_file: Pat
     assert load_config().computer() == ComputerSetup("school-1", ("class-a",))
 
 
-def test_a_malformed_machine_file_names_itself(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_malformed_machine_file_names_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     where = tmp_path / "m.toml"
     monkeypatch.setenv("COMPANION_MACHINE_CONFIG", str(where))
     for text, problem in (
         ("environment = ", "not valid TOML"),
         ('environment = "moon"', "is not one of"),
         ('[network]\nproxy = "socks://x"', r"proxy must be an http\(s\) URL"),
-        ('[network]\nport = 1', "unknown key"),
+        ("[network]\nport = 1", "unknown key"),
     ):
         where.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=problem) as caught:

@@ -47,12 +47,19 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text)
     p.add_argument("--client-id", help="OAuth2 client id (prompted for if omitted)")
     p.add_argument("--scope", default=None, help="OAuth2 scope to ask for (optional)")
-    p.add_argument("--from", dest="from_file", metavar="FILE", default=None,
-                   help="read client_id and client_secret from a TOML file only its owner "
-                        "can read, or '-' for standard input")
-    p.add_argument("--no-check", action="store_true",
-                   help="store without checking them with the server (companion doctor "
-                        "checks later)")
+    p.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        default=None,
+        help="read client_id and client_secret from a TOML file only its owner "
+        "can read, or '-' for standard input",
+    )
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="store without checking them with the server (companion doctor checks later)",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,7 +85,8 @@ def read_credentials_file(name: str, stdin: TextIO) -> tuple[str, str, str | Non
                 if os.name == "posix" and readable_by_others(mode):
                     raise CredentialsFileError(
                         f"{path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
-                        f"only its owner may read a credentials file: chmod 600 {path}")
+                        f"only its owner may read a credentials file: chmod 600 {path}"
+                    )
                 raw = handle.read()
         except OSError as exc:
             raise CredentialsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
@@ -91,12 +99,16 @@ def read_credentials_file(name: str, stdin: TextIO) -> tuple[str, str, str | Non
     unknown = set(data) - {"client_id", "client_secret", "scope"}
     if unknown:
         raise CredentialsFileError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
-    client_id, secret, scope = (data.get("client_id"), data.get("client_secret"),
-                                data.get("scope"))
-    if not isinstance(client_id, str) or not client_id.strip() \
-            or not isinstance(secret, str) or not secret.strip():
-        raise CredentialsFileError(f"{where}: client_id and client_secret must be non-empty "
-                                   "strings")
+    client_id, secret, scope = (data.get("client_id"), data.get("client_secret"), data.get("scope"))
+    if (
+        not isinstance(client_id, str)
+        or not client_id.strip()
+        or not isinstance(secret, str)
+        or not secret.strip()
+    ):
+        raise CredentialsFileError(
+            f"{where}: client_id and client_secret must be non-empty strings"
+        )
     if scope is not None and not isinstance(scope, str):
         raise CredentialsFileError(f"{where}: scope must be a string")
     return client_id.strip(), secret.strip(), scope
@@ -160,8 +172,13 @@ def run(
 
     credentials = Credentials(client_id, secret)
     if getattr(args, "no_check", False):
-        return _store(environment.name, credentials, out, err,
-                      " without checking them (companion doctor checks them)")
+        return _store(
+            environment.name,
+            credentials,
+            out,
+            err,
+            " without checking them (companion doctor checks them)",
+        )
     print(f"Checking the credentials with {environment.token_url} ...", file=out)
     try:
         verify_credentials(environment, credentials, scope=scope, transport=transport)

@@ -39,8 +39,9 @@ SEARCHED = ("/etc", "/opt", "/usr", "/var", "/lib", "/srv")
 
 
 def _installed() -> bool:
-    answer = subprocess.run(["dpkg-query", "-W", "-f=${Status}", PACKAGE],
-                            capture_output=True, text=True, check=False)
+    answer = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", PACKAGE], capture_output=True, text=True, check=False
+    )
     return answer.returncode == 0 and "installed" in answer.stdout.split()
 
 
@@ -55,9 +56,14 @@ def _why_not() -> str | None:
 
 
 def _dpkg(*args: str) -> str:
-    answer = subprocess.run(["dpkg", *args], capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, check=False,
-                            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    answer = subprocess.run(
+        ["dpkg", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+    )
     assert answer.returncode == 0, f"dpkg {' '.join(args)}:\n{answer.stdout}{answer.stderr}"
     return answer.stdout + answer.stderr
 
@@ -65,9 +71,23 @@ def _dpkg(*args: str) -> str:
 def _ours() -> set[str]:
     """Paths on this machine named after the package (and the program's link)."""
     found = subprocess.run(
-        ["find", *SEARCHED, "-xdev", "(", "-name", f"*{PACKAGE}*", "-o", "-path",
-         str(PROGRAM), ")", "-print"],
-        capture_output=True, text=True, check=False)
+        [
+            "find",
+            *SEARCHED,
+            "-xdev",
+            "(",
+            "-name",
+            f"*{PACKAGE}*",
+            "-o",
+            "-path",
+            str(PROGRAM),
+            ")",
+            "-print",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return set(found.stdout.split())
 
 
@@ -78,8 +98,13 @@ def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if why:
         pytest.skip(why)
     out = tmp_path_factory.mktemp("deb")
-    built = subprocess.run([str(REPO / "packaging/linux/build-deb"), "--out", str(out)],
-                           capture_output=True, text=True, check=False, cwd=REPO)
+    built = subprocess.run(
+        [str(REPO / "packaging/linux/build-deb"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     path = Path(built.stdout.strip().splitlines()[-1])
     assert path.is_file() and path.parent == out
@@ -91,11 +116,14 @@ def run_env(tmp_path: Path) -> dict[str, str]:
     """The installed program's environment: a throw-away home, offscreen, no checkout."""
     home = tmp_path / "home"
     home.mkdir()
-    keep = {k: v for k, v in os.environ.items()
-            if k in ("PATH", "LANG", "LC_ALL", "TZ")}
-    return {**keep, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
-            # root in CI: the web engine runs only with its sandbox turned off on purpose
-            "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ")}
+    return {
+        **keep,
+        "HOME": str(home),
+        "QT_QPA_PLATFORM": "offscreen",
+        # root in CI: the web engine runs only with its sandbox turned off on purpose
+        "QTWEBENGINE_DISABLE_SANDBOX": "1",
+    }
 
 
 @pytest.fixture
@@ -104,34 +132,59 @@ def lifecycle(deb: Path) -> Iterator[Path]:
     try:
         yield deb
     finally:
-        if _installed() or subprocess.run(["dpkg-query", "-W", PACKAGE], capture_output=True,
-                                          check=False).returncode == 0:
-            subprocess.run(["dpkg", "-P", PACKAGE], capture_output=True, check=False,
-                           stdin=subprocess.DEVNULL)
+        if (
+            _installed()
+            or subprocess.run(
+                ["dpkg-query", "-W", PACKAGE], capture_output=True, check=False
+            ).returncode
+            == 0
+        ):
+            subprocess.run(
+                ["dpkg", "-P", PACKAGE], capture_output=True, check=False, stdin=subprocess.DEVNULL
+            )
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(PROGRAM), *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+def _run(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PROGRAM), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def _check_sandbox_schemas(env: dict[str, str], cwd: Path) -> None:
     """The installed sandbox validates Caliper with its bundled schemas."""
-    server = subprocess.Popen([str(PROGRAM), "sandbox", "--port", "0"], env=env, cwd=cwd,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [str(PROGRAM), "sandbox", "--port", "0"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         first = server.stdout.readline()
         found = re.search(r"listening on (http://\S+)", first)
         assert found, first
         with httpx.Client(base_url=found.group(1), timeout=30) as client:
-            token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                auth=("sandbox-client", "sandbox-secret")).json()
+            token = client.post(
+                "/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=("sandbox-client", "sandbox-secret"),
+            ).json()
             client.headers["Authorization"] = f"Bearer {token['access_token']}"
             good = client.post("/caliper/event/validate", json=envelope(time_spent_event()))
-            bad = client.post("/caliper/event/validate",
-                              json=envelope(time_spent_event(profile="GeneralProfile")))
+            bad = client.post(
+                "/caliper/event/validate", json=envelope(time_spent_event(profile="GeneralProfile"))
+            )
         assert good.status_code == 200, good.text
         assert bad.status_code == 400
         assert [e["field"] for e in bad.json()["errors"]] == ["profile"]
@@ -143,34 +196,46 @@ def _check_sandbox_schemas(env: dict[str, str], cwd: Path) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_install_run_upgrade_remove_purge(lifecycle: Path, run_env: dict[str, str],
-                                          tmp_path: Path) -> None:
+def test_install_run_upgrade_remove_purge(
+    lifecycle: Path, run_env: dict[str, str], tmp_path: Path
+) -> None:
     before = _ours()
-    build = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                           text=True, cwd=REPO, check=False).stdout.strip() or "dev"
-    version = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(),
-                        re.M)
+    build = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        ).stdout.strip()
+        or "dev"
+    )
+    version = re.search(r'^version = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M)
     assert version
 
     # install: the account, its data folder, the program and the URL handler
     _dpkg("-i", str(lifecycle))
     assert _installed()
-    owner = subprocess.run(["stat", "-c", "%U %a", str(STATE)], capture_output=True,
-                           text=True, check=True).stdout.split()
+    owner = subprocess.run(
+        ["stat", "-c", "%U %a", str(STATE)], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert owner == [ACCOUNT, "750"]
     assert PROGRAM.resolve() == HOME / "companion"
     assert "MimeType=x-scheme-handler/timeback-companion;" in DESKTOP.read_text().splitlines()
     if shutil.which("update-desktop-database"):
         assert "x-scheme-handler/timeback-companion=timeback-companion.desktop;" in (
-            MIME_CACHE.read_text())
+            MIME_CACHE.read_text()
+        )
     assert not Path("/etc/xdg/autostart/timeback-companion.desktop").exists()  # opt-in
     assert (HOME / "_internal/resources/web/scorm/player.js").is_file()  # SCORM player
     assert (HOME / "_internal/resources/web/companion-relay.js").is_file()  # web relay
 
     # the installed program, run from outside the checkout
     shown = _run(["--version"], run_env, tmp_path)
-    assert (shown.returncode, shown.stdout) == (0, f"companion {version.group(1)} "
-                                                   f"(build {build})\n"), shown.stderr
+    assert (shown.returncode, shown.stdout) == (
+        0,
+        f"companion {version.group(1)} (build {build})\n",
+    ), shown.stderr
     tested = _run(["--self-test"], run_env, tmp_path, timeout=300)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "self-test passed" in tested.stdout
@@ -201,7 +266,8 @@ def test_install_run_upgrade_remove_purge(lifecycle: Path, run_env: dict[str, st
         assert "timeback-companion" not in MIME_CACHE.read_text()
     listed = subprocess.run(["dpkg-query", "-W", PACKAGE], capture_output=True, check=False)
     assert listed.returncode != 0  # dpkg has forgotten it, configuration files too
-    account = subprocess.run(["getent", "passwd", ACCOUNT], capture_output=True, text=True,
-                             check=False)
+    account = subprocess.run(
+        ["getent", "passwd", ACCOUNT], capture_output=True, text=True, check=False
+    )
     assert account.returncode == 0  # the system account stays, as Debian policy allows
     assert account.stdout.split(":")[6].strip() in ("/usr/sbin/nologin", "/bin/false")
