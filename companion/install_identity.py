@@ -24,6 +24,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ def system_machine_id(platform: str = sys.platform) -> str | None:
         try:
             import winreg
 
-            with winreg.OpenKey(
-                winreg.HKEY_LOCAL_MACHINE,  # type: ignore[attr-defined,unused-ignore]
-                r"SOFTWARE\Microsoft\Cryptography",
+            registry: Any = winreg  # its functions exist on Windows only
+            with registry.OpenKey(
+                registry.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Cryptography"
             ) as key:
-                value, _ = winreg.QueryValueEx(key, "MachineGuid")  # type: ignore[attr-defined,unused-ignore]
+                value, _ = registry.QueryValueEx(key, "MachineGuid")
                 return str(value)
         except OSError:
             return None
