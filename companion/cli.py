@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 URL_SCHEME = "timeback-companion"
 
@@ -34,6 +35,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: print ``companion <version> (build <hash>)``, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from companion.about import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="companion",
@@ -44,6 +64,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         choices=["sandbox", "staging", "production"],
         default=None,
         help="Timeback environment (default: sandbox, or the configured one)",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the version and build and exit",
     )
     parser.add_argument(
         "--self-test",
@@ -88,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if sys.stderr is not None:
             faulthandler.enable()  # a native crash prints every thread's Python stack
+        if not args.self_test:
+            _ensure_install_id()
 
         app_status: int = run_app(args.env, self_test=args.self_test)
         return app_status
@@ -98,6 +125,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def _ensure_install_id() -> None:
+    """Make this computer's install id on its first start (``companion.install_identity``)."""
+    from companion.install_identity import install_id
+    from companion.store.paths import data_dir
+
+    try:
+        install_id(data_dir())
+    except OSError as exc:  # a data folder we cannot write is said when the app opens it
+        print(f"warning: no install id ({exc})", file=sys.stderr)
+
+
 def entry() -> int:
     """The `companion` program: log to the rotated files, then ``main``."""
     from companion import logfiles
@@ -106,7 +144,21 @@ def entry() -> int:
         logfiles.setup()
     except OSError as exc:  # a log folder we cannot write is no reason not to run
         print(f"warning: no log file ({exc})", file=sys.stderr)
+    _use_machine_proxy()
     return main()
+
+
+def _use_machine_proxy() -> None:
+    """The machine-wide file's proxy, for every HTTP client and the web engine."""
+    import contextlib
+    import os
+
+    from companion.config import ConfigError
+    from companion.machine_config import apply_proxy, load_machine_config, machine_config_path
+
+    # a malformed file is said where the configuration is read (the app, doctor)
+    with contextlib.suppress(ConfigError):
+        apply_proxy(load_machine_config(machine_config_path()), os.environ)
 
 
 if __name__ == "__main__":

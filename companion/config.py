@@ -274,7 +274,7 @@ def save_computer(
         raise ValueError(f"{env!r} is not one of {', '.join(ENVIRONMENT_NAMES)}")
     if not school_id:
         raise ValueError("school_id must not be empty")
-    current = load_config(path)
+    current = read_config_file(path or config_path())
     where = current.path or path or config_path()
     computers = dict(current.computers)
     computers[env] = ComputerSetup(school_id, tuple(class_ids))
@@ -291,7 +291,7 @@ def save_course_ids(env: str, ids: Mapping[str, str], path: Path | None = None) 
     """
     if env not in ENVIRONMENT_NAMES:
         raise ValueError(f"{env!r} is not one of {', '.join(ENVIRONMENT_NAMES)}")
-    current = load_config(path)
+    current = read_config_file(path or config_path())
     where = current.path or path or config_path()
     courses = {name: dict(table) for name, table in current.courses.items()}
     courses[env] = {**courses.get(env, {}), **ids}
@@ -301,8 +301,20 @@ def save_course_ids(env: str, ids: Mapping[str, str], path: Path | None = None) 
 
 
 def load_config(path: Path | None = None) -> Config:
-    """Read the config file (default: ``config_path()``); defaults if it does not exist."""
-    where = path or config_path()
+    """Read the config file (default: ``config_path()``); defaults if it does not exist.
+
+    Without ``path``, the machine-wide file narrows what it says (``machine_config``)."""
+    user = read_config_file(path or config_path())
+    if path is not None:
+        return user
+    from companion.machine_config import narrowed
+
+    return narrowed(user)
+
+
+def read_config_file(where: Path) -> Config:
+    """The per-user file at ``where`` alone (what the app writes back to); defaults if it
+    does not exist."""
     try:
         raw = where.read_bytes()
     except FileNotFoundError:

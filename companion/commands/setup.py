@@ -3,13 +3,28 @@
 The secret is prompted for without echo, or read from stdin when stdin is not a terminal
 (for scripts). The credentials are verified by fetching a token before anything is stored;
 they go to the OS keyring only, never to a file.
+
+For scripted roll-out, ``--from FILE`` reads them from a TOML file only its owner can read
+(an administrator's; a file others may read is refused), or ``--from -`` from standard
+input::
+
+    client_id = "..."
+    client_secret = "..."
+    scope = "..."          # optional
+
+``--no-check`` stores them without the network check (computers prepared offline);
+``companion doctor`` checks them later.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import stat
 import sys
+import tomllib
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
@@ -32,7 +47,71 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text)
     p.add_argument("--client-id", help="OAuth2 client id (prompted for if omitted)")
     p.add_argument("--scope", default=None, help="OAuth2 scope to ask for (optional)")
+    p.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        default=None,
+        help="read client_id and client_secret from a TOML file only its owner "
+        "can read, or '-' for standard input",
+    )
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="store without checking them with the server (companion doctor checks later)",
+    )
     p.set_defaults(func=run)
+
+
+class CredentialsFileError(Exception):
+    """The credentials file is missing, readable by others or malformed."""
+
+
+def readable_by_others(mode: int) -> bool:
+    """True if a file with ``mode`` can be read (or changed) by its group or anyone."""
+    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def read_credentials_file(name: str, stdin: TextIO) -> tuple[str, str, str | None]:
+    """client id, secret and scope from ``name`` (``-``: ``stdin``)."""
+    if name == "-":
+        text = stdin.read()
+        where = "standard input"
+    else:
+        path = Path(name)
+        try:
+            with path.open("rb") as handle:
+                mode = os.fstat(handle.fileno()).st_mode
+                if os.name == "posix" and readable_by_others(mode):
+                    raise CredentialsFileError(
+                        f"{path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
+                        f"only its owner may read a credentials file: chmod 600 {path}"
+                    )
+                raw = handle.read()
+        except OSError as exc:
+            raise CredentialsFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        text = raw.decode("utf-8", errors="replace")
+        where = str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CredentialsFileError(f"{where}: not valid TOML: {exc}") from exc
+    unknown = set(data) - {"client_id", "client_secret", "scope"}
+    if unknown:
+        raise CredentialsFileError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")
+    client_id, secret, scope = (data.get("client_id"), data.get("client_secret"), data.get("scope"))
+    if (
+        not isinstance(client_id, str)
+        or not client_id.strip()
+        or not isinstance(secret, str)
+        or not secret.strip()
+    ):
+        raise CredentialsFileError(
+            f"{where}: client_id and client_secret must be non-empty strings"
+        )
+    if scope is not None and not isinstance(scope, str):
+        raise CredentialsFileError(f"{where}: scope must be a string")
+    return client_id.strip(), secret.strip(), scope
 
 
 def _read_secret(stdin: TextIO, stderr: TextIO) -> str:
@@ -69,22 +148,40 @@ def run(
         print(f"error: {exc}", file=err)
         return 1
 
-    client_id = (args.client_id or "").strip()
-    if not client_id:
-        if not stdin.isatty():
-            print("error: give --client-id when the secret comes from stdin", file=err)
+    scope: str | None = args.scope
+    from_file: str | None = getattr(args, "from_file", None)
+    if from_file is not None:
+        try:
+            client_id, secret, file_scope = read_credentials_file(from_file, stdin)
+        except CredentialsFileError as exc:
+            print(f"error: {exc}; nothing stored", file=err)
             return 2
-        print("Client id: ", end="", file=err, flush=True)
-        client_id = stdin.readline().strip()
-    secret = _read_secret(stdin, err)
+        scope = scope or file_scope
+    else:
+        client_id = (args.client_id or "").strip()
+        if not client_id:
+            if not stdin.isatty():
+                print("error: give --client-id when the secret comes from stdin", file=err)
+                return 2
+            print("Client id: ", end="", file=err, flush=True)
+            client_id = stdin.readline().strip()
+        secret = _read_secret(stdin, err)
     if not client_id or not secret:
         print("error: client id and secret must not be empty; nothing stored", file=err)
         return 2
 
     credentials = Credentials(client_id, secret)
+    if getattr(args, "no_check", False):
+        return _store(
+            environment.name,
+            credentials,
+            out,
+            err,
+            " without checking them (companion doctor checks them)",
+        )
     print(f"Checking the credentials with {environment.token_url} ...", file=out)
     try:
-        verify_credentials(environment, credentials, scope=args.scope, transport=transport)
+        verify_credentials(environment, credentials, scope=scope, transport=transport)
     except UnauthorisedError:
         print(
             f"error: {environment.name} refused this client id or secret; nothing stored",
@@ -94,14 +191,18 @@ def run(
     except TimebackError as exc:
         print(f"error: could not check the credentials: {exc}; nothing stored", file=err)
         return 1
+    return _store(environment.name, credentials, out, err)
+
+
+def _store(env: str, credentials: Credentials, out: TextIO, err: TextIO, how: str = "") -> int:
     try:
-        store_credentials(environment.name, credentials)
+        store_credentials(env, credentials)
     except KeyringUnavailableError as exc:
         print(f"error: {exc}", file=err)
         return 1
     print(
-        f"Stored the {environment.name} credentials for client {client_id!r} in the OS "
-        f"keyring (service {service_name(environment.name)!r}).",
+        f"Stored the {env} credentials for client {credentials.client_id!r} in the OS "
+        f"keyring (service {service_name(env)!r}){how}.",
         file=out,
     )
     return 0

@@ -67,9 +67,12 @@ class Tray(QObject):
         self.sync_action = QAction("Sync now", self.menu)
         self.guide_action = QAction("Guide view", self.menu)
         self.setup_action = QAction("Set up…", self.menu)
+        self.about_action = QAction("About Timeback Companion", self.menu)
         self.quit_action = QAction("Quit", self.menu)
+        self.about_box: QMessageBox | None = None
         for action in (self.status_action, self.open_action, self.sync_action,
-                       self.guide_action, self.setup_action, self.quit_action):
+                       self.guide_action, self.setup_action, self.about_action,
+                       self.quit_action):
             self.menu.addAction(action)
         self.menu.insertSeparator(self.open_action)
         self.menu.insertSeparator(self.quit_action)
@@ -90,6 +93,7 @@ class Tray(QObject):
         self.guide_action.triggered.connect(self.guide_requested)
         self.setup_action.triggered.connect(self.setup_requested)
         self.quit_action.triggered.connect(self.on_quit_triggered)
+        self.about_action.triggered.connect(self.on_about_triggered)
 
     def show_icon(self) -> None:
         """Put the icon in the system tray, with this menu and the status as its tooltip."""
@@ -116,6 +120,11 @@ class Tray(QObject):
     def on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.open_requested.emit()
+
+    def on_about_triggered(self) -> None:
+        from companion.ui.about_box import show_about
+
+        self.about_box = show_about()
 
     def on_quit_triggered(self) -> None:
         if self._confirm_quit():

@@ -7,8 +7,10 @@ import argparse
 import base64
 import getpass
 import io
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import keyring
@@ -221,3 +223,62 @@ def test_setup_prompts_without_echo_on_a_terminal(
                      stdin=_Terminal("school-client\n"), stdout=io.StringIO(), stderr=err)
     assert code == 0 and prompts == ["Client secret: "] and "Client id: " in err.getvalue()
     assert load_credentials("staging") == GOOD
+
+
+def _credentials_file(tmp_path: Path, mode: int, text: str | None = None) -> Path:
+    where = tmp_path / "credentials.toml"
+    where.write_text(text if text is not None else
+                     'client_id = "school-client"\nclient_secret = "right-secret"\n')
+    os.chmod(where, mode)
+    return where
+
+
+def test_setup_from_an_owner_only_file_verifies_then_stores(
+    memory_keyring: MemoryKeyring, tmp_path: Path,
+) -> None:
+    where = _credentials_file(tmp_path, 0o600)
+    code, out, err = _run(["--env", "staging", "setup", "--from", str(where)], "")
+    assert (code, err) == (0, "")
+    assert "Checking the credentials" in out
+    assert load_credentials("staging") == GOOD
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's")
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_setup_refuses_a_file_others_can_read(
+    memory_keyring: MemoryKeyring, tmp_path: Path, mode: int,
+) -> None:
+    where = _credentials_file(tmp_path, mode)
+    code, _, err = _run(["--env", "staging", "setup", "--from", str(where)], "")
+    assert code == 2
+    assert f"can be read by other users (mode {mode:04o})" in err
+    assert f"chmod 600 {where}" in err and "nothing stored" in err
+    assert memory_keyring.store == {}
+
+
+def test_setup_from_standard_input_with_no_check_stores_offline(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Name or service not known", request=request)
+
+    code, out, _ = _run(["--env", "production", "setup", "--from", "-", "--no-check"],
+                        'client_id = "school-client"\nclient_secret = "right-secret"\n',
+                        httpx.MockTransport(offline))
+    assert code == 0 and "without checking them (companion doctor checks them)" in out
+    assert load_credentials("production") == GOOD
+
+
+def test_setup_from_a_bad_file_says_what_is_wrong(
+    memory_keyring: MemoryKeyring, tmp_path: Path,
+) -> None:
+    for text, problem in (('client_id = "a"\n', "must be non-empty strings"),
+                          ('client_id = "a"\nclient_secret = "b"\npassword = "c"\n',
+                           "unknown key(s): password"),
+                          ("client_id = \n", "not valid TOML")):
+        where = _credentials_file(tmp_path, 0o600, text)
+        code, _, err = _run(["--env", "staging", "setup", "--from", str(where)], "")
+        assert code == 2 and problem in err, err
+    code, _, err = _run(["--env", "staging", "setup", "--from", str(tmp_path / "none")], "")
+    assert code == 2 and "cannot read" in err
+    assert memory_keyring.store == {}

@@ -57,7 +57,8 @@ def test_sync_state_in_words(qtbot: Any, status: SyncStatus, words: str) -> None
 def test_menu_lists_the_state_then_the_actions(qtbot: Any) -> None:
     tray = make_tray(qtbot)
     texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert texts == ["Sync: Up to date", "Open", "Sync now", "Guide view", "Set up…", "Quit"]
+    assert texts == ["Sync: Up to date", "Open", "Sync now", "Guide view", "Set up…",
+                     "About Timeback Companion", "Quit"]
     assert tray.menu.accessibleName()
     assert tray.icon is None  # nothing shown until show_icon()
 
