@@ -48,7 +48,7 @@ class _VersionAction(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        from companion.about import version_line
+        from companion.system.about import version_line
 
         print(version_line())
         parser.exit()
@@ -126,9 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ensure_install_id() -> None:
-    """Make this computer's install id on its first start (``companion.install_identity``)."""
-    from companion.install_identity import install_id
+    """Make this computer's install id on its first start (``system.install_identity``)."""
     from companion.store.paths import data_dir
+    from companion.system.install_identity import install_id
 
     try:
         install_id(data_dir())

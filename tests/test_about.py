@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.about import build, version, version_line
 from companion.cli import main
+from companion.system.about import build, version, version_line
 
 REPO = Path(__file__).resolve().parents[1]
 

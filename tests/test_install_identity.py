@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from companion.install_identity import FILE_NAME, fingerprint, install_id, system_machine_id
+from companion.system.install_identity import FILE_NAME, fingerprint, install_id, system_machine_id
 
 
 def ids(*values: str):  # type: ignore[no-untyped-def]

@@ -71,6 +71,7 @@ TOP_LEVEL_MODULES = {
     "companion.app": "root",
     "companion.cli": "root",
     "companion.config": "config",
+    "companion.machine_config": "config",  # the machine-wide file; part of the settings
     # not in DESIGN.md's table: the log files are set up by the command line at start
     "companion.logfiles": "root",
 }

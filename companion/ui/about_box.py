@@ -1,10 +1,10 @@
-"""The About box: the app's version and build (``companion.about``), from the tray menu."""
+"""The About box: the app's version and build (``companion.system.about``), from the tray menu."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from companion.about import build, version
+from companion.system.about import build, version
 
 TITLE = "About Timeback Companion"
 

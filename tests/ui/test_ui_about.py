@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from companion.about import build, version
+from companion.system.about import build, version
 from companion.ui.tray import Tray
 
 

@@ -1,8 +1,8 @@
 """The app's version and build, for ``companion --version`` and the About box.
 
 The version is the installed distribution's (``pyproject.toml``). The build is the git
-commit a frozen build was made from: the build script writes ``_build.json`` beside this
-module inside the frozen program (never into the checkout), so the frozen program knows
+commit a frozen build was made from: the build script writes ``companion/_build.json``
+inside the frozen program (never into the checkout), so the frozen program knows
 both without package metadata. A checkout or a venv says build ``dev``.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 DISTRIBUTION = "timeback-companion"
 DEV_BUILD = "dev"
 UNKNOWN_VERSION = "0+unknown"
-BUILD_FILE = Path(__file__).with_name("_build.json")
+BUILD_FILE = Path(__file__).parent.parent / "_build.json"  # companion/_build.json
 
 
 def _baked(where: Path = BUILD_FILE) -> dict[str, str]:
