@@ -35,7 +35,7 @@ from tests.results.helpers import (
     open_computer,
     study,
 )
-from tests.ui.conftest import Harness
+from tests.ui.conftest import Harness, show_guides
 from tests.ui.test_ui_lesson import DRILL
 
 OTHER_COMPUTER = "Room 12 / PC 3"
@@ -67,7 +67,7 @@ def test_the_guide_sees_another_computers_result_marked(qtbot: Any, harness: Har
             client.put_line_item(results.line_item_payload(APP_ID, lesson, lesson.course_id))
         put_from_another_computer(client, DRILL, harness.clock.utc_now())
     w = harness.window
-    w.signin.on_guide_clicked()
+    show_guides(qtbot, w.signin)
     w.signin.name_buttons()[0].click()
     w.signin.pin_edit.setText("9999")
     panel = w.guide_view.panel
