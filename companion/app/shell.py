@@ -12,6 +12,7 @@ Signals:
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -263,6 +264,11 @@ class Shell(QObject):
         for url in self._urls:
             self.launch.on_url(url)
         self._urls = []
+        self.window.prepare_session()
+        # Everything built so far lives until the app quits: keep it out of the cyclic
+        # garbage collector's full passes, which otherwise stop every thread (the window's
+        # too) for tens of ms while the worker and the sandbox allocate.
+        gc.freeze()
         self.window.on_ready()
         self.ready.emit()
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -187,12 +187,11 @@ class SessionWidget(QWidget):
         self.view.setAccessibleName("Lesson content")
         self.panel = ExternalPanel()
         self.quiz = CheckQuiz()
-        self.web_view = QWebEngineView()  # a web lesson, in its own sealed profile
-        self.web_view.setAccessibleName("Lesson web page")
+        self._web_view: QWebEngineView | None = None  # built for the first web lesson
         self.lesson_bar = LessonBar()  # "I'm done" for web and media lessons
         self.web_lesson: WebLesson | None = None
         self.content = QStackedWidget()
-        for part in (self.view, self.panel, self.quiz, self.web_view):
+        for part in (self.view, self.panel, self.quiz):
             self.content.addWidget(part)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -220,6 +219,23 @@ class SessionWidget(QWidget):
         self.panel.done_requested.connect(self.on_done_requested)
         self.quiz.answered.connect(self.on_quiz_answered)
         self.quiz.finished.connect(self.on_completed)
+
+    def warm_up(self) -> None:
+        """Start Qt WebEngine now (its first page costs tens of ms on this thread) with a
+        page on a throwaway off-the-record profile that loads nothing, then drop both."""
+        profile = QWebEngineProfile(self)  # no storage name: off the record
+        page = QWebEnginePage(profile, self)
+        web.dispose(page, profile)
+
+    @property
+    def web_view(self) -> QWebEngineView:
+        """The view of a web lesson, in its own sealed profile; built when first needed
+        (a second web view costs the lesson screen's first opening tens of ms)."""
+        if self._web_view is None:
+            self._web_view = QWebEngineView()
+            self._web_view.setAccessibleName("Lesson web page")
+            self.content.addWidget(self._web_view)
+        return self._web_view
 
     @property
     def running(self) -> bool:
