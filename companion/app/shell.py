@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from companion.app.hosting import service_socket
 from companion.app.launch import LaunchBridge, LaunchServices, parse_link, start_launch_services
 from companion.app.progress import ProgressSync
 from companion.app.runtime import (
@@ -54,6 +55,7 @@ from companion.ui.tasks import BackgroundTask
 from companion.ui.tray import Tray
 
 if TYPE_CHECKING:
+    from companion.app.remote_shell import RemoteWiring
     from companion.session.run import SessionController
 
 log = logging.getLogger("companion.app")
@@ -131,6 +133,7 @@ class Shell(QObject):
         self.open_task: BackgroundTask | None = None
         self.launch_task: BackgroundTask | None = None
         self._controller: SessionController | None = None
+        self.remote: RemoteWiring | None = None  # when the machine service is used
 
     def start(self) -> int | None:
         """Show the sign-in window; None when running, else an exit status.
@@ -167,6 +170,10 @@ class Shell(QObject):
         self.progress = ProgressSync(self.window, self)
         self.setup = SetupLauncher(self.window, self)
         self._connect_signals()
+        socket_path = service_socket()
+        if socket_path is not None:  # this computer's service keeps the data and the rules
+            self._start_remote(socket_path)
+            return None
         self.window.signin.set_classes(quick_classes(database_path(env_name), start.class_ids))
         self.window.show()
         self.sensing.install(self.app)
@@ -177,6 +184,18 @@ class Shell(QObject):
         self.open_task.failed.connect(self.on_open_failed)
         self.open_task.start()
         return None
+
+    def _start_remote(self, socket_path: Path) -> None:
+        """The windows as a client of the machine service (``remote_shell``)."""
+        from companion.app.remote_shell import RemoteWiring
+
+        assert self.window is not None and self.services is not None
+        self.window.show()
+        self.sensing.install(self.app)
+        self.remote = RemoteWiring(socket_path, self.window, self.services, self.sensing,
+                                   self.clock, self)
+        self.remote.ready.connect(self.ready)
+        self.remote.start()
 
     def _connect_signals(self) -> None:
         assert self.window is not None and self.launch is not None
@@ -386,6 +405,8 @@ class Shell(QObject):
             self.sync_bridge.close()
         if self.instance is not None:
             self.instance.close()
+        if self.remote is not None:
+            self.remote.close()
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None

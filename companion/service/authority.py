@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any, Literal, Protocol
 
+from companion.core import rules
 from companion.core.answer_key import AnswerKey
 from companion.core.catalogue import Catalogue, lesson_state
 from companion.core.clock import Clock
 from companion.core.journal import Line
 from companion.core.periods import Period
+from companion.core.session_types import not_counted
 from companion.session import closing
 from companion.session import report as report_mod
-from companion.session.library import mastered_lessons
+from companion.session.library import LibraryView, mastered_lessons
 from companion.session.signin import SignInResult, SignInService
 from companion.store import open_runs as store_open_runs
 from companion.store import outbox, runs
@@ -75,6 +77,14 @@ class Closed:
     mastered: bool
     active_ms: int
     questions: int
+    # what the student's summary shows (the service's numbers, not the app's)
+    correct: int = 0
+    accuracy: float | None = None
+    gate_passed: bool = False
+    multiplier: float = 0.0
+    capped: bool = False
+    explain: tuple[str, ...] = ()
+    not_counted_ms: tuple[tuple[str, int], ...] = ()
 
 
 class Authority(Protocol):
@@ -116,6 +126,10 @@ class Authority(Protocol):
         """Open a run; RunRefused ("run_open", "unknown_lesson", "lesson_locked")."""
         ...
 
+    def start_line(self, run_id: str) -> Line:
+        """The run's `start` line (seq 0: the lesson's settings and the attempt)."""
+        ...
+
     def record(self, run_id: str, first_seq: int, lines: Sequence[Line]) -> int:
         """Store lines at their seqs (repeats skipped); the journal's last seq."""
         ...
@@ -134,6 +148,14 @@ class Authority(Protocol):
 
     def report_time(self, run_id: str, now_ms: int) -> int:
         """Write TimeSpentEvents for newly settled time; how many."""
+        ...
+
+    def library(self, student_id: str) -> dict[str, Any]:
+        """The student's lessons with their states, and today's minutes and XP."""
+        ...
+
+    def take_notices(self, student_id: str) -> list[str]:
+        """What happened to the student's crashed lessons, in words (each told once)."""
         ...
 
     def report(self, first: date, last: date, class_id: str | None) -> dict[str, Any]:
@@ -246,6 +268,9 @@ class StoreAuthority:
         except runs.UnknownLesson as exc:
             raise RunRefused("unknown_lesson", str(exc)) from exc
 
+    def start_line(self, run_id: str) -> Line:
+        return runs.journal(self._db, run_id)[0]
+
     def record(self, run_id: str, first_seq: int, lines: Sequence[Line]) -> int:
         return store_open_runs.append_at(self._db, run_id, first_seq, lines)
 
@@ -258,6 +283,9 @@ class StoreAuthority:
         )
         if self._sync_now is not None:
             self._sync_now()
+        lines = runs.journal(self._db, run_id)
+        classification = rules.classify(lines)
+        score = rules.score(lines, classification)
         return Closed(
             result.run_id,
             result.end_ms,
@@ -267,6 +295,13 @@ class StoreAuthority:
             result.mastered,
             result.active_ms,
             result.questions,
+            correct=score.correct,
+            accuracy=None if score.accuracy is None else float(score.accuracy),
+            gate_passed=score.gate_passed,
+            multiplier=float(score.multiplier),
+            capped=score.capped,
+            explain=tuple(rules.explain(score)),
+            not_counted_ms=not_counted(classification),
         )
 
     def check_abandoned(self, run_id: str, now_ms: int) -> bool:
@@ -274,6 +309,40 @@ class StoreAuthority:
 
     def report_time(self, run_id: str, now_ms: int) -> int:
         return closing.report_time_spent(self._db, run_id, now_ms, self._ctx)
+
+    # ------------------------------------------------------------ the library
+
+    def library(self, student_id: str) -> dict[str, Any]:
+        view = LibraryView(self._db, self._catalogue, self._clock, tz=self._tz)
+        today = view.today(student_id)
+        return {
+            "courses": [
+                {
+                    "id": row.course.id,
+                    "lessons": [
+                        {
+                            "id": lesson.lesson.id,
+                            "state": lesson.state,
+                            "unlockHint": lesson.unlock_hint,
+                            "bestAccuracy": lesson.best_accuracy,
+                            "attempts": lesson.attempts,
+                        }
+                        for lesson in row.lessons
+                    ],
+                }
+                for row in view.lessons_for(student_id)
+            ],
+            "today": {
+                "focusedMinutes": today.focused_minutes,
+                "xp": str(today.xp),
+                "goalXp": str(today.goal_xp),
+                "runs": today.runs,
+            },
+        }
+
+    def take_notices(self, student_id: str) -> list[str]:
+        view = LibraryView(self._db, self._catalogue, self._clock, tz=self._tz)
+        return view.take_notices(student_id)
 
     # ------------------------------------------------------------ the guide's
 

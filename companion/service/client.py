@@ -131,11 +131,15 @@ class ServiceClient:
 
     def open_run(self, student: str, lesson: str) -> str:
         """Open a run in the service; returns its id."""
+        run_id: str = self.open(student, lesson)["run"]
+        return run_id
+
+    def open(self, student: str, lesson: str) -> dict[str, Any]:
+        """Open a run in the service; its whole answer (``run``, ``attempt``, ``start``)."""
         with self._lock:
             answer = self.request("open_run", student=student, lesson=lesson)
-            run_id: str = answer["run"]
-            self._streams[run_id] = _Stream(run_id, student)
-            return run_id
+            self._streams[str(answer["run"])] = _Stream(str(answer["run"]), student)
+            return answer
 
     def line(self, run_id: str, line: dict[str, Any]) -> int:
         """Queue a journal line (export format: ``t`` in seconds, ``kind``, ...) and try to
@@ -186,6 +190,11 @@ class ServiceClient:
             answer = self._call("close_run", {"run": run_id, "completed": completed})
             del self._streams[run_id]
             return answer
+
+    def discard_run(self, run_id: str) -> None:
+        """Stop streaming a run the service refused to take (its queued lines go)."""
+        with self._lock:
+            self._streams.pop(run_id, None)
 
     def pending(self, run_id: str) -> int:
         """How many of the run's lines wait for an acknowledgement."""

@@ -97,12 +97,15 @@ class Service:
             "students": self._students,
             "guides": self._guides,
             "sign_in": self._sign_in,
+            "guide_sign_in": self._guide_sign_in,
             "resume": self._resume,
             "sign_out": self._sign_out,
             "open_run": self._open_run,
             "journal": self._journal,
             "answer": self._answer,
             "close_run": self._close_run,
+            "library": self._library,
+            "take_notices": self._take_notices,
             "report": self._report,
             "set_pin": self._set_pin,
             "clear_lockout": self._clear_lockout,
@@ -189,6 +192,12 @@ class Service:
         log.info("uid %d signed in %s", conn.uid, student)
         return {"user": _user(check), "token": token, "run": self._run_of(student)}
 
+    def _guide_sign_in(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
+        check = self._authority.check_guide(_text(msg, "guide"), _text(msg, "guidePin"))
+        if not check.ok:
+            raise _pin_refused(check)
+        return {"user": _user(check)}
+
     def _resume(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
         token = _text(msg, "token")
         holder = self._signer.check(token, conn.uid)
@@ -216,7 +225,8 @@ class Service:
             raise Refused(exc.code, exc.message) from exc
         with self._lock:
             self._runs[run.run_id] = _Run(run, 0, self._clock.monotonic_ms(), 0)
-        return {"run": run.run_id, "attempt": run.attempt, "lastSeq": 0}
+        start = self._authority.start_line(run.run_id).to_json()
+        return {"run": run.run_id, "attempt": run.attempt, "lastSeq": 0, "start": start}
 
     def _journal(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
         state = self._need_run(conn, msg)
@@ -283,7 +293,26 @@ class Service:
             "activeMs": closed.active_ms,
             "questions": closed.questions,
             "endMs": closed.end_ms,
+            "correct": closed.correct,
+            "accuracy": closed.accuracy,
+            "gatePassed": closed.gate_passed,
+            "multiplier": closed.multiplier,
+            "capped": closed.capped,
+            "explain": list(closed.explain),
+            "notCountedMs": [[kind, ms] for kind, ms in closed.not_counted_ms],
         }
+
+    # ------------------------------------------------------------ the library
+
+    def _library(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
+        student = _text(msg, "student")
+        self._need_student(conn, student)
+        return self._authority.library(student)
+
+    def _take_notices(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
+        student = _text(msg, "student")
+        self._need_student(conn, student)
+        return {"notices": self._authority.take_notices(student)}
 
     # ------------------------------------------------------------ the guide's operations
 

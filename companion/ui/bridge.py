@@ -19,6 +19,8 @@ What is refused is logged once per kind of refusal, shortened, and reported by `
 
 Signals:
     answered(str, bool, str): a counted answer: item, correct, scored by ("app"/"content").
+    responded(str, str): a counted answer's item and the student's response, for a lesson
+        with a key (just before ``answered``; a run kept by the machine service sends it).
     media_reported(bool): the page said its media started (True) or stopped (False).
     completed(): the lesson reported that it is finished.
     refused(str): a call that was not accepted, and why (shortened).
@@ -60,6 +62,7 @@ class LessonBridge(QObject):
     """
 
     answered = Signal(str, bool, str)
+    responded = Signal(str, str)
     media_reported = Signal(bool)
     completed = Signal()
     refused = Signal(str)
@@ -113,6 +116,8 @@ class LessonBridge(QObject):
             correct, scored_by = bool(response), CONTENT
         self._last_ms = now
         self._answered.add(item)
+        if self._key is not None:
+            self.responded.emit(item, response)
         self.answered.emit(item, correct, scored_by)
         return {"counted": True, "correct": correct, "reason": ""}
 

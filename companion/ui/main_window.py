@@ -107,6 +107,14 @@ class MainWindow(QMainWindow):
         self.banner.setAccessibleDescription("Demo notice")
         self.banner.setVisible(services.demo)
         outer.addWidget(self.banner)
+        # what the app says about this computer's companion service while it is away
+        self.service_notice = QLabel("")
+        self.service_notice.setObjectName("service_notice")
+        self.service_notice.setWordWrap(True)
+        self.service_notice.setContentsMargins(8, 6, 8, 6)
+        self.service_notice.setAccessibleName("Service notice")
+        self.service_notice.hide()
+        outer.addWidget(self.service_notice)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -184,6 +192,11 @@ class MainWindow(QMainWindow):
     def on_start_failed(self, message: str) -> None:
         """The deferred start-up failed: say so where the class list would be."""
         self.signin.class_status.setText(message)
+
+    def show_service_notice(self, text: str | None) -> None:
+        """Say what is wrong with this computer's companion service (None: nothing)."""
+        self.service_notice.setText(text or "")
+        self.service_notice.setVisible(bool(text))
 
     def on_sync_status(self, status: SyncStatus) -> None:
         from companion.ui.sync_bridge import describe
@@ -306,6 +319,9 @@ class MainWindow(QMainWindow):
             return
         except RunAlreadyOpen:
             self.library.show_message("Another lesson is still open on this computer.")
+            return
+        except ConnectionError as exc:  # the companion service is away (or refused)
+            self.library.show_message(str(exc))
             return
         self.stack.setCurrentWidget(session)
         self.lesson_opened.emit(handle.run_id)

@@ -208,6 +208,7 @@ class SessionWidget(QWidget):
     def _connect_signals(self) -> None:
         self.timer.timeout.connect(self.on_tick)
         self.bridge.answered.connect(self.on_page_answered)
+        self.bridge.responded.connect(self.on_page_responded)
         self.bridge.completed.connect(self.on_page_completed)
         self.scorm.answered.connect(self.on_package_answered)
         self.scorm.scored.connect(self.on_scored)
@@ -374,6 +375,13 @@ class SessionWidget(QWidget):
     def on_page_answered(self, item: str, correct: bool, scored_by: str) -> None:
         if self.external is None:  # a page left behind cannot answer for another lesson
             self.on_answered(item, correct, scored_by)
+
+    def on_page_responded(self, item: str, response: str) -> None:
+        """A keyed answer's response: a run the machine service keeps sends it there, to
+        be scored by the service (``note_response``); the local run has no use for it."""
+        note = getattr(self.controller, "note_response", None)
+        if note is not None and self.external is None:
+            note(item, response)
 
     def on_package_answered(self, item: str, correct: bool) -> None:
         """A SCORM interaction's result: scored by the package, never by the app."""
