@@ -34,7 +34,8 @@ from companion.content.scorm_runtime import Place
 from companion.core import rules, timespent
 from companion.core.catalogue import Catalogue, Lesson, lesson_state, required_for, unlocks_after
 from companion.core.clock import Clock
-from companion.core.journal import APP, CONTENT, DEFAULT_IDLE_TIMEOUT_MS, SCORERS, Line
+from companion.core.journal import APP, CONTENT, SCORERS, Line
+from companion.core.live import live_stats
 from companion.core.run_outcome import (
     CloseOutcome,
     EventContext,
@@ -50,7 +51,6 @@ from companion.core.sampler import Observation, Sampler
 from companion.core.sensing import FocusSource, InputSource, LockSource
 from companion.core.session_types import (
     LessonLocked,
-    LiveState,
     LiveStats,
     NoOpenRun,
     RunAlreadyOpen,
@@ -431,51 +431,7 @@ class SessionController:
         )
 
     def _live_of(self, run: _Open, classification: rules.Classification, now: int) -> LiveStats:
-        answered = len(run.answered)
-        correct = sum(1 for ok in run.answered.values() if ok)
-        active_ms = classification.total("active")
-        segments = classification.segments
-        # only a run whose time is active right now can have quiet seconds to take back
-        open_active = (
-            bool(segments) and segments[-1].end == now and segments[-1].category == "active"
-        )
-        certain_ms = _certain_active_ms(run.lines, now) if open_active else active_ms
-        pending_ms = max(0, active_ms - certain_ms)
-        settings = run.lines[0].settings if run.lines and run.lines[0].settings else None
-        idle_ms = settings.idle_timeout_ms if settings is not None else DEFAULT_IDLE_TIMEOUT_MS
-        return LiveStats(
-            focused_s=certain_ms // 1000,
-            state=_state(run.last_obs, classification, now),
-            answered=answered,
-            correct=correct,
-            accuracy=correct / answered if answered else None,
-            elapsed_s=now // 1000,
-            pending_s=pending_ms // 1000,
-            idle_in_s=(max(0, idle_ms - pending_ms) + 999) // 1000 if pending_ms else None,
-        )
-
-
-def _certain_active_ms(lines: list[Line], now: int) -> int:
-    """Active time up to ``now`` that no later line can take back: the run classified as
-    if nothing at all happened after ``now`` until the quiet gap had turned idle."""
-    settings = lines[0].settings if lines and lines[0].settings else None
-    idle_ms = settings.idle_timeout_ms if settings is not None else DEFAULT_IDLE_TIMEOUT_MS
-    worst = rules.classify(lines, now + idle_ms + 1)
-    return worst.total("active", 0, now)
-
-
-def _state(obs: Observation, classification: rules.Classification, now: int) -> LiveState:
-    """The state now: from the latest observation, and the rules for active versus idle."""
-    if obs.locked:
-        return "away"
-    if not obs.focused:
-        return "off-task"
-    if not obs.sensing_available:
-        return "unknown"
-    segments = classification.segments
-    if segments and segments[-1].end == now and segments[-1].sub_type == "idle":
-        return "idle"
-    return "active"
+        return live_stats(run.lines, classification, now, run.last_obs, run.answered)
 
 
 def _explain(score: rules.Score, nxt: Lesson | None) -> list[str]:
