@@ -36,7 +36,7 @@ from companion.core.environments import Environment
 from companion.service.authority import StoreAuthority
 from companion.service.delivery import ServiceDelivery
 from companion.service.endpoint import Housekeeper, UnixEndpoint
-from companion.service.handler import Service
+from companion.service.handler import DEFAULT_SLACK_MS, Service
 from companion.service.tokens import TokenSigner
 from companion.store.db import Database
 from companion.store.lease import Lease, LeaseKeeper, ProcessProbe
@@ -181,8 +181,8 @@ def build_service(
             credentials_present=lambda: store.get(secret_name) is not None,
         )
         signer = TokenSigner(token_key(store), clock)
-        extra = {} if slack_ms is None else {"slack_ms": slack_ms}
-        service = Service(authority, clock, signer, version=_version(), **extra)
+        slack = DEFAULT_SLACK_MS if slack_ms is None else slack_ms
+        service = Service(authority, clock, signer, version=_version(), slack_ms=slack)
     except BaseException:
         for closer in reversed(closers):
             closer()
