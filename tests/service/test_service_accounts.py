@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -240,6 +241,20 @@ def wait_delivered(accounts: Accounts, sandbox: SandboxHandle, run: str, email: 
     return set(outbox_of(accounts, run))
 
 
+def run_as_student(accounts: Accounts, script: Path, *args: str) -> dict[str, Any]:
+    """Run ``script`` as the student's account; the JSON object it prints last."""
+    done = subprocess.run(
+        as_account(accounts.student, [public_python(), str(script), *args]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
 def test_the_service_runs_as_its_account_with_private_data(
     accounts: Accounts, running: Running
 ) -> None:
@@ -256,18 +271,7 @@ def test_the_service_runs_as_its_account_with_private_data(
 def test_the_student_account_reaches_the_socket_and_nothing_else(
     accounts: Accounts, running: Running
 ) -> None:
-    done = subprocess.run(
-        as_account(
-            accounts.student,
-            [public_python(), str(PROBE), str(accounts.socket), str(accounts.state)],
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_as_student(accounts, PROBE, str(accounts.socket), str(accounts.state))
     assert seen["uid"] == pwd.getpwnam(accounts.student).pw_uid  # SO_PEERCRED
     assert seen["list_state"] == "denied"
     assert seen["read_db"] == "denied"
@@ -318,24 +322,9 @@ def test_a_lesson_studied_as_the_student_is_delivered_after_the_client_has_gone(
 ) -> None:
     service = Running(accounts, **to_sandbox(sandbox))
     try:
-        done = subprocess.run(
-            as_account(
-                accounts.student,
-                [
-                    public_python(),
-                    str(LESSON_SCRIPT),
-                    str(accounts.socket),
-                    "demo-student-03",
-                    "2.5",
-                ],
-            ),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        lesson = run_as_student(
+            accounts, LESSON_SCRIPT, str(accounts.socket), "demo-student-03", "2.5"
         )
-        assert done.returncode == 0, done.stderr
-        lesson = json.loads(done.stdout.strip().splitlines()[-1])
         assert lesson["closed"]["completed"] is True and lesson["closed"]["questions"] > 0
         # the student's client has disconnected and exited: delivery is the service's own
         ids = wait_delivered(accounts, sandbox, lesson["run"], "zoe.muller@demo.school")
