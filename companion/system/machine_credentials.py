@@ -92,7 +92,7 @@ class FileCredentials:
             raise CredentialsError(f"cannot open {path}: {exc.strerror}") from exc
         try:
             info = os.fstat(fd)
-            _check_private(path, info)
+            _check_private(path, info, None if self.owner is None else self.owner[0])
             data = os.read(fd, MAX_SECRET_BYTES + 1)
         finally:
             os.close(fd)
