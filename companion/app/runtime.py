@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from companion.core.clock import Clock
 
 if TYPE_CHECKING:
-    from companion.app.clients import TimebackClients
     from companion.content import Library
     from companion.content.importer import Imported
     from companion.core.elsewhere import Fetch
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from companion.store.db import Database
     from companion.store.lease import Lease, LeaseKeeper
     from companion.store.runs import EventContext
+    from companion.sync.clients import TimebackClients
     from companion.sync.roster_refresh import RosterRefresher
     from companion.sync.worker import SyncWorker
     from companion.timeback import Environment
@@ -158,15 +158,15 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     """The deferred start-up (runs in a worker thread): sandbox, recovery, Timeback
     clients, roster, PINs, lessons, sync worker. Raises StartError (or a Timeback error)
     with a plain message."""
-    from companion.app.clients import TimebackClients
     from companion.content import demo_lessons_path, load_library
     from companion.core.run_outcome import EventContext
+    from companion.service.delivery import wire_delivery
     from companion.session import closing
     from companion.session.library import LibraryView
     from companion.session.signin import seed_demo_pins
     from companion.store import runs
     from companion.store.paths import data_dir, library_dir
-    from companion.sync.roster_refresh import RosterRefresher, RosterRefreshError, roster_status
+    from companion.sync.roster_refresh import RosterRefreshError, roster_status
     from companion.timeback import UnauthorisedError, load_credentials
 
     if rt.demo and rt.sandbox is None:
@@ -192,19 +192,12 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
         care_for_journals(rt)
     if rt.timeback is not None:  # a boot again after set-up: the credentials may be new
         rt.timeback.close()
-    rt.timeback = clients = TimebackClients.open(rt.environment, credentials)
-    if rt.school_id:
-
-        def release_waiting_runs(_result: object, rt: Runtime = rt) -> None:
-            # runs that waited for roster data (an email) get their events now
-            if rt.ctx is not None and closing.build_pending_events(rt.db, rt.ctx) and rt.worker:
-                rt.worker.notify_run_closed()
-
-        refresher = RosterRefresher(rt.db, clients.roster_client, rt.school_id, rt.clock,
-                                    after_refresh=release_waiting_runs)
-        rt.refresher = refresher
+    delivery = wire_delivery(rt.db, rt.environment, credentials, lease=rt.lease, ctx=rt.ctx,
+                             school_id=rt.school_id, clock=rt.clock)
+    rt.timeback, rt.refresher = delivery.clients, delivery.refresher
+    if delivery.refresher is not None:
         try:
-            refresher.refresh_now(full=rt.demo)
+            delivery.refresher.refresh_now(full=rt.demo)
         except RosterRefreshError as exc:
             if rt.demo:
                 raise
@@ -228,7 +221,7 @@ def boot_rest(rt: Runtime, lesson_folders: list[Path] | None = None) -> Runtime:
     runs.save_lessons(rt.db, library.catalogue)
     rt.library = library
     rt.library_view = LibraryView(rt.db, library.catalogue, rt.clock)
-    rt.worker = make_worker(rt, clients)
+    rt.worker = delivery.worker
     return rt
 
 
@@ -271,10 +264,9 @@ def _empty_library() -> Library:
 
 def make_worker(rt: Runtime, clients: TimebackClients) -> SyncWorker:
     """The sync worker on our lease and the process's clients (started by the caller)."""
-    from companion.sync.worker import SyncWorker
+    from companion.service import delivery
 
-    return SyncWorker(rt.db, clients.caliper, lease=rt.lease,
-                      on_unauthorised=clients.auth.invalidate, results_api=clients.gradebook)
+    return delivery.make_worker(rt.db, clients, rt.lease)
 
 
 def care_for_journals(rt: Runtime) -> list[str]:

@@ -1,6 +1,7 @@
 """``companion doctor``: check, in order, everything the app needs, one pass/fail line each.
 
-Checks: configuration and environment; whether the web engine can show lessons (not as
+Checks: the machine service, when this computer has one (``doctor_service``);
+configuration and environment; whether the web engine can show lessons (not as
 root with its sandbox on); keyring and stored credentials; proxy and TLS;
 connectivity to the token, OneRoster and Caliper hosts; a token; roster freshness; outbox
 counts; last successful sync; database integrity. Each check is a small function taking a
@@ -112,6 +113,7 @@ class DoctorContext:
     probes: dict[str, Probe] = field(default_factory=dict)
     euid: int | None = None  # the user id to judge (None: this process's)
     environ: Mapping[str, str] | None = None  # the environment to judge (None: os.environ)
+    service_socket: Path | None = None  # the machine service's socket, when there is one
     _credentials: Credentials | CredentialsError | None = None
 
     @classmethod
@@ -581,6 +583,9 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
                                                        description=help_text)
     p.add_argument("--url", default=None,
                    help=f"base URL of a running sandbox (or set {SANDBOX_URL_VAR})")
+    p.add_argument("--socket", type=Path, default=None,
+                   help="the machine service's socket (default: "
+                        "/run/timeback-companion/service.sock, when it is there)")
     p.set_defaults(func=run)
 
 
@@ -598,8 +603,12 @@ def run(
     if args.url and (args.env or "sandbox") != "sandbox":
         print("error: --url is only for the sandbox environment", file=err)
         return 2
+    from companion.commands.doctor_service import check_service, service_socket
+
     with DoctorContext.create(args.env, clock or SystemClock(), sandbox_url=args.url,
                               transport=transport) as ctx:
-        results = run_checks(ctx)
+        ctx.service_socket = service_socket(getattr(args, "socket", None))
+        checks = CHECKS if ctx.service_socket is None else (check_service, *CHECKS)
+        results = run_checks(ctx, checks)
     print(format_results(results), file=out)
     return 0 if all(r.ok for r in results) else 1

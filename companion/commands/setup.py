@@ -2,7 +2,15 @@
 
 The secret is prompted for without echo, or read from stdin when stdin is not a terminal
 (for scripts). The credentials are verified by fetching a token before anything is stored;
-they go to the OS keyring only, never to a file.
+they go to the OS keyring only, never to a file a student could read.
+
+On a classroom computer with the machine service, an administrator runs it with
+``--machine`` (the default when it runs as root, or as the service account, on a computer
+that has the service account and no ``COMPANION_DATA_DIR``/``COMPANION_CONFIG_DIR``): the
+credentials then go to the service account's machine store
+(``companion.system.machine_credentials``: on Linux files only that account can read, in
+``--state-dir``, by default ``$STATE_DIRECTORY`` or ``/var/lib/timeback-companion``), where
+``companion service`` reads them.
 
 For scripted roll-out, ``--from FILE`` reads them from a TOML file only its owner can read
 (an administrator's; a file others may read is refused), or ``--from -`` from standard
@@ -24,12 +32,21 @@ import os
 import stat
 import sys
 import tomllib
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
 from companion.config import ConfigError, load_config
+from companion.system.machine_credentials import (
+    CredentialsError,
+    MachineCredentials,
+    put_client,
+    service_account,
+    store_for_administrator,
+)
 from companion.timeback import (
     Credentials,
     KeyringUnavailableError,
@@ -56,11 +73,47 @@ def register(subparsers: Any, name: str, help_text: str) -> None:
         "can read, or '-' for standard input",
     )
     p.add_argument(
+        "--machine",
+        action="store_true",
+        default=None,
+        help="store them for the machine service (an administrator's set-up of a classroom "
+        "computer); the default as root on a computer with the service account",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help=f"the service's data folder (default $STATE_DIRECTORY, else {DEFAULT_STATE_DIR})",
+    )
+    p.add_argument(
         "--no-check",
         action="store_true",
         help="store without checking them with the server (companion doctor checks later)",
     )
     p.set_defaults(func=run)
+
+
+DEFAULT_STATE_DIR = Path("/var/lib/timeback-companion")
+
+
+def for_the_machine(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the credentials go to the machine service's store: ``--machine``, or an
+    administrator (root) or the service account itself on a computer with the service
+    account, unless the data or config folder is redirected (tests, support)."""
+    chosen = getattr(args, "machine", None)
+    if chosen is not None:
+        return bool(chosen)
+    source = os.environ if environ is None else environ
+    if source.get("COMPANION_DATA_DIR") or source.get("COMPANION_CONFIG_DIR"):
+        return False
+    account = service_account() if os.name == "posix" else None
+    return account is not None and os.geteuid() in (0, account[0])
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    """The machine service's data folder."""
+    given: Path | None = getattr(args, "state_dir", None)
+    return given or Path(os.environ.get("STATE_DIRECTORY") or DEFAULT_STATE_DIR)
 
 
 class CredentialsFileError(Exception):
@@ -142,11 +195,22 @@ def run(
     if not environment.uses_keyring:
         print("The sandbox's credentials are built in; nothing to store.", file=out)
         return 0
-    try:
-        ensure_keyring()
-    except KeyringUnavailableError as exc:
-        print(f"error: {exc}", file=err)
-        return 1
+    machine = for_the_machine(args)
+    store: Callable[[Credentials, str], int]
+    if machine:
+        try:
+            target = store_for_administrator(state_dir(args))
+        except (CredentialsError, OSError) as exc:
+            print(f"error: the machine store cannot be used: {exc}", file=err)
+            return 1
+        store = partial(_store_for_service, target, environment.name, out=out, err=err)
+    else:
+        try:
+            ensure_keyring()
+        except KeyringUnavailableError as exc:
+            print(f"error: {exc}", file=err)
+            return 1
+        store = partial(_store, environment.name, out=out, err=err)
 
     scope: str | None = args.scope
     from_file: str | None = getattr(args, "from_file", None)
@@ -172,13 +236,7 @@ def run(
 
     credentials = Credentials(client_id, secret)
     if getattr(args, "no_check", False):
-        return _store(
-            environment.name,
-            credentials,
-            out,
-            err,
-            " without checking them (companion doctor checks them)",
-        )
+        return store(credentials, " without checking them (companion doctor checks them)")
     print(f"Checking the credentials with {environment.token_url} ...", file=out)
     try:
         verify_credentials(environment, credentials, scope=scope, transport=transport)
@@ -191,10 +249,32 @@ def run(
     except TimebackError as exc:
         print(f"error: could not check the credentials: {exc}; nothing stored", file=err)
         return 1
-    return _store(environment.name, credentials, out, err)
+    return store(credentials, "")
 
 
-def _store(env: str, credentials: Credentials, out: TextIO, err: TextIO, how: str = "") -> int:
+def _store_for_service(
+    target: MachineCredentials,
+    env: str,
+    credentials: Credentials,
+    how: str,
+    *,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    try:
+        put_client(target, env, credentials.client_id, credentials.client_secret)
+    except (CredentialsError, OSError) as exc:
+        print(f"error: could not write the machine store: {exc}", file=err)
+        return 1
+    print(
+        f"Stored the {env} credentials for client {credentials.client_id!r} for the machine "
+        f"service: {target.where()}{how}. Restart it: systemctl restart timeback-companion",
+        file=out,
+    )
+    return 0
+
+
+def _store(env: str, credentials: Credentials, how: str, *, out: TextIO, err: TextIO) -> int:
     try:
         store_credentials(env, credentials)
     except KeyringUnavailableError as exc:

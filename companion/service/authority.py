@@ -31,6 +31,7 @@ from companion.session.signin import SignInResult, SignInService
 from companion.store import open_runs as store_open_runs
 from companion.store import outbox, runs
 from companion.store.db import Database
+from companion.store.journal_appends import GroupedAppends
 from companion.store.open_runs import OpenRun
 from companion.store.runs import EventContext
 
@@ -196,20 +197,24 @@ class StoreAuthority:
         *,
         keys: dict[str, AnswerKey] | None = None,
         sync_now: Callable[[], str] | None = None,
+        run_closed: Callable[[], None] | None = None,
         credentials_present: Callable[[], bool] = lambda: False,
         time_zone: tzinfo | None = None,
     ) -> None:
         """``keys`` are the answer keys by lesson id; ``sync_now`` asks delivery to send
-        (None: this service has no delivery configured)."""
+        (None: this service has no delivery configured); ``run_closed`` tells delivery that
+        a closed run's events wait in the outbox."""
         self._db = db
         self._clock = clock
         self._ctx = ctx
         self._catalogue = catalogue
         self._keys = dict(keys or {})
         self._sync_now = sync_now
+        self._run_closed = run_closed
         self._credentials_present = credentials_present
         self._tz = time_zone
         self._signin = SignInService(db, clock)
+        self._appends = GroupedAppends(db)  # lines of many lessons share a commit
         runs.save_lessons(db, catalogue)
 
     # ------------------------------------------------------------ roster and PINs
@@ -272,7 +277,7 @@ class StoreAuthority:
         return runs.journal(self._db, run_id)[0]
 
     def record(self, run_id: str, first_seq: int, lines: Sequence[Line]) -> int:
-        return store_open_runs.append_at(self._db, run_id, first_seq, lines)
+        return self._appends.append(run_id, first_seq, lines)
 
     def answer_key(self, lesson_id: str) -> AnswerKey | None:
         return self._keys.get(lesson_id)
@@ -281,8 +286,8 @@ class StoreAuthority:
         result = closing.close_run(
             self._db, run_id, completed=completed, at_ms=at_ms, ctx=self._ctx
         )
-        if self._sync_now is not None:
-            self._sync_now()
+        if self._run_closed is not None:
+            self._run_closed()
         lines = runs.journal(self._db, run_id)
         classification = rules.classify(lines)
         score = rules.score(lines, classification)

@@ -12,12 +12,15 @@ students signed in through it. The rules the service keeps, whatever a client sa
   than the time that has passed since the run opened (plus ``slack_ms``) is refused, so
   nothing can make time pass faster than it does;
 - lines are stored at their sequence numbers: a repeated one is acknowledged, not stored
-  twice; an answer to an item the service holds a key for is scored by the service.
+  twice; an answer to an item the service holds a key for is scored by the service;
+- the outbox and whether credentials are present are told only to an administrator (root
+  or the service's own account); anyone may learn that the service runs and its version.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,8 +80,12 @@ class Service:
         *,
         slack_ms: int = DEFAULT_SLACK_MS,
         version: str = "",
+        admin_uids: frozenset[int] | None = None,
     ) -> None:
+        """``admin_uids``: the OS accounts that see the service's status in full (default:
+        root and the account the service runs as)."""
         self._authority = authority
+        self._admin_uids = admin_uids if admin_uids is not None else _own_accounts()
         self._clock = clock
         self._signer = signer
         self._slack_ms = slack_ms
@@ -164,12 +171,10 @@ class Service:
         return {"protocol": p.PROTOCOL_VERSION, "service": self._version, "uid": conn.uid}
 
     def _status(self, conn: Connection, msg: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "protocol": p.PROTOCOL_VERSION,
-            "service": self._version,
-            "uid": conn.uid,
-            **self._authority.status(),
-        }
+        seen = {"protocol": p.PROTOCOL_VERSION, "service": self._version, "uid": conn.uid}
+        if conn.uid not in self._admin_uids:
+            return {**seen, "administrator": False}
+        return {**seen, "administrator": True, **self._authority.status()}
 
     # ------------------------------------------------------------ roster and sign-in
 
@@ -443,6 +448,11 @@ class Service:
     def _forget(self, state: _Run) -> None:
         with self._lock:
             self._runs.pop(state.run.run_id, None)
+
+
+def _own_accounts() -> frozenset[int]:
+    geteuid = getattr(os, "geteuid", None)
+    return frozenset({0} if geteuid is None else {0, geteuid()})
 
 
 def _text(msg: dict[str, Any], key: str) -> str:

@@ -23,6 +23,8 @@ from sqlmodel import Session, col, select
 
 from companion.core.journal import Line
 from companion.store.db import Database
+from companion.store.journal_appends import Append, apply_appends, check_lines
+from companion.store.journal_appends import SequenceGap as SequenceGap  # raised by append_at
 from companion.store.run_tables import JournalLineRow, LessonRow, ProgressRow, RunRow
 from companion.store.runs import RunClosed, RunError, UnknownLesson, UnknownRun, lesson_settings
 
@@ -33,15 +35,6 @@ class StudentRunOpen(RunError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"this student's run {run_id} is still open")
         self.run_id = run_id
-
-
-class SequenceGap(RunError):
-    """Lines were sent past the journal's end: ``expected`` is the next seq it takes."""
-
-    def __init__(self, expected: int, got: int) -> None:
-        super().__init__(f"journal line {got} sent, {expected} expected next")
-        self.expected = expected
-        self.got = got
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,33 +119,17 @@ def append_at(db: Database, run_id: str, first_seq: int, lines: Sequence[Line]) 
 
     Lines whose seq is already stored are skipped (a re-send after a reconnect); the rest
     must follow the journal's end without a gap (SequenceGap) and must not go back in time
-    (ValueError). `start` and `end` are refused (ValueError). All or nothing, in one write.
+    (ValueError). `start` and `end` are refused (ValueError). All or nothing, in one write
+    of its own (``journal_appends.GroupedAppends`` shares a write among many appends).
     Returns the last seq the journal now holds.
     """
-    if first_seq < 1:
-        raise ValueError("the app's journal lines count from 1")
-    for line in lines:
-        if line.kind in ("start", "end"):
-            raise ValueError(f"{line.kind!r} lines are written by the service")
+    check_lines(first_seq, lines)
 
     def work(session: Session) -> int:
-        run = session.get(RunRow, run_id)
-        if run is None:
-            raise UnknownRun(run_id)
-        if run.state != "open":
-            raise RunClosed(run_id)
-        last_seq, last_t = _tail(session, run_id)
-        for offset, line in enumerate(lines):
-            seq = first_seq + offset
-            if seq <= last_seq:
-                continue
-            if seq != last_seq + 1:
-                raise SequenceGap(last_seq + 1, seq)
-            if line.t < last_t:
-                raise ValueError(f"t goes backwards: {line.t} ms after {last_t} ms")
-            session.add(_line_row(run_id, seq, line))
-            last_seq, last_t = seq, line.t
-        return last_seq
+        outcome = apply_appends(session, [Append(run_id, first_seq, lines)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     result: int = db.write(work)
     return result

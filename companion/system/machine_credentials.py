@@ -68,10 +68,15 @@ def _check_name(name: str) -> str:
 
 
 class FileCredentials:
-    """Secrets as files in ``folder`` (Linux): 0700 folder, 0600 files, owner checked."""
+    """Secrets as files in ``folder`` (Linux): 0700 folder, 0600 files, owner checked.
 
-    def __init__(self, folder: Path) -> None:
+    ``owner`` (uid, gid): the account the files are written for, when an administrator
+    (root) writes them for the service account; None: the account writing them.
+    """
+
+    def __init__(self, folder: Path, owner: tuple[int, int] | None = None) -> None:
         self.folder = folder
+        self.owner = owner
 
     def where(self) -> str:
         return f"files in {self.folder} (only the service account can read them)"
@@ -87,7 +92,7 @@ class FileCredentials:
             raise CredentialsError(f"cannot open {path}: {exc.strerror}") from exc
         try:
             info = os.fstat(fd)
-            _check_private(path, info)
+            _check_private(path, info, None if self.owner is None else self.owner[0])
             data = os.read(fd, MAX_SECRET_BYTES + 1)
         finally:
             os.close(fd)
@@ -103,6 +108,8 @@ class FileCredentials:
         fd = os.open(temp, flags, 0o600)
         try:
             os.fchmod(fd, 0o600)
+            if self.owner is not None:
+                os.fchown(fd, *self.owner)
             os.write(fd, value.encode())
             os.fsync(fd)
         finally:
@@ -113,20 +120,24 @@ class FileCredentials:
         if create and not self.folder.exists():
             self.folder.mkdir(mode=0o700, parents=True)
             os.chmod(self.folder, 0o700)
+            if self.owner is not None:
+                os.chown(self.folder, *self.owner)
         try:
             info = os.lstat(self.folder)
         except FileNotFoundError:
             return
         if not stat.S_ISDIR(info.st_mode):
             raise UnsafeCredentials(f"{self.folder} is not a folder")
-        _check_private(self.folder, info)
+        _check_private(self.folder, info, None if self.owner is None else self.owner[0])
 
 
-def _check_private(path: Path, info: os.stat_result) -> None:
+def _check_private(path: Path, info: os.stat_result, uid: int | None = None) -> None:
+    """Refuse ``path`` unless it belongs to ``uid`` (default: this account) and is private."""
     geteuid = getattr(os, "geteuid", None)
-    if geteuid is not None and info.st_uid != geteuid():
+    expected = uid if uid is not None else geteuid() if geteuid is not None else None
+    if expected is not None and info.st_uid != expected:
         raise UnsafeCredentials(
-            f"{path} belongs to uid {info.st_uid}, not to this account; refusing to trust it"
+            f"{path} belongs to uid {info.st_uid}, not to the service account; refusing to trust it"
         )
     if info.st_mode & 0o077:
         raise UnsafeCredentials(
@@ -296,3 +307,66 @@ def machine_credentials(state_dir: Path) -> MachineCredentials:
         stores.append(SystemdCredentials(Path(systemd)))
     stores.append(FileCredentials(state_dir / "credentials"))
     return Layered(stores)
+
+
+def client_names(env: str) -> tuple[str, str]:
+    """The names the organisation's client id and secret for ``env`` are stored under."""
+    return f"{env}.client_id", f"{env}.client_secret"
+
+
+def get_client(store: MachineCredentials, env: str) -> tuple[str, str] | None:
+    """The client id and secret for ``env``, or None when either is missing."""
+    id_name, secret_name = client_names(env)
+    client_id, secret = store.get(id_name), store.get(secret_name)
+    return None if not client_id or not secret else (client_id, secret)
+
+
+def put_client(store: MachineCredentials, env: str, client_id: str, secret: str) -> None:
+    """Store the client id and secret for ``env`` (the secret first, as the keyring does)."""
+    id_name, secret_name = client_names(env)
+    store.put(secret_name, secret)
+    store.put(id_name, client_id)
+
+
+def service_account() -> tuple[int, int] | None:
+    """The service account's uid and gid (Unix), or None when there is no such account."""
+    try:
+        import pwd
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        entry = pwd.getpwnam(SERVICE_NAME)
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def store_for_administrator(state_dir: Path) -> MachineCredentials:
+    """The service account's store, for an administrator (``companion setup --machine``).
+
+    Linux: the files in ``state_dir/credentials``, written for the account that owns
+    ``state_dir`` (the service account; systemd's ``StateDirectory``), or for the
+    ``timeback-companion`` account when the folder is not there yet. Elsewhere: the
+    machine's store (``machine_credentials``). CredentialsError when no service account
+    can be found.
+    """
+    if sys.platform in ("win32", "darwin"):  # pragma: no cover - not run here
+        return machine_credentials(state_dir)
+    try:
+        info = os.stat(state_dir)
+    except FileNotFoundError:
+        owner = service_account()
+        if owner is None:
+            raise CredentialsError(
+                f"no service account {SERVICE_NAME!r} and no {state_dir}: install the "
+                "service first (its package creates both)"
+            ) from None
+        state_dir.mkdir(mode=0o700, parents=True)
+        os.chown(state_dir, *owner)
+    else:
+        owner = (info.st_uid, info.st_gid)
+    if os.geteuid() not in (0, owner[0]):
+        raise CredentialsError(
+            f"only an administrator (root) or the service account may write {state_dir}"
+        )
+    return FileCredentials(state_dir / "credentials", owner)

@@ -14,7 +14,10 @@ from companion.system.machine_credentials import (
     Layered,
     SystemdCredentials,
     UnsafeCredentials,
+    get_client,
     machine_credentials,
+    put_client,
+    store_for_administrator,
 )
 
 
@@ -89,3 +92,39 @@ def test_systemd_credentials_come_first_and_are_read_only(
     assert (tmp_path / "state" / "credentials" / "service-token-key").read_text() == "ab"
     with pytest.raises(CredentialsError):
         store.stores[0].put("x", "y")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="chown needs root")
+def test_an_administrator_writes_the_secrets_for_the_account_that_owns_the_folder(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    os.chown(state, 65534, 65534)  # the service account's folder (nobody here)
+    store = store_for_administrator(state)
+    put_client(store, "production", "school-client", "s3cret")
+    for name in ("production.client_id", "production.client_secret", ""):
+        info = (state / "credentials" / name).stat()
+        assert (info.st_uid, info.st_gid) == (65534, 65534)
+        assert stat.S_IMODE(info.st_mode) == (0o600 if name else 0o700)
+    # root reading it as its own is refused: only the folder's account may trust it
+    with pytest.raises(UnsafeCredentials, match="belongs to uid 65534"):
+        get_client(FileCredentials(state / "credentials"), "production")
+    assert get_client(store, "production") == ("school-client", "s3cret")
+
+
+def test_setup_stores_for_the_machine_only_when_asked_or_as_its_administrator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from argparse import Namespace
+
+    from companion.commands.setup import for_the_machine
+
+    assert for_the_machine(Namespace(machine=True), environ={}) is True
+    assert for_the_machine(Namespace(machine=False), environ={}) is False
+    # with the data folder redirected (tests, support), nothing machine-wide
+    assert for_the_machine(Namespace(machine=None), environ={"COMPANION_DATA_DIR": "/x"}) is False
+    monkeypatch.setattr("companion.commands.setup.service_account", lambda: None)
+    assert for_the_machine(Namespace(machine=None), environ={}) is False  # no service here
+    monkeypatch.setattr("companion.commands.setup.service_account", lambda: (os.geteuid(), 0))
+    assert for_the_machine(Namespace(machine=None), environ={}) is True  # its own account
