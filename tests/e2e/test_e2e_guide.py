@@ -36,7 +36,7 @@ def test_a_guide_reads_the_report_sets_a_pin_and_syncs(launch: Launch) -> None:
     answer(app, typed("13", "9", "42", "8", "100"))
     finish(app)
     app.key("Return")  # Back to lessons
-    app.wait_text("Start lesson")  # the library, not the summary it replaces
+    app.wait_text("Press Start lesson")  # the library, filled in: its layout has settled
     app.click_text("Sign out", role="push button")
 
     # the guide signs in: the PIN screen says it is a guide's
