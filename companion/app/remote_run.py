@@ -29,7 +29,7 @@ from companion.core.clock import Clock
 from companion.core.journal import APP, CONTENT, SCORERS, Line, ms_to_seconds, parse_line
 from companion.core.live import live_stats
 from companion.core.sampler import Observation, Sampler
-from companion.core.sensing import FocusSource, InputSource, LockSource
+from companion.core.sensing import FocusSource, InputSource, LockSource, observe
 from companion.core.session_types import (
     LessonLocked,
     LiveStats,
@@ -280,14 +280,7 @@ class RemoteRun:
     def _observe(self) -> Observation:
         if self._observer is not None:
             return self._observer()
-        focused = self._focus.focused()
-        return Observation(
-            focused=focused,
-            app=None if focused else self._focus.front_app(),
-            locked=self._lock.locked(),
-            sensing_available=self._input.available(),
-            last_input_ms=self._input.last_input_ms(),
-        )
+        return observe(self._input, self._focus, self._lock)
 
     def _write(self, run: _Open, line: Line) -> None:
         run.sampler.note_line(line.t)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from companion.core.sampler import Observation
+
 
 class InputSource(ABC):
     """When the student last touched keyboard, mouse, touch or scroll in the session."""
@@ -54,3 +56,15 @@ class NoLockSensing(LockSource):
     def locked(self) -> bool:
         """Always False."""
         return False
+
+
+def observe(input_source: InputSource, focus: FocusSource, lock: LockSource) -> Observation:
+    """What the sources say right now, as the sampler takes it."""
+    focused = focus.focused()
+    return Observation(
+        focused=focused,
+        app=None if focused else focus.front_app(),
+        locked=lock.locked(),
+        sensing_available=input_source.available(),
+        last_input_ms=input_source.last_input_ms(),
+    )

@@ -48,7 +48,7 @@ from companion.core.run_outcome import (
     time_spent_report,
 )
 from companion.core.sampler import Observation, Sampler
-from companion.core.sensing import FocusSource, InputSource, LockSource
+from companion.core.sensing import FocusSource, InputSource, LockSource, observe
 from companion.core.session_types import (
     LessonLocked,
     LiveStats,
@@ -334,14 +334,7 @@ class SessionController:
     def _observe(self) -> Observation:
         if self._observer is not None:
             return self._observer()
-        focused = self._focus.focused()
-        return Observation(
-            focused=focused,
-            app=None if focused else self._focus.front_app(),
-            locked=self._lock.locked(),
-            sensing_available=self._input.available(),
-            last_input_ms=self._input.last_input_ms(),
-        )
+        return observe(self._input, self._focus, self._lock)
 
     def _due_report(self, run: _Open, classification: rules.Classification) -> TimeReport | None:
         """The TimeSpentEvents due now, or None (none due, or none can be built yet)."""
