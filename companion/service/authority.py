@@ -288,9 +288,8 @@ class StoreAuthority:
         )
         if self._run_closed is not None:
             self._run_closed()
-        lines = runs.journal(self._db, run_id)
-        classification = rules.classify(lines)
-        score = rules.score(lines, classification)
+        classification, score = result.classification, result.score
+        assert classification is not None and score is not None  # a close computes both
         return Closed(
             result.run_id,
             result.end_ms,

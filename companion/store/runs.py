@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from companion.core import session_types
+from companion.core import rules, session_types
 from companion.core.catalogue import Catalogue
 from companion.core.journal import LessonSettings, Line, parse_line
 from companion.core.results import ProgressFacts
@@ -96,6 +96,9 @@ class CloseResult:
     pending_reason: str | None
     active_ms: int = 0  # focused time of the run
     questions: int = 0  # items answered (first answers before any abandonment)
+    # the close's own classification and score, for a caller that explains them
+    classification: rules.Classification | None = None
+    score: rules.Score | None = None
 
 
 # ---------------------------------------------------------------- lessons
@@ -433,6 +436,8 @@ def save_close(
             pending_reason=outcome.delivery.pending_reason,
             active_ms=outcome.classification.total("active"),
             questions=score.questions,
+            classification=outcome.classification,
+            score=score,
         )
 
     result: CloseResult = db.write(work)
